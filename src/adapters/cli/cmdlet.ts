@@ -1,0 +1,80 @@
+import type { TenantScope } from '../../app/context.ts';
+import type { ItemResult } from '../../app/bulk.ts';
+
+export type ParamType = 'string' | 'int' | 'bool' | 'switch' | 'list' | 'identities';
+
+export interface ParamDef {
+  name: string;
+  type: ParamType;
+  mandatory?: boolean;
+  /** Position for values given without a name (0 = first). */
+  position?: number;
+  aliases?: string[];
+  help: string;
+  /** Accepted for compatibility with Microsoft's scripts, ignored with this warning. */
+  ignored?: string;
+  /** A Microsoft parameter with no meaning here: refused with this reason. */
+  unsupported?: string;
+}
+
+/** A list of identities: given inline (`a,b`) or read from `@FILE`; `group` tells the two apart. */
+export interface Identities {
+  values: AsyncIterable<string>;
+  group: boolean;
+  /** For messages: the single identity, or the file. */
+  label: string;
+}
+
+export type ParamValue = string | number | boolean | string[] | Identities | null;
+export type Params = Record<string, ParamValue | undefined>;
+
+/** What a cmdlet gives back: objects to print, or a summary of a run over a group. */
+export type CmdletOutput =
+  | { kind: 'objects'; objects: Record<string, unknown>[]; single?: boolean; note?: string }
+  | { kind: 'group'; verb: string; summary: { done: number; unchanged: number; skipped: number }; results: ItemResult[]; objects?: Record<string, unknown>[]; note?: string }
+  | { kind: 'none'; note?: string };
+
+export interface CmdletIO {
+  scope: TenantScope;
+  /** Asks "are you sure?" when -Confirm was given; false when declined. */
+  confirm(action: string, target: string): Promise<boolean>;
+  warn(message: string): void;
+  /** Called per result of a group run (progress bar, report). */
+  onResult(r: ItemResult): void;
+}
+
+export interface CmdletDef {
+  name: string;
+  /** Other accepted spellings (the seed's singular ...TenantSetting). */
+  aliases?: string[];
+  synopsis: string;
+  params: ParamDef[];
+  examples: { command: string; effect: string }[];
+  /** Supports -Confirm on a destructive change. */
+  confirmImpact?: boolean;
+  run(io: CmdletIO, p: Params): Promise<CmdletOutput>;
+}
+
+export const TENANT_PARAM: ParamDef = { name: 'Tenant', type: 'string', help: 'Tenant name or id (default: --tenant or the default tenant).' };
+export const CONFIRM_PARAM: ParamDef = { name: 'Confirm', type: 'switch', help: 'Ask before making the change.' };
+export const FORCE_PARAM: ParamDef = { name: 'Force', type: 'switch', help: 'Do not ask for confirmation.' };
+
+export function str(p: Params, k: string): string | null {
+  const v = p[k];
+  return typeof v === 'string' ? v : v === null || v === undefined ? null : String(v);
+}
+export function bool(p: Params, k: string): boolean | null {
+  const v = p[k];
+  return typeof v === 'boolean' ? v : null;
+}
+export function int(p: Params, k: string): number | null {
+  const v = p[k];
+  return typeof v === 'number' ? v : null;
+}
+export function list(p: Params, k: string): string[] | null {
+  const v = p[k];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : null;
+}
+export function ids(p: Params, k = 'Identity'): Identities {
+  return p[k] as Identities;
+}

@@ -1,0 +1,115 @@
+import readline from 'node:readline';
+import { AppError } from '../../core/errors.ts';
+import type { AppContext } from '../../app/context.ts';
+import { resolveTenant, scopeOf } from '../../app/tenants.ts';
+import { bind, type GlobalOptions } from './bind.ts';
+import { tokenize, type Token } from './ps-tokenize.ts';
+import { findCmdlet, CMDLETS } from './cmdlets/index.ts';
+import { closest } from './suggest.ts';
+import { render, scalar } from './format.ts';
+import { RunProgress } from './progress.ts';
+import type { CmdletIO, CmdletOutput } from './cmdlet.ts';
+
+export interface Terminal {
+  out(text: string): void;
+  err(text: string): void;
+  /** Reads one answer line for a -Confirm prompt; null at end of input. */
+  ask(prompt: string): Promise<string | null>;
+}
+
+export const processTerminal: Terminal = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  ask: (prompt) =>
+    new Promise((resolve) => {
+      process.stderr.write(prompt);
+      const rl = readline.createInterface({ input: process.stdin, terminal: false });
+      let done = false;
+      rl.once('line', (l) => {
+        done = true;
+        rl.close();
+        resolve(l);
+      });
+      rl.once('close', () => {
+        if (!done) resolve(null);
+      });
+    }),
+};
+
+/** Tells whether a word names a cmdlet (so `dialin <word>` goes to the cmdlet path). */
+export function isCmdletName(word: string): boolean {
+  return !!findCmdlet(word) || /^[A-Za-z]+-Cs[A-Za-z]+$/.test(word);
+}
+
+export function unknownCmdlet(name: string, extra: string[] = []): AppError {
+  const hint = closest(name, [...CMDLETS.flatMap((c) => [c.name, ...(c.aliases ?? [])]), ...extra]);
+  return new AppError('UNKNOWN_COMMAND', `"${name}" is not a dialin cmdlet or command.${hint ? ` Did you mean ${hint}?` : ''} Run \`dialin help\` for the list.`);
+}
+
+/**
+ * Runs one cmdlet line (already tokenised): bind, resolve the tenant, run, print. Shared by the
+ * command line and `dialin run FILE.ps1`, so a script line behaves exactly like the same command.
+ */
+export async function executeTokens(ctx: AppContext, tokens: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
+  const head = tokens[0];
+  if (!head || head.t !== 'word') throw new AppError('UNKNOWN_COMMAND', 'Nothing to run.');
+  if (head.v.startsWith('$')) throw new AppError('PIPELINE_NOT_SUPPORTED', `Variables (${head.v.split(/\s/)[0]}) are PowerShell that dialin does not run; write each cmdlet with its values.`);
+  const def = findCmdlet(head.v);
+  if (!def) throw unknownCmdlet(head.v);
+  const bound = await bind(def, tokens.slice(1), globals);
+  const p = bound.params;
+  const tenant = await resolveTenant(ctx, (p.Tenant as string | undefined) ?? bound.globals.tenant);
+  const scope = scopeOf(ctx, tenant);
+  for (const pd of def.params) if (pd.ignored && p[pd.name] !== undefined) term.err(`WARNING: ${pd.ignored}.`);
+
+  const progress = new RunProgress({ label: def.name, reportFile: bound.globals.report });
+  const askConfirm = p.Confirm === true && !bound.globals.yes;
+  const io: CmdletIO = {
+    scope,
+    warn: (m) => term.err(`WARNING: ${m}`),
+    onResult: (r) => progress.add(r),
+    async confirm(action, target) {
+      if (!askConfirm) return true;
+      const answer = await term.ask(`Confirm\nAre you sure you want to perform this action?\nPerforming the operation "${action}" on target "${target}".\n[Y] Yes  [N] No  (default is "N"): `);
+      const yes = /^\s*(y|yes|a|o|oui)\s*$/i.test(answer ?? '');
+      if (!yes) throw new AppError('CONFIRMATION_DECLINED', `${action} on "${target}" was not confirmed; nothing changed.`);
+      return true;
+    },
+  };
+  let output: CmdletOutput;
+  try {
+    output = await def.run(io, p);
+  } finally {
+    await progress.finish();
+  }
+  print(output, bound, term);
+}
+
+function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, term: Terminal): void {
+  const { stages, globals } = bound;
+  if (output.kind === 'objects') {
+    if (output.objects.length) term.out(render(output.objects, stages, globals.json, !!output.single));
+    else if (globals.json) term.out('[]');
+    if (output.note) term.err(output.note);
+    return;
+  }
+  if (output.kind === 'none') {
+    if (output.note) term.err(output.note);
+    return;
+  }
+  const { summary, results, verb } = output;
+  if (output.objects?.length) term.out(render(output.objects, stages.length ? stages : [{ kind: 'table', props: [] }], globals.json, false));
+  const total = summary.done + summary.unchanged + summary.skipped;
+  if (globals.json && !output.objects) {
+    term.out(JSON.stringify({ Total: total, Done: summary.done, Unchanged: summary.unchanged, Skipped: summary.skipped, Results: results.map((r) => ({ Identity: r.input, User: r.user ?? null, Outcome: r.outcome, Code: r.code ?? null, Reason: r.reason ?? null })) }, null, 2));
+  }
+  const lines = [`${bound.def.name}: ${total} user(s): ${summary.done} ${verb}, ${summary.unchanged} unchanged, ${summary.skipped} skipped.`];
+  for (const r of results.slice(0, 20)) lines.push(`  ${r.outcome === 'skipped' ? 'skipped' : 'unchanged'}: ${scalar(r.input)}${r.code ? ` (${r.code})` : ''}: ${r.reason ?? ''}`);
+  if (results.length > 20) lines.push(`  … ${summary.skipped + summary.unchanged - 20} more (use --report FILE.csv for the full list)`);
+  term.err(lines.join('\n'));
+}
+
+/** Tokenises and runs one command line given as text (the `dialin run` path). */
+export async function executeLine(ctx: AppContext, line: string, term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
+  await executeTokens(ctx, tokenize(line), term, globals);
+}

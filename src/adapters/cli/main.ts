@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { AppError, isAppError } from '../../core/errors.ts';
+import { loadConfig, type Config } from '../../config/config.ts';
+import { createContext, cliActor } from '../../main/context.ts';
+import type { AppContext } from '../../app/context.ts';
+import { executeTokens, isCmdletName, processTerminal, unknownCmdlet, type Terminal } from './execute.ts';
+import { argvToLine, logicalLines, tokenize } from './ps-tokenize.ts';
+import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
+import { registerNativeCommands } from './native-commands.ts';
+
+/** Exit status by error kind: scripts can tell "fix your input" from "try again later". */
+export function exitCodeOf(e: unknown): number {
+  if (!isAppError(e)) return 70;
+  switch (e.kind) {
+    case 'unavailable':
+      return 3;
+    case 'internal':
+      return 70;
+    default:
+      return 1;
+  }
+}
+
+export function formatError(e: unknown): string {
+  if (isAppError(e)) return `dialin: ${e.code}: ${e.message}`;
+  const err = e as Error;
+  if (/ECONNREFUSED|ENOTFOUND|connect/i.test(err?.message ?? '') && /5432|postgres/i.test(String(err?.message) + String((err as { address?: string })?.address ?? ''))) {
+    return `dialin: DATABASE_UNAVAILABLE: cannot reach PostgreSQL (${err.message}); check DATABASE_URL and that the server runs.`;
+  }
+  return `dialin: INTERNAL_ERROR: ${err?.message ?? String(e)}`;
+}
+
+/** Lazily opens the context: help and usage errors never touch the database. */
+export class ContextHolder {
+  #ctx: Promise<AppContext> | null = null;
+  constructor(readonly config: Readonly<Config>) {}
+  get(): Promise<AppContext> {
+    this.#ctx ??= createContext(this.config, { actor: cliActor() });
+    return this.#ctx;
+  }
+  async close(): Promise<void> {
+    if (this.#ctx) await (await this.#ctx).db.close();
+  }
+}
+
+const NATIVE = ['serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin'];
+
+/** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
+function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {
+  let tenant: string | null = null;
+  let json = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    if (argv[i] === '--json') json = true;
+    else if (argv[i] === '--tenant') tenant = argv[++i] ?? null;
+    else break;
+  }
+  return { rest: argv.slice(i), tenant, json };
+}
+
+export async function main(argv: string[], term: Terminal = processTerminal, env: Record<string, string | undefined> = process.env): Promise<number> {
+  let holder: ContextHolder | null = null;
+  try {
+    const config = loadConfig(env);
+    holder = new ContextHolder(config);
+    const { rest, tenant, json } = leadingGlobals(argv);
+    const first = rest[0] ?? '';
+    const firstWord = first.trim().split(/\s+/)[0] ?? '';
+    if (firstWord && isCmdletName(firstWord)) {
+      const tokens = tokenize(argvToLine(rest));
+      await executeTokens(await holder.get(), tokens, term, { tenant, json });
+      return 0;
+    }
+    if (first && !first.startsWith('-') && !NATIVE.includes(first)) throw unknownCmdlet(first, NATIVE);
+    const program = buildProgram(holder, term);
+    await program.parseAsync(['node', 'dialin', ...argv]);
+    return 0;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'commander.helpDisplayed' || (e as { code?: string }).code === 'commander.version') return 0;
+    if ((e as { code?: string }).code?.startsWith('commander.')) return 1;
+    term.err(formatError(e));
+    return exitCodeOf(e);
+  } finally {
+    await holder?.close().catch(() => {});
+  }
+}
+
+function buildProgram(holder: ContextHolder, term: Terminal): Command {
+  const program = new Command('dialin')
+    .description('Self-hosted administration for dial-in (audio) conferencing.\nRun a cmdlet as `dialin <Cmdlet-Name> -Param value …` (names are case-insensitive); `dialin help` lists them.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s) })
+    .addHelpText(
+      'after',
+      `
+Cmdlets (dialin help <cmdlet> for parameters and examples):
+${cmdletListing()}
+
+Environment: DIALIN_DATA_DIR (./data), DATABASE_URL (postgres://… for PostgreSQL), DIALIN_SMTP_URL,
+DIALIN_MAIL_FROM, DIALIN_PUBLIC_URL, DIALIN_PIN_KEY, PSEmailServer, PORT.`,
+    );
+  program.addOption(new Option('--tenant <name>', 'tenant name or id (default: the default tenant)'));
+  program.addOption(new Option('--json', 'print JSON for scripts'));
+
+  program
+    .command('help')
+    .description('List the cmdlets, or show one with its parameters and examples')
+    .argument('[cmdlet]', 'cmdlet name')
+    .option('--markdown', 'print the CLI reference as Markdown (for the README)')
+    .action((name: string | undefined, o: { markdown?: boolean }) => {
+      if (o.markdown) term.out(referenceMarkdown());
+      else if (name) term.out(cmdletHelp(name));
+      else term.out(program.helpInformation());
+    });
+
+  program
+    .command('run')
+    .description('Run a file of cmdlet lines (backtick continuation, # comments); stops at the first error with its line number')
+    .argument('<file>', 'script, e.g. setup.ps1')
+    .action(async (file: string) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        throw new AppError('FILE_NOT_FOUND', `Cannot read the script ${file}.`);
+      }
+      const g = program.opts<{ tenant?: string; json?: boolean }>();
+      const ctx = await holder.get();
+      for (const { line, text: cmd } of logicalLines(text)) {
+        try {
+          await executeTokens(ctx, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json });
+        } catch (e) {
+          const inner = isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
+          throw new AppError(isAppError(e) ? e.code : 'SCRIPT_ERROR', `${file}, line ${line}: ${inner.replace(/^[A-Z_]+: /, '')}\n  ${cmd.trim()}`, { cause: e });
+        }
+      }
+    });
+
+  registerNativeCommands(program, holder, term);
+  return program;
+}

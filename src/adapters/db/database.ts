@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type MigrationResultSet } from 'kysely';
+import type { Database } from './schema.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+import { AppError } from '../../core/errors.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open database: the typed query layer plus what differs between the two dialects. */
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Where the data lives, for messages (file path or URL without password). */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+// int8 (bigint) comes back from pg as a string by default; our bigints are epoch milliseconds,
+// well inside Number's exact range.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+/**
+ * SQLite transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later writes can fail
+ * with SQLITE_BUSY at once (no busy wait) when another process (a worker, the CLI) writes too.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): SqliteDriver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export function sqliteFile(dataDir: string): string {
+  return path.join(dataDir, 'dialin.sqlite');
+}
+
+/** Opens the embedded SQLite database (WAL, synchronous=FULL) or PostgreSQL when a URL is given. */
+export function openDb(opts: { dataDir: string; databaseUrl: string | null; poolSize?: number }): Db {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle client losing its server (PostgreSQL restart) emits 'error'; without a handler
+    // that would crash the process. The next query gets a fresh client.
+    pool.on('error', () => {});
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => kysely.destroy() };
+  }
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const file = sqliteFile(opts.dataDir);
+  const kysely = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({
+      database: async () => {
+        const d = new SqliteDatabase(file);
+        d.pragma('journal_mode = WAL');
+        // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
+        d.pragma('synchronous = FULL');
+        d.pragma('foreign_keys = ON');
+        d.pragma('busy_timeout = 10000');
+        return d;
+      },
+    }),
+  });
+  return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
+}
+
+/** Applies pending migrations; PostgreSQL serialises concurrent starters with an advisory lock (kysely's migrator). */
+export async function migrate(db: Db): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+    migrationTableName: 'dialin_migrations',
+    migrationLockTableName: 'dialin_migrations_lock',
+  });
+  const res = await migrator.migrateToLatest();
+  if (res.error) {
+    throw new AppError('INTERNAL_ERROR', `Migration failed: ${res.error instanceof Error ? res.error.message : String(res.error)}`, { cause: res.error });
+  }
+  return res;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Runs `fn` in a transaction. Every multi-statement change goes through here. */
+export function inTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.kysely.transaction().execute(fn);
+}

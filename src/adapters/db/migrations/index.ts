@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_directory.ts';
+
+/** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_directory': m0001,
+});

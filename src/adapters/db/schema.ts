@@ -1,0 +1,153 @@
+/**
+ * Row types of every table, as both dialects return them: booleans are 0/1 integers and times
+ * are epoch milliseconds, so SQLite and PostgreSQL rows look the same to the code above.
+ */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  domain: string | null;
+  created_at: number;
+}
+
+export interface TenantSettingsTable {
+  tenant_id: string;
+  /** JSON of the settings that differ from the defaults. */
+  settings: string;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  sip: string;
+  display_name: string;
+  email: string;
+  language: string;
+  phone: string | null;
+  extension: string | null;
+  /** 'None' | 'Microsoft' | 'ThirdParty' */
+  provider: string;
+  dialin_enabled: number;
+  bridge_id: string | null;
+  conference_id: string | null;
+  service_number: string | null;
+  toll_free_number: string | null;
+  allow_pstn_only: number;
+  pin_hash: string | null;
+  pin_set_at: number | null;
+  pin_policy: string | null;
+  pin_fail_local: number;
+  pin_window_start: number | null;
+  pin_fail_global: number;
+  pin_locked_until: number | null;
+  pin_locked: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserAcpTable {
+  tenant_id: string;
+  user_id: string;
+  name: string;
+  domain: string;
+  toll_number: string | null;
+  toll_free_numbers: string; // JSON array
+  participant_passcode: string | null;
+  url: string | null;
+}
+
+export interface PinHistoryTable {
+  tenant_id: string;
+  user_id: string;
+  pin_hash: string;
+  created_at: number;
+}
+
+export interface PinPoliciesTable {
+  tenant_id: string;
+  identity: string;
+  description: string | null;
+  min_password_length: number;
+  pin_history_count: number;
+  pin_lifetime: number;
+  allow_common_patterns: number;
+  maximum_logon_attempts: number | null;
+}
+
+export interface BridgesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  is_default: number;
+  default_service_number: string | null;
+  region: string | null;
+  created_at: number;
+}
+
+export interface ServiceNumbersTable {
+  tenant_id: string;
+  number: string;
+  bridge_id: string;
+  /** 'Toll' | 'TollFree' */
+  type: string;
+  city: string | null;
+  primary_language: string | null;
+  secondary_languages: string; // JSON array
+}
+
+export interface ReleasedConferenceIdsTable {
+  tenant_id: string;
+  conference_id: string;
+  released_at: number;
+}
+
+export interface OutboxTable {
+  id: string;
+  tenant_id: string;
+  user_id: string | null;
+  kind: string;
+  recipient: string;
+  language: string;
+  /** JSON: the MailData and send options; never the PIN. */
+  payload: string;
+  /** base64 AES-256-GCM of the PIN (welcome and pin_changed only); wiped once the relay accepted. */
+  pin_enc: string | null;
+  message_id: string;
+  /** 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'superseded' */
+  status: string;
+  attempts: number;
+  run_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  last_reply: string | null;
+  created_at: number;
+  sent_at: number | null;
+  expires_at: number;
+}
+
+export interface AuditTable {
+  id: string;
+  tenant_id: string;
+  at: number;
+  actor: string;
+  action: string;
+  target_user_id: string | null;
+  target: string | null;
+  /** JSON of what changed; never a secret. */
+  details: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  tenant_settings: TenantSettingsTable;
+  users: UsersTable;
+  user_acp: UserAcpTable;
+  pin_history: PinHistoryTable;
+  pin_policies: PinPoliciesTable;
+  bridges: BridgesTable;
+  service_numbers: ServiceNumbersTable;
+  released_conference_ids: ReleasedConferenceIdsTable;
+  outbox: OutboxTable;
+  audit: AuditTable;
+}

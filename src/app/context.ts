@@ -1,0 +1,29 @@
+import type { Kysely } from 'kysely';
+import type { Db } from '../adapters/db/database.ts';
+import type { Database, TenantsTable } from '../adapters/db/schema.ts';
+import type { Keys } from '../adapters/crypto/keys.ts';
+import type { RandomInt } from '../core/pin.ts';
+
+/** What every use-case gets: the database, the keys, time and randomness as ports, and who acts. */
+export interface AppContext {
+  readonly db: Db;
+  readonly keys: Keys;
+  readonly now: () => number;
+  readonly randomInt: RandomInt;
+  readonly newId: () => string;
+  /** Who makes the change, as recorded in the audit log: `cli:alice`, `api:token-name`, `web:admin@x`. */
+  readonly actor: string;
+  /** Domain used on the right of generated Message-IDs. */
+  readonly messageIdDomain: string;
+  /** How long a mail is retried before it is marked expired. */
+  readonly mailLifetimeMs: number;
+  /** Called after a transaction that wrote outbox rows commits, so an in-process worker wakes up. */
+  readonly onMailQueued?: () => void;
+}
+
+/** A use-case's view of one tenant. */
+export interface TenantScope extends AppContext {
+  readonly tenant: TenantsTable;
+}
+
+export type Trx = Kysely<Database>;

@@ -1,0 +1,74 @@
+import type { MailData } from '../core/mail-kinds.ts';
+import { maskPin } from '../core/pin.ts';
+import type { UsersTable } from '../adapters/db/schema.ts';
+import type { TenantScope, Trx } from './context.ts';
+
+/** A user's dial-in properties with the names Get-CsOnlineDialInConferencingUser prints. */
+export interface DialInUserView {
+  Identity: string;
+  DisplayName: string;
+  SipAddress: string;
+  Tenant: string;
+  Provider: string;
+  BridgeId: string | null;
+  BridgeName: string | null;
+  ConferenceId: string | null;
+  ServiceNumber: string | null;
+  TollFreeServiceNumber: string | null;
+  AllowPstnOnlyMeetings: boolean;
+  AllowTollFreeDialIn: boolean;
+  /** Masked, except in the one answer to whoever just set it. */
+  LeaderPin: string;
+  IsPinSet: boolean;
+}
+
+export function dialInUserView(s: TenantScope, u: UsersTable, bridgeName: string | null, clearPin?: string): DialInUserView {
+  return {
+    Identity: u.sip,
+    DisplayName: u.display_name,
+    SipAddress: u.sip,
+    Tenant: s.tenant.id,
+    Provider: u.provider,
+    BridgeId: u.bridge_id,
+    BridgeName: bridgeName,
+    ConferenceId: u.conference_id,
+    ServiceNumber: u.service_number,
+    TollFreeServiceNumber: u.toll_free_number,
+    AllowPstnOnlyMeetings: u.allow_pstn_only === 1,
+    AllowTollFreeDialIn: true,
+    LeaderPin: clearPin ?? maskPin(u.pin_hash !== null),
+    IsPinSet: u.pin_hash !== null,
+  };
+}
+
+export function mailData(u: Pick<UsersTable, 'display_name' | 'sip' | 'conference_id' | 'service_number' | 'toll_free_number'>, bridgeName: string | null): MailData {
+  return {
+    displayName: u.display_name,
+    sipAddress: u.sip,
+    conferenceId: u.conference_id,
+    tollNumber: u.service_number,
+    tollFreeNumber: u.toll_free_number,
+    bridgeName,
+  };
+}
+
+export async function bridgeNameOf(trx: Trx, bridgeId: string | null): Promise<string | null> {
+  if (!bridgeId) return null;
+  return (await trx.selectFrom('bridges').select('name').where('id', '=', bridgeId).executeTakeFirst())?.name ?? null;
+}
+
+/** Users enabled with Microsoft (dialin) as provider, with their bridge names. */
+export async function listDialInUsers(s: TenantScope, opts: { resultSize?: number | null; bridgeId?: string | null }): Promise<DialInUserView[]> {
+  let q = s.db.kysely
+    .selectFrom('users')
+    .leftJoin('bridges', 'bridges.id', 'users.bridge_id')
+    .selectAll('users')
+    .select('bridges.name as bridge_name')
+    .where('users.tenant_id', '=', s.tenant.id)
+    .where('users.provider', '=', 'Microsoft')
+    .where('users.dialin_enabled', '=', 1);
+  if (opts.bridgeId) q = q.where('users.bridge_id', '=', opts.bridgeId);
+  if (opts.resultSize !== undefined && opts.resultSize !== null) q = q.limit(opts.resultSize);
+  const rows = await q.orderBy('users.sip').execute();
+  return rows.map((r) => dialInUserView(s, r, r.bridge_name));
+}

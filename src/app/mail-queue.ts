@@ -1,0 +1,94 @@
+import { KIND_CARRIES_PIN, shouldWriteMail, type MailData, type MailKind } from '../core/mail-kinds.ts';
+import { pickMailLanguage } from '../core/languages.ts';
+import type { TenantSettings } from '../core/tenant-settings.ts';
+import type { OutboxTable, UsersTable } from '../adapters/db/schema.ts';
+import type { TenantScope, Trx } from './context.ts';
+
+/** Per-message send options beyond the defaults (Set-CsPinSendCAWelcomeMail uses them). */
+export interface MailOptions {
+  from?: { name: string; address: string };
+  subject?: string;
+  cc?: string[];
+  bcc?: string[];
+  templateHtml?: string;
+  templateText?: string;
+  plainText?: boolean;
+  /** An explicit relay for this message (host, port, TLS, user, sealed password). */
+  relay?: { host: string; port: number; secure: boolean; requireTLS: boolean; user?: string; passwordSealed?: string };
+  /** Groups the messages of one command so it can wait for their outcome and resume. */
+  runId?: string;
+}
+
+export interface MailPayload {
+  data: MailData;
+  options?: MailOptions;
+}
+
+export interface MailRequest {
+  kind: MailKind;
+  user: Pick<UsersTable, 'id' | 'email' | 'language'>;
+  data: MailData;
+  /** Another recipient than the user's own address (-SendEmailToAddress, -UserEmailAddress). */
+  recipient?: string | null;
+  pin?: string | null;
+  options?: MailOptions;
+}
+
+export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'failed', 'expired', 'superseded'] as const;
+
+/**
+ * The outbox row for a mail, or null when the tenant's AutomaticallySendEmailsToUsers is off and
+ * the kind is automatic. The PIN is sealed (AES-256-GCM); nothing else secret goes in the row.
+ */
+export function mailRow(s: TenantScope, settings: TenantSettings, req: MailRequest): OutboxTable | null {
+  if (!shouldWriteMail(req.kind, settings.AutomaticallySendEmailsToUsers)) return null;
+  const id = s.newId();
+  const now = s.now();
+  const carriesPin = KIND_CARRIES_PIN[req.kind] && !!req.pin;
+  const payload: MailPayload = { data: req.data, ...(req.options ? { options: req.options } : {}) };
+  return {
+    id,
+    tenant_id: s.tenant.id,
+    user_id: req.user.id,
+    kind: req.kind,
+    recipient: req.recipient || req.user.email,
+    language: pickMailLanguage(req.user.language, settings.DefaultLanguage),
+    payload: JSON.stringify(payload),
+    pin_enc: carriesPin ? s.keys.sealPin(req.pin!) : null,
+    message_id: `<${id}@${s.messageIdDomain}>`,
+    status: 'queued',
+    attempts: 0,
+    run_at: now,
+    lease_until: null,
+    lease_owner: null,
+    last_error: null,
+    last_reply: null,
+    created_at: now,
+    sent_at: null,
+    expires_at: now + s.mailLifetimeMs,
+  };
+}
+
+/**
+ * Writes mail rows in the caller's transaction. A newer PIN mail supersedes a PIN mail to the same
+ * user that has not been claimed yet, so the last PIN a user receives is the one that works.
+ */
+export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<void> {
+  const pinUsers = [...new Set(rows.filter((r) => r.pin_enc && r.user_id).map((r) => r.user_id!))];
+  for (let i = 0; i < pinUsers.length; i += 500) {
+    await trx
+      .updateTable('outbox')
+      .set({ status: 'superseded', pin_enc: null, last_error: 'superseded by a newer PIN mail' })
+      .where('user_id', 'in', pinUsers.slice(i, i + 500))
+      .where('status', '=', 'queued')
+      .where('pin_enc', 'is not', null)
+      .execute();
+  }
+  for (let i = 0; i < rows.length; i += 400) await trx.insertInto('outbox').values(rows.slice(i, i + 400)).execute();
+}
+
+export async function queueMail(trx: Trx, s: TenantScope, settings: TenantSettings, req: MailRequest): Promise<OutboxTable | null> {
+  const row = mailRow(s, settings, req);
+  if (row) await insertMailRows(trx, [row]);
+  return row;
+}

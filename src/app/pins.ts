@@ -1,0 +1,158 @@
+import { AppError } from '../core/errors.ts';
+import { checkPin, generatePin } from '../core/pin.ts';
+import { isWellFormedConferenceId } from '../core/conference-id.ts';
+import { isLockedOut, lockoutLimits, recordAttempt, type LockoutState } from '../core/pin-lockout.ts';
+import type { PinPolicy } from '../core/pin-policy.ts';
+import type { UsersTable } from '../adapters/db/schema.ts';
+import { audit } from './audit.ts';
+import { policyForUser } from './pin-policies.ts';
+import { readSettings } from './tenant-settings.ts';
+import type { TenantScope, Trx } from './context.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface NewPin {
+  pin: string;
+  hash: string;
+}
+
+/**
+ * Chooses the user's next PIN: the one given (checked against the user's policy, and against the
+ * history when `checkHistory`, as the self-service page does) or a generated one of the tenant's
+ * PinLength (at least the policy minimum).
+ */
+export async function nextPin(trx: Trx, s: TenantScope, user: UsersTable, chosen: string | null | undefined, opts: { checkHistory: boolean; pinLength?: number; policy?: PinPolicy }): Promise<NewPin> {
+  const policy = opts.policy ?? (await policyForUser(trx, s.tenant.id, user));
+  const rules = { minLength: policy.MinPasswordLength, allowCommonPatterns: policy.AllowCommonPatterns, phone: user.phone, extension: user.extension };
+  let pin: string;
+  if (chosen !== null && chosen !== undefined) {
+    checkPin(chosen, rules);
+    pin = chosen;
+  } else {
+    const length = Math.max(opts.pinLength ?? (await readSettings(trx, s.tenant.id)).PinLength, Math.min(policy.MinPasswordLength, 24));
+    pin = generatePin(Math.max(length, 4), rules, s.randomInt);
+  }
+  const hash = s.keys.hashPin(user.id, pin);
+  if (opts.checkHistory && policy.PINHistoryCount > 0) {
+    const recent = await trx.selectFrom('pin_history').select('pin_hash').where('user_id', '=', user.id).orderBy('created_at', 'desc').limit(policy.PINHistoryCount).execute();
+    if (recent.some((r) => r.pin_hash === hash) || user.pin_hash === hash) {
+      throw new AppError('PIN_REUSED', `This PIN was used recently; the PIN policy keeps the last ${policy.PINHistoryCount} PINs.`, { field: 'Pin' });
+    }
+  }
+  return { pin, hash };
+}
+
+/**
+ * Stores a new PIN hash for the user; resets the local failure window (not the global count).
+ * The hash is kept in the history only when the user's policy keeps a history.
+ */
+export async function storePin(trx: Trx, s: TenantScope, user: UsersTable, hash: string): Promise<void> {
+  await trx.updateTable('users').set({ pin_hash: hash, pin_set_at: s.now(), pin_fail_local: 0, pin_window_start: null, updated_at: s.now() }).where('id', '=', user.id).execute();
+  const policy = await policyForUser(trx, s.tenant.id, user);
+  if (policy.PINHistoryCount > 0) {
+    await trx.insertInto('pin_history').values({ tenant_id: s.tenant.id, user_id: user.id, pin_hash: hash, created_at: s.now() }).execute();
+  }
+}
+
+/**
+ * Set-CsClientPin for one user: sets a chosen or generated PIN and sends no mail. An
+ * administrator is not bound by the PIN history (as in Lync), but is by length and patterns.
+ */
+export async function setClientPin(trx: Trx, s: TenantScope, user: UsersTable, chosen: string | null): Promise<NewPin> {
+  if (user.pin_locked === 1) throw new AppError('PIN_LOCKED', `The PIN of ${user.sip} is locked; unlock it first with Unlock-CsClientPin.`, { field: 'Identity' });
+  const p = await nextPin(trx, s, user, chosen, { checkHistory: false });
+  await storePin(trx, s, user, p.hash);
+  await audit(trx, s, 'pin.set', { userId: user.id, label: user.sip }, { chosen: chosen !== null && chosen !== undefined });
+  return p;
+}
+
+export interface PinInfo {
+  Identity: string;
+  IsPinSet: boolean;
+  IsLockedOut: boolean;
+  LastPinChangeTime: string | null;
+  PinExpirationTime: string | null;
+}
+
+export async function pinInfo(trx: Trx, s: TenantScope, user: UsersTable): Promise<PinInfo> {
+  const policy = await policyForUser(trx, s.tenant.id, user);
+  return {
+    Identity: user.sip,
+    IsPinSet: user.pin_hash !== null,
+    IsLockedOut: isLockedOut(lockoutOf(user), s.now()),
+    LastPinChangeTime: user.pin_set_at ? new Date(user.pin_set_at).toISOString() : null,
+    PinExpirationTime: user.pin_set_at && policy.PINLifetime > 0 ? new Date(user.pin_set_at + policy.PINLifetime * DAY_MS).toISOString() : null,
+  };
+}
+
+export async function lockPin(trx: Trx, s: TenantScope, user: UsersTable): Promise<void> {
+  await trx.updateTable('users').set({ pin_locked: 1, updated_at: s.now() }).where('id', '=', user.id).execute();
+  await audit(trx, s, 'pin.lock', { userId: user.id, label: user.sip });
+}
+
+/** The only way back from a permanent lock: clears the lock and both failure counters. */
+export async function unlockPin(trx: Trx, s: TenantScope, user: UsersTable): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set({ pin_locked: 0, pin_locked_until: null, pin_fail_local: 0, pin_window_start: null, pin_fail_global: 0, updated_at: s.now() })
+    .where('id', '=', user.id)
+    .execute();
+  await audit(trx, s, 'pin.unlock', { userId: user.id, label: user.sip });
+}
+
+function lockoutOf(u: UsersTable): LockoutState {
+  return { failuresLocal: u.pin_fail_local, windowStart: u.pin_window_start, failuresGlobal: u.pin_fail_global, lockedUntil: u.pin_locked_until, locked: u.pin_locked === 1 };
+}
+
+export interface VerifyResult {
+  /** True when the caller is the meeting leader. Unknown ID and wrong PIN answer alike. */
+  IsLeader: boolean;
+  /** The in-call experience the bridge applies (only on success). */
+  EnableEntryExitNotifications?: boolean;
+  EntryExitAnnouncementsType?: string;
+  EnableNameRecording?: boolean;
+  AllowPstnOnlyMeetings?: boolean;
+}
+
+/**
+ * The bridge's PIN check. Refusal before any hashing when the ID is malformed, unknown, or the PIN
+ * locked; otherwise one HMAC and the lockout counters updated in the same transaction, which on
+ * PostgreSQL holds the user's row lock so concurrent guesses cannot overrun the limit.
+ */
+export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string): Promise<VerifyResult> {
+  const no: VerifyResult = { IsLeader: false };
+  if (typeof conferenceId !== 'string' || typeof pin !== 'string' || !isWellFormedConferenceId(conferenceId) || !/^[0-9]{4,24}$/.test(pin)) return no;
+  return s.db.kysely.transaction().execute(async (trx) => {
+    let q = trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1);
+    if (s.db.dialect === 'postgres') q = q.forUpdate();
+    const user = await q.executeTakeFirst();
+    if (!user || !user.pin_hash) return no;
+    const now = s.now();
+    const state = lockoutOf(user);
+    if (isLockedOut(state, now)) return no;
+    const policy = await policyForUser(trx, s.tenant.id, user);
+    const expired = policy.PINLifetime > 0 && user.pin_set_at !== null && now > user.pin_set_at + policy.PINLifetime * DAY_MS;
+    const correct = s.keys.pinMatches(user.id, pin, user.pin_hash) && !expired;
+    // Lync sizes the automatic limits by the policy's PIN length.
+    const limits = lockoutLimits(policy.MinPasswordLength, policy.MaximumLogonAttempts);
+    const { state: next, outcome } = recordAttempt(state, now, correct, limits);
+    if (JSON.stringify(next) !== JSON.stringify(state)) {
+      await trx
+        .updateTable('users')
+        .set({ pin_fail_local: next.failuresLocal, pin_window_start: next.windowStart, pin_fail_global: next.failuresGlobal, pin_locked_until: next.lockedUntil, pin_locked: next.locked ? 1 : 0 })
+        .where('id', '=', user.id)
+        .execute();
+      if (next.locked && !state.locked) await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'permanent' });
+      else if (next.lockedUntil && next.lockedUntil !== state.lockedUntil) await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'temporary', until: new Date(next.lockedUntil).toISOString() });
+    }
+    if (outcome !== 'accepted') return no;
+    const settings = await readSettings(trx, s.tenant.id);
+    return {
+      IsLeader: true,
+      EnableEntryExitNotifications: settings.EnableEntryExitNotifications,
+      EntryExitAnnouncementsType: settings.EntryExitAnnouncementsType,
+      EnableNameRecording: settings.EnableNameRecording,
+      AllowPstnOnlyMeetings: user.allow_pstn_only === 1,
+    };
+  });
+}

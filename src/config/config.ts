@@ -1,0 +1,90 @@
+import path from 'node:path';
+import { AppError } from '../core/errors.ts';
+
+/**
+ * The one configuration module: nothing else reads process.env. `loadConfig` resolves every key
+ * to a value (no optional with a default leaks out), validates them all and freezes the result.
+ */
+export interface Config {
+  /** DIALIN_DATA_DIR: SQLite file, key file and local mail drop. Default ./data. */
+  dataDir: string;
+  /** DATABASE_URL: postgres://… switches storage to PostgreSQL; empty = SQLite in dataDir. */
+  databaseUrl: string | null;
+  /** DIALIN_PIN_KEY (secret): 64 hex chars; when unset, the key file in dataDir is used. */
+  pinKey: string | null;
+  /** DIALIN_SMTP_URL (secret: may hold a password): relay for mail; empty = local mail drop. */
+  smtpUrl: string | null;
+  /** DIALIN_SMTP_CA_FILE: PEM file of the CA that signed a private relay's certificate. */
+  smtpCaFile: string | null;
+  /** DIALIN_MAIL_FROM: default sender, e.g. "Dial-in Conferencing" <noreply@example.com>. */
+  mailFrom: string;
+  /** PSEmailServer: default -SmtpServer of Set-CsPinSendCAWelcomeMail, as in PowerShell. */
+  psEmailServer: string | null;
+  /** DIALIN_PUBLIC_URL: base of links in mail (the Dial-in Conferencing Settings page is at /dialin). */
+  publicUrl: string;
+  /** PORT: HTTP port of `dialin serve`. Default 8080. */
+  port: number;
+  /** HOST: address `dialin serve` listens on. Default 127.0.0.1. */
+  host: string;
+  /** DIALIN_LOG_LEVEL: pino level for serve/worker. Default info. */
+  logLevel: string;
+  /** Delivery tuning; DIALIN_RETRY_BASE_MS, DIALIN_RETRY_MAX_MS, DIALIN_MAIL_LIFETIME_MS, DIALIN_LEASE_MS. */
+  delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; concurrency: number };
+}
+
+/** Keys whose values are secrets and must be redacted wherever config is printed. */
+export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['pinKey', 'smtpUrl'] as const);
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (k: string): string | null => {
+    const v = env[k];
+    return v === undefined || v.trim() === '' ? null : v.trim();
+  };
+  const int = (k: string, dflt: number, min: number, max: number): number => {
+    const v = str(k);
+    if (v === null) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${k} must be a whole number from ${min} to ${max}`);
+      return dflt;
+    }
+    return n;
+  };
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//i.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres://');
+  const pinKey = str('DIALIN_PIN_KEY');
+  if (pinKey && !/^[0-9a-fA-F]{64}$/.test(pinKey)) problems.push('DIALIN_PIN_KEY must be 64 hexadecimal characters (32 bytes)');
+  const smtpUrl = str('DIALIN_SMTP_URL');
+  if (smtpUrl && !/^smtps?:\/\//i.test(smtpUrl)) problems.push('DIALIN_SMTP_URL must start with smtp:// or smtps://');
+  const publicUrl = (str('DIALIN_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '8080'}`).replace(/\/+$/, '');
+  try {
+    new URL(publicUrl);
+  } catch {
+    problems.push('DIALIN_PUBLIC_URL must be an absolute URL such as https://dialin.contoso.com');
+  }
+  const cfg: Config = {
+    dataDir: path.resolve(cwd, str('DIALIN_DATA_DIR') ?? './data'),
+    databaseUrl,
+    pinKey,
+    smtpUrl,
+    smtpCaFile: str('DIALIN_SMTP_CA_FILE'),
+    mailFrom: str('DIALIN_MAIL_FROM') ?? '"Dial-in Conferencing" <noreply@localhost>',
+    psEmailServer: str('PSEmailServer') ?? str('PSEMAILSERVER'),
+    publicUrl,
+    port: int('PORT', 8080, 0, 65535),
+    host: str('HOST') ?? '127.0.0.1',
+    logLevel: str('DIALIN_LOG_LEVEL') ?? 'info',
+    delivery: {
+      retryBaseMs: int('DIALIN_RETRY_BASE_MS', 30_000, 1, 86_400_000),
+      retryMaxMs: int('DIALIN_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
+      lifetimeMs: int('DIALIN_MAIL_LIFETIME_MS', 4 * 86_400_000, 1, 30 * 86_400_000),
+      leaseMs: int('DIALIN_LEASE_MS', 60_000, 100, 3_600_000),
+      concurrency: int('DIALIN_SMTP_CONNECTIONS', 8, 1, 64),
+    },
+  };
+  if (problems.length) {
+    throw new AppError('INVALID_ARGUMENT', `Configuration is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  return Object.freeze({ ...cfg, delivery: Object.freeze(cfg.delivery) });
+}

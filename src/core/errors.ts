@@ -1,0 +1,114 @@
+/**
+ * The one error registry. Every error dialin reports to a person or a script carries one of these
+ * codes; a code never changes meaning once shipped. `docs/errors.md` lists exactly these codes
+ * (checked by test/unit/errors-doc.test.ts). The kind decides the CLI exit status and HTTP status
+ * in the adapters; the core never speaks HTTP.
+ */
+export type ErrorKind =
+  | 'validation' // the input is wrong: fix the command
+  | 'not_found' // the thing named does not exist
+  | 'conflict' // the input is fine but clashes with the current state
+  | 'forbidden' // the caller may not do this
+  | 'unauthenticated' // the caller is not signed in
+  | 'rate_limited' // too many attempts
+  | 'unavailable' // a dependency (database, relay) is down
+  | 'internal'; // a bug
+
+export const ERROR_CODES = {
+  // generic input
+  INVALID_ARGUMENT: { kind: 'validation', description: 'A parameter has a value of the wrong form.' },
+  MISSING_ARGUMENT: { kind: 'validation', description: 'A mandatory parameter is missing.' },
+  UNKNOWN_PARAMETER: { kind: 'validation', description: 'The cmdlet has no parameter of that name.' },
+  UNKNOWN_COMMAND: { kind: 'validation', description: 'There is no cmdlet or command of that name.' },
+  PARAMETER_NOT_SUPPORTED: { kind: 'validation', description: 'A Microsoft parameter that has no effect in dialin; refused rather than silently stored.' },
+  PIPELINE_NOT_SUPPORTED: { kind: 'validation', description: 'A PowerShell construct dialin does not understand (only | fl, | ft, | Select-Object are).' },
+  CONFLICTING_PARAMETERS: { kind: 'validation', description: 'Two parameters that cannot be used together.' },
+  CONFIRMATION_DECLINED: { kind: 'conflict', description: 'The change was not confirmed at the -Confirm prompt.' },
+  SCRIPT_ERROR: { kind: 'validation', description: 'A line of a script run with `dialin run` failed.' },
+  // tenants and settings
+  TENANT_NOT_FOUND: { kind: 'not_found', description: 'No tenant has that name or id.' },
+  TENANT_EXISTS: { kind: 'conflict', description: 'A tenant with that name already exists.' },
+  SETTING_INVALID: { kind: 'validation', description: 'A tenant setting is out of range or of the wrong type.' },
+  SENDER_OVERRIDE_INCOMPLETE: { kind: 'validation', description: 'SendEmailFromOverride $true needs both SendEmailFromAddress and SendEmailFromDisplayName.' },
+  // users and identities
+  USER_NOT_FOUND: { kind: 'not_found', description: 'No user matches the identity.' },
+  IDENTITY_AMBIGUOUS: { kind: 'conflict', description: 'More than one user matches the identity (use the SIP address or id).' },
+  USER_EXISTS: { kind: 'conflict', description: 'A user with that SIP address already exists in the tenant.' },
+  USER_URI_INVALID: { kind: 'validation', description: 'A UserUri is not a sip: address or user@domain.' },
+  EMAIL_INVALID: { kind: 'validation', description: 'An e-mail address is malformed (control characters, commas, no domain, too long…).' },
+  DISPLAY_NAME_INVALID: { kind: 'validation', description: 'A display name is empty, too long or has control characters.' },
+  LANGUAGE_INVALID: { kind: 'validation', description: 'A language is not a language tag dialin knows.' },
+  CSV_INVALID: { kind: 'validation', description: 'A CSV file is malformed: missing column, bad encoding, duplicate or bad row.' },
+  FILE_NOT_FOUND: { kind: 'not_found', description: 'A file named on the command line cannot be read.' },
+  // dial-in state
+  USER_NOT_ENABLED: { kind: 'conflict', description: 'The user is not enabled for dial-in conferencing with Microsoft (dialin) as provider.' },
+  USER_HAS_THIRD_PARTY_PROVIDER: { kind: 'conflict', description: 'The user is on a third-party audio conferencing provider; use -ReplaceProvider.' },
+  BRIDGE_NOT_FOUND: { kind: 'not_found', description: 'No bridge has that name or id.' },
+  BRIDGE_EXISTS: { kind: 'conflict', description: 'A bridge with that name already exists.' },
+  NO_BRIDGE: { kind: 'conflict', description: 'The tenant has no bridge to put the user on.' },
+  NUMBER_INVALID: { kind: 'validation', description: 'A phone number is not in E.164 form.' },
+  NUMBER_NOT_FOUND: { kind: 'not_found', description: 'The service number is not registered.' },
+  NUMBER_EXISTS: { kind: 'conflict', description: 'The service number is already registered.' },
+  NUMBER_NOT_ON_BRIDGE: { kind: 'conflict', description: 'The number is not a service number of that bridge.' },
+  NUMBER_TYPE_MISMATCH: { kind: 'conflict', description: 'The number is of the wrong type (toll vs toll-free) for this use.' },
+  NUMBER_IS_BRIDGE_DEFAULT: { kind: 'conflict', description: 'The number is a bridge default and cannot be unregistered that way.' },
+  NUMBER_IN_USE: { kind: 'conflict', description: 'Users still have the number as their default.' },
+  CONFERENCE_ID_INVALID: { kind: 'validation', description: 'A conference ID has the wrong length, non-digits or a bad check digit.' },
+  CONFERENCE_ID_TAKEN: { kind: 'conflict', description: 'The conference ID is in use or was released less than 30 days ago.' },
+  CONFERENCE_ID_SPACE_EXHAUSTED: { kind: 'conflict', description: 'No free conference ID of the configured length could be found.' },
+  // PINs
+  PIN_NOT_DIGITS: { kind: 'validation', description: 'A PIN has characters other than the ASCII digits 0-9.' },
+  PIN_TOO_SHORT: { kind: 'validation', description: 'A PIN is shorter than the PIN policy minimum.' },
+  PIN_TOO_LONG: { kind: 'validation', description: 'A PIN is longer than the maximum.' },
+  PIN_COMMON_PATTERN: { kind: 'validation', description: 'A PIN is a common pattern (repeated or consecutive digits, phone number, extension).' },
+  PIN_REUSED: { kind: 'validation', description: 'A PIN was used recently (PIN policy history).' },
+  PIN_LOCKED: { kind: 'conflict', description: 'The PIN is locked; unlock it first.' },
+  PIN_NOT_SET: { kind: 'conflict', description: 'The user has no PIN.' },
+  PIN_POLICY_NOT_FOUND: { kind: 'not_found', description: 'No PIN policy has that identity.' },
+  PIN_POLICY_EXISTS: { kind: 'conflict', description: 'A PIN policy with that identity already exists.' },
+  PIN_POLICY_INVALID: { kind: 'validation', description: 'A PIN policy value is out of range.' },
+  // third-party providers
+  ACP_NOT_FOUND: { kind: 'not_found', description: 'The user has no third-party provider (of that name).' },
+  // mail
+  OUTBOX_NOT_FOUND: { kind: 'not_found', description: 'No outbox message has that id.' },
+  TEMPLATE_INVALID: { kind: 'validation', description: 'An e-mail template has a syntax error or an unknown variable.' },
+  TEMPLATE_NOT_FOUND: { kind: 'not_found', description: 'No such template kind, language or part.' },
+  SMTP_CONFIG_INVALID: { kind: 'validation', description: 'The SMTP relay URL or its options are malformed.' },
+  SMTP_UNAVAILABLE: { kind: 'unavailable', description: 'The SMTP relay cannot be reached or refused the login.' },
+  // access
+  FORBIDDEN: { kind: 'forbidden', description: 'The caller may not do this.' },
+  UNAUTHENTICATED: { kind: 'unauthenticated', description: 'Sign in or give an API token.' },
+  RATE_LIMITED: { kind: 'rate_limited', description: 'Too many attempts; wait and try again.' },
+  DATABASE_UNAVAILABLE: { kind: 'unavailable', description: 'The database cannot be reached.' },
+  KEY_INVALID: { kind: 'validation', description: 'The key file or DIALIN_PIN_KEY is malformed.' },
+  INTERNAL_ERROR: { kind: 'internal', description: 'An unexpected error; see the server log.' },
+} as const satisfies Record<string, { kind: ErrorKind; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code, a message for people, and the field it is about. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.field = opts.field;
+    this.details = opts.details;
+  }
+
+  get kind(): ErrorKind {
+    return ERROR_CODES[this.code].kind;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; field?: string } } {
+    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

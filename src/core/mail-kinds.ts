@@ -1,0 +1,38 @@
+/**
+ * The five kinds of mail dialin sends (domain.md §4.1). Only welcome and pin_changed ever carry
+ * the PIN; conference_info is the manual "send conference info" and ignores the tenant's switch.
+ */
+export const MAIL_KINDS = ['welcome', 'pin_changed', 'info_changed', 'turned_off', 'conference_info'] as const;
+export type MailKind = (typeof MAIL_KINDS)[number];
+
+export const KIND_CARRIES_PIN: Readonly<Record<MailKind, boolean>> = Object.freeze({
+  welcome: true,
+  pin_changed: true,
+  info_changed: false,
+  turned_off: false,
+  conference_info: false,
+});
+
+/** Automatic kinds are written only when AutomaticallySendEmailsToUsers is on. */
+export const KIND_IS_AUTOMATIC: Readonly<Record<MailKind, boolean>> = Object.freeze({
+  welcome: true,
+  pin_changed: true,
+  info_changed: true,
+  turned_off: true,
+  conference_info: false,
+});
+
+/** What a mail needs to render, captured when the change is made (never the PIN in clear). */
+export interface MailData {
+  displayName: string;
+  sipAddress: string;
+  conferenceId: string | null;
+  tollNumber: string | null;
+  tollFreeNumber: string | null;
+  bridgeName: string | null;
+}
+
+/** Decides whether a mail of `kind` is written: the gate applies to automatic kinds only. */
+export function shouldWriteMail(kind: MailKind, automaticallySendEmails: boolean): boolean {
+  return !KIND_IS_AUTOMATIC[kind] || automaticallySendEmails;
+}

@@ -1,0 +1,46 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Config } from '../config/config.ts';
+import { migrate, openDb, type Db } from '../adapters/db/database.ts';
+import { loadKeys, secureRandomInt } from '../adapters/crypto/keys.ts';
+import type { AppContext } from '../app/context.ts';
+
+/** Composition root: config → database (migrated) → keys → the context every use-case gets. */
+export async function createContext(config: Readonly<Config>, opts: { actor: string; poolSize?: number; onMailQueued?: () => void }): Promise<AppContext> {
+  const db: Db = openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: opts.poolSize });
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return {
+    db,
+    keys: loadKeys({ dataDir: config.dataDir, pinKey: config.pinKey }),
+    now: () => Date.now(),
+    randomInt: secureRandomInt,
+    newId: () => crypto.randomUUID(),
+    actor: opts.actor,
+    messageIdDomain: messageIdDomain(config.publicUrl),
+    mailLifetimeMs: config.delivery.lifetimeMs,
+    onMailQueued: opts.onMailQueued,
+  };
+}
+
+function messageIdDomain(publicUrl: string): string {
+  try {
+    return new URL(publicUrl).hostname || 'dialin.localhost';
+  } catch {
+    return 'dialin.localhost';
+  }
+}
+
+export function cliActor(): string {
+  let name = 'unknown';
+  try {
+    name = os.userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep "unknown"
+  }
+  return `cli:${name}`;
+}
