@@ -28,6 +28,14 @@ export interface Config {
   host: string;
   /** DIALIN_LOG_LEVEL: pino level for serve/worker. Default info. */
   logLevel: string;
+  /** DIALIN_TRUST_PROXY: true when `dialin serve` sits behind a reverse proxy whose X-Forwarded-* headers are to be believed. Default false. */
+  trustProxy: boolean;
+  /**
+   * Bridge PIN check limits, enforced in memory before any lookup or hashing:
+   * DIALIN_VERIFY_TOKEN_RATE checks per second per bridge token (default 1000),
+   * DIALIN_VERIFY_ID_RATE checks per minute per conference ID (default 10).
+   */
+  verifyLimits: { perTokenPerSecond: number; perConferenceIdPerMinute: number };
   /** Delivery tuning; DIALIN_RETRY_BASE_MS, DIALIN_RETRY_MAX_MS, DIALIN_MAIL_LIFETIME_MS, DIALIN_LEASE_MS. */
   delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; concurrency: number };
 }
@@ -75,6 +83,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: int('PORT', 8080, 0, 65535),
     host: str('HOST') ?? '127.0.0.1',
     logLevel: str('DIALIN_LOG_LEVEL') ?? 'info',
+    trustProxy: /^(1|true|yes)$/i.test(str('DIALIN_TRUST_PROXY') ?? ''),
+    verifyLimits: {
+      perTokenPerSecond: int('DIALIN_VERIFY_TOKEN_RATE', 1000, 1, 1_000_000),
+      perConferenceIdPerMinute: int('DIALIN_VERIFY_ID_RATE', 10, 1, 100_000),
+    },
     delivery: {
       retryBaseMs: int('DIALIN_RETRY_BASE_MS', 30_000, 1, 86_400_000),
       retryMaxMs: int('DIALIN_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
@@ -86,5 +99,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) {
     throw new AppError('INVALID_ARGUMENT', `Configuration is invalid:\n  - ${problems.join('\n  - ')}`);
   }
-  return Object.freeze({ ...cfg, delivery: Object.freeze(cfg.delivery) });
+  return Object.freeze({ ...cfg, delivery: Object.freeze(cfg.delivery), verifyLimits: Object.freeze(cfg.verifyLimits) });
 }

@@ -82,6 +82,17 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { kind: 'unavailable', description: 'The database cannot be reached.' },
   KEY_INVALID: { kind: 'validation', description: 'The key file or DIALIN_PIN_KEY is malformed.' },
   INTERNAL_ERROR: { kind: 'internal', description: 'An unexpected error; see the server log.' },
+  // web and API access
+  CSRF_INVALID: { kind: 'forbidden', description: 'A browser request changing something came from another site or without its anti-forgery token.' },
+  LOGIN_FAILED: { kind: 'unauthenticated', description: 'The e-mail address or password is wrong, or sign-in is paused after repeated failures (the same answer for every case).' },
+  LOGIN_LINK_INVALID: { kind: 'unauthenticated', description: 'The sign-in link is unknown, older than 15 minutes or already used.' },
+  ADMIN_EXISTS: { kind: 'conflict', description: 'An administrator account with that e-mail address already exists.' },
+  ADMIN_NOT_FOUND: { kind: 'not_found', description: 'No administrator account has that e-mail address.' },
+  PASSWORD_INVALID: { kind: 'validation', description: 'A password is shorter than 12 or longer than 256 characters.' },
+  TOKEN_NOT_FOUND: { kind: 'not_found', description: 'No API token has that id.' },
+  ROUTE_NOT_FOUND: { kind: 'not_found', description: 'There is no page or API endpoint at that path for that method.' },
+  REQUEST_TOO_LARGE: { kind: 'validation', description: 'The request body is larger than the server accepts.' },
+  UNSUPPORTED_MEDIA_TYPE: { kind: 'validation', description: 'The request body has a Content-Type the endpoint does not accept (use application/json).' },
 } as const satisfies Record<string, { kind: ErrorKind; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
