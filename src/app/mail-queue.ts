@@ -76,13 +76,14 @@ export function mailRow(s: TenantScope, settings: TenantSettings, req: MailReque
 export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<void> {
   const pinUsers = [...new Set(rows.filter((r) => r.pin_enc && r.user_id).map((r) => r.user_id!))];
   for (let i = 0; i < pinUsers.length; i += 500) {
-    await trx
-      .updateTable('outbox')
-      .set({ status: 'superseded', pin_enc: null, last_error: 'superseded by a newer PIN mail' })
-      .where('user_id', 'in', pinUsers.slice(i, i + 500))
-      .where('status', '=', 'queued')
-      .where('pin_enc', 'is not', null)
-      .execute();
+    // Look up by user only (the outbox_user index); filtering on status in the same query lets
+    // SQLite pick the status index and scan every queued row, which grows with the backlog.
+    const pending = (await trx.selectFrom('outbox').select(['id', 'status', 'pin_enc']).where('user_id', 'in', pinUsers.slice(i, i + 500)).execute())
+      .filter((r) => r.status === 'queued' && r.pin_enc !== null)
+      .map((r) => r.id);
+    if (pending.length) {
+      await trx.updateTable('outbox').set({ status: 'superseded', pin_enc: null, last_error: 'superseded by a newer PIN mail' }).where('id', 'in', pending).execute();
+    }
   }
   for (let i = 0; i < rows.length; i += 400) await trx.insertInto('outbox').values(rows.slice(i, i + 400)).execute();
 }

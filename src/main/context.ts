@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../config/config.ts';
 import { migrate, openDb, type Db } from '../adapters/db/database.ts';
 import { loadKeys, secureRandomInt } from '../adapters/crypto/keys.ts';
+import { uuidv7 } from '../adapters/crypto/ids.ts';
 import type { AppContext } from '../app/context.ts';
 
 /** Composition root: config → database (migrated) → keys → the context every use-case gets. */
@@ -19,7 +19,7 @@ export async function createContext(config: Readonly<Config>, opts: { actor: str
     keys: loadKeys({ dataDir: config.dataDir, pinKey: config.pinKey }),
     now: () => Date.now(),
     randomInt: secureRandomInt,
-    newId: () => crypto.randomUUID(),
+    newId: () => uuidv7(),
     actor: opts.actor,
     messageIdDomain: messageIdDomain(config.publicUrl),
     mailLifetimeMs: config.delivery.lifetimeMs,

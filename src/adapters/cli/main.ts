@@ -111,7 +111,7 @@ DIALIN_MAIL_FROM, DIALIN_PUBLIC_URL, DIALIN_PIN_KEY, PSEmailServer, PORT.`,
     .action((name: string | undefined, o: { markdown?: boolean }) => {
       if (o.markdown) term.out(referenceMarkdown());
       else if (name) term.out(cmdletHelp(name));
-      else term.out(program.helpInformation());
+      else program.outputHelp();
     });
 
   program
