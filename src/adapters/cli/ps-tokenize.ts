@@ -76,7 +76,8 @@ export function tokenize(line: string): Token[] {
       const ch = line[i]!;
       if (/\s/.test(ch) || ch === ',' || ch === '|' || ch === ';') break;
       if (ch === "'") {
-        quoted = true;
+        // A word that starts quoted is a value; -Name:'x y' stays a parameter with an inline value.
+        if (v === '') quoted = true;
         i++;
         for (;;) {
           if (i >= n) throw new AppError('INVALID_ARGUMENT', `Unterminated single-quoted string in: ${line.trim()}`);
@@ -94,7 +95,7 @@ export function tokenize(line: string): Token[] {
         continue;
       }
       if (ch === '"') {
-        quoted = true;
+        if (v === '') quoted = true;
         i++;
         for (;;) {
           if (i >= n) throw new AppError('INVALID_ARGUMENT', `Unterminated double-quoted string in: ${line.trim()}`);
@@ -145,6 +146,8 @@ export function argvToLine(argv: string[]): string {
     .map((a) => {
       if (a === '|' || a === ',') return a;
       if (/^[A-Za-z0-9@:._/\\+=$*?%-]+,?$/.test(a) || /^,[A-Za-z0-9@:._/\\+=$*?%-]+$/.test(a)) return a;
+      const inline = /^(-[A-Za-z][A-Za-z0-9]*:)(.*)$/s.exec(a);
+      if (inline) return `${inline[1]}'${inline[2]!.replace(/'/g, "''")}'`;
       return `'${a.replace(/'/g, "''")}'`;
     })
     .join(' ');
