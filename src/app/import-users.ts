@@ -1,5 +1,6 @@
 import { AppError, isAppError } from '../core/errors.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
+import { refreshStatistics } from '../adapters/db/database.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { newUserRow } from './users.ts';
 import type { TenantScope, Trx } from './context.ts';
@@ -68,6 +69,7 @@ export async function importUsers(s: TenantScope, records: AsyncIterable<ImportR
     result.rolledBack = true;
     result.imported = 0;
   }
+  if (result.imported > 1000) await refreshStatistics(s.db, ['users']);
   return result;
 }
 
