@@ -45,10 +45,14 @@ export async function* readCsv(file: string, columns: { required: string[]; opti
   } catch {
     throw new AppError('FILE_NOT_FOUND', `Cannot read the file ${file}.`, { field: 'Path' });
   }
-  const parser = input.pipe(new StrictUtf8()).pipe(
+  const decoder = new StrictUtf8();
+  const parser = input.pipe(decoder).pipe(
     parse({ bom: true, skip_empty_lines: true, relax_column_count: false, trim: true, info: true, columns: false }),
   );
+  // pipe() does not forward errors: without these, a read error or bad UTF-8 would be an
+  // unhandled 'error' event (a crash) and the import's transaction would never end.
   input.on('error', (e) => parser.destroy(e));
+  decoder.on('error', (e) => parser.destroy(e));
   let header: (string | null)[] | null = null;
   try {
     for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
