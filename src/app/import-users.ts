@@ -4,6 +4,7 @@ import { refreshStatistics } from '../adapters/db/database.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { newUserRow } from './users.ts';
 import type { TenantScope, Trx } from './context.ts';
+import type { BatchHandler } from './bulk.ts';
 
 export interface ImportRecord {
   line: number;
@@ -33,7 +34,16 @@ const MAX_PROBLEMS_KEPT = 100;
  * `skipInvalid` nothing of the file is committed. Inserts go in batches of 500; duplicates are
  * detected by the unique index (ON CONFLICT DO NOTHING), so no set of the whole file is kept in memory.
  */
-export async function importUsers(s: TenantScope, records: AsyncIterable<ImportRecord>, opts: { skipInvalid: boolean; onProgress?: (lines: number) => void }): Promise<ImportResult> {
+export async function importUsers(
+  s: TenantScope,
+  records: AsyncIterable<ImportRecord>,
+  opts: {
+    skipInvalid: boolean;
+    onProgress?: (lines: number) => void;
+    /** Runs on each batch of newly inserted users in the import's transaction (`--enable`). */
+    afterInsert?: BatchHandler;
+  },
+): Promise<ImportResult> {
   const result: ImportResult = { imported: 0, skipped: 0, problems: [], rolledBack: false };
   const note = (p: ImportProblem) => {
     result.skipped++;
@@ -46,7 +56,8 @@ export async function importUsers(s: TenantScope, records: AsyncIterable<ImportR
       let seen = 0;
       const flush = async () => {
         if (!batch.length) return;
-        await insertBatch(trx, s, batch, note, result);
+        const inserted = await insertBatch(trx, s, batch, note, result);
+        if (opts.afterInsert && inserted.length) await opts.afterInsert(trx, inserted.map((u) => ({ input: u.sip, user: u })));
         batch = [];
       };
       for await (const rec of records) {
@@ -73,7 +84,7 @@ export async function importUsers(s: TenantScope, records: AsyncIterable<ImportR
   return result;
 }
 
-async function insertBatch(trx: Trx, s: TenantScope, batch: { line: number; row: UsersTable }[], note: (p: ImportProblem) => void, result: ImportResult): Promise<void> {
+async function insertBatch(trx: Trx, s: TenantScope, batch: { line: number; row: UsersTable }[], note: (p: ImportProblem) => void, result: ImportResult): Promise<UsersTable[]> {
   // Within a batch, a repeated SIP address is reported against its later line.
   const first = new Map<string, number>();
   const unique: typeof batch = [];
@@ -85,20 +96,23 @@ async function insertBatch(trx: Trx, s: TenantScope, batch: { line: number; row:
       unique.push(b);
     }
   }
-  if (!unique.length) return;
+  if (!unique.length) return [];
   const inserted = new Set(
     (await trx.insertInto('users').values(unique.map((b) => b.row)).onConflict((oc) => oc.columns(['tenant_id', 'sip']).doNothing()).returning('sip').execute()).map((r) => r.sip),
   );
   const audits = [];
+  const rows: UsersTable[] = [];
   for (const b of unique) {
     if (inserted.has(b.row.sip)) {
       result.imported++;
+      rows.push(b.row);
       audits.push(auditRow(s, 'user.import', { userId: b.row.id, label: b.row.sip }, { line: b.line }));
     } else {
       note({ line: b.line, code: 'USER_EXISTS', message: `${b.row.sip} already exists (in the directory or earlier in this file)` });
     }
   }
   await insertAuditRows(trx, audits);
+  return rows;
 }
 
 export function importError(r: ImportResult): AppError {

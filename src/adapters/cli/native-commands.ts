@@ -3,6 +3,7 @@ import { AppError } from '../../core/errors.ts';
 import { addTenant, listTenants, resolveTenant, scopeOf } from '../../app/tenants.ts';
 import { addUser, listUsers, userListing } from '../../app/users.ts';
 import { importError, importUsers } from '../../app/import-users.ts';
+import { enableUsers } from '../../app/enable-users.ts';
 import { getOutbox, listOutbox } from '../../app/outbox.ts';
 import { listAudit } from '../../app/audit.ts';
 import { migrate } from '../db/database.ts';
@@ -69,19 +70,23 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
     .description('Import users from a CSV (UserUri,DisplayName,EmailAddress,Language[,Phone,Extension]); all or nothing unless --skip-invalid')
     .argument('<file>', 'CSV file, UTF-8')
     .option('--skip-invalid', 'import the valid lines and report the others')
-    .action(async (file: string, o: { skipInvalid?: boolean }) => {
+    .option('--enable', 'also enable the new users for dial-in (as Enable-CsOnlineDialInConferencingUser), in the same transaction')
+    .option('--bridge <name>', 'with --enable: the bridge (default: the tenant default bridge)')
+    .action(async (file: string, o: { skipInvalid?: boolean; enable?: boolean; bridge?: string }) => {
       const s = await scope();
       const started = Date.now();
       const tty = process.stderr.isTTY;
       const res = await importUsers(s, readCsv(file, { required: ['UserUri', 'DisplayName', 'EmailAddress', 'Language'], optional: ['Phone', 'Extension'] }), {
         skipInvalid: !!o.skipInvalid,
+        afterInsert: o.enable ? enableUsers(s, { bridge: { name: o.bridge ?? null } }) : undefined,
         onProgress: (n) => {
           if (n > 0) term.err(`${tty ? '\r' : ''}read ${n} lines…${tty ? '' : '\n'}`);
         },
       });
       if (res.rolledBack) throw importError(res);
+      if (o.enable) s.onMailQueued?.();
       const secs = (Date.now() - started) / 1000;
-      const lines = [`Imported ${res.imported} user(s) in ${secs.toFixed(1)} s${res.skipped ? `, skipped ${res.skipped} invalid line(s):` : '.'}`];
+      const lines = [`Imported${o.enable ? ' and enabled' : ''} ${res.imported} user(s) in ${secs.toFixed(1)} s${res.skipped ? `, skipped ${res.skipped} invalid line(s):` : '.'}`];
       for (const p of res.problems.slice(0, 20)) lines.push(`  line ${p.line}: ${p.message}`);
       term.err(lines.join('\n'));
       if (g().json) term.out(JSON.stringify({ Imported: res.imported, Skipped: res.skipped, Problems: res.problems }, null, 2));
