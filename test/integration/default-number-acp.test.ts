@@ -96,14 +96,15 @@ for (const dialect of DIALECTS) {
 
     it('Set again replaces the provider; bad fields are refused with nothing changed', async () => {
       const before = await dumpDb(t.ctx.db);
-      for (const [patch, field, c] of [
+      const bad: [Partial<AcpInput>, string, string][] = [
         [{ domain: 'not a domain' }, 'Domain', 'INVALID_ARGUMENT'],
         [{ participantPasscode: '12ab' }, 'ParticipantPasscode', 'INVALID_ARGUMENT'],
         [{ tollNumber: '555' }, 'TollNumber', 'NUMBER_INVALID'],
         [{ tollFreeNumbers: ['18005551010', 'x'] }, 'TollFreeNumbers', 'NUMBER_INVALID'],
         [{ url: 'javascript:alert(1)' }, 'Url', 'INVALID_ARGUMENT'],
         [{ name: '' }, 'Name', 'INVALID_ARGUMENT'],
-      ] as const) {
+      ];
+      for (const [patch, field, c] of bad) {
         await assert.rejects(inTrx(async (trx, who) => setUserAcp(trx, t.scope, await who('ken2@contoso.com'), { ...FABRIKAM, ...patch })), code(c, field), field);
       }
       assert.deepEqual(await dumpDb(t.ctx.db), before);
