@@ -145,7 +145,8 @@ export function argvToLine(argv: string[]): string {
   return argv
     .map((a) => {
       if (a === '|' || a === ',') return a;
-      if (/^[A-Za-z0-9@:._/\\+=$*?%-]+,?$/.test(a) || /^,[A-Za-z0-9@:._/\\+=$*?%-]+$/.test(a)) return a;
+      // Bare words, also comma lists (a,b: the shell leaves PowerShell's list syntax as one argument).
+      if (/^,?[A-Za-z0-9@:._/\\+=$*?%-]+(,[A-Za-z0-9@:._/\\+=$*?%-]+)*,?$/.test(a)) return a;
       const inline = /^(-[A-Za-z][A-Za-z0-9]*:)(.*)$/s.exec(a);
       if (inline) return `${inline[1]}'${inline[2]!.replace(/'/g, "''")}'`;
       return `'${a.replace(/'/g, "''")}'`;
