@@ -99,6 +99,12 @@ describe('argvToLine (what the shell gives back)', () => {
     const line = argvToLine(['Set-X', '-SecondaryLanguages', 'en-us,', 'ja-jp,', 'en-gb', '|', 'fl']);
     assert.deepEqual(tokenize(line), [w('Set-X'), w('-SecondaryLanguages'), w('en-us'), COMMA, w('ja-jp'), COMMA, w('en-gb'), PIPE, w('fl')]);
   });
+  it('reads a,b given as one shell argument as a list', () => {
+    assert.deepEqual(tokenize(argvToLine(['Get-X', '-Identity', 'ken@contoso.com,sip:ana@contoso.com', '-TollFreeNumbers', '18005551010,18005551020'])), [
+      w('Get-X'), w('-Identity'), w('ken@contoso.com'), COMMA, w('sip:ana@contoso.com'), w('-TollFreeNumbers'), w('18005551010'), COMMA, w('18005551020'),
+    ]);
+    assert.deepEqual(tokenize(argvToLine(['Get-X', ',a', 'Ken Myer,Ana'])), [w('Get-X'), COMMA, w('a'), w('Ken Myer,Ana', true)]);
+  });
   it('keeps -Name:value with spaces a parameter', () => {
     assert.deepEqual(tokenize(argvToLine(['Set-X', '-Name:Fabrikam ACP'])), [w('Set-X'), w('-Name:Fabrikam ACP')]);
     assert.deepEqual(tokenize(argvToLine(['-Name:x', '-Pin:1 2'])), [w('-Name:x'), w('-Pin:1 2')]);
