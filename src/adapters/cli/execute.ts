@@ -17,23 +17,24 @@ export interface Terminal {
   ask(prompt: string): Promise<string | null>;
 }
 
+// One reader of stdin for the whole process: a reader per prompt would lose the answers it had
+// already buffered, so the second -Confirm of a script fed `y` lines on stdin read nothing.
+let stdinReader: { rl: readline.Interface; lines: AsyncIterator<string> } | null = null;
+
 export const processTerminal: Terminal = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-  ask: (prompt) =>
-    new Promise((resolve) => {
-      process.stderr.write(prompt);
+  async ask(prompt) {
+    process.stderr.write(prompt);
+    if (!stdinReader) {
       const rl = readline.createInterface({ input: process.stdin, terminal: false });
-      let done = false;
-      rl.once('line', (l) => {
-        done = true;
-        rl.close();
-        resolve(l);
-      });
-      rl.once('close', () => {
-        if (!done) resolve(null);
-      });
-    }),
+      stdinReader = { rl, lines: rl[Symbol.asyncIterator]() };
+    }
+    stdinReader.rl.resume();
+    const next = await stdinReader.lines.next();
+    stdinReader.rl.pause(); // between prompts, stdin must not keep the process alive
+    return next.done ? null : next.value;
+  },
 };
 
 /** Tells whether a word names a cmdlet (so `dialin <word>` goes to the cmdlet path). */
