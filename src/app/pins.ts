@@ -119,10 +119,12 @@ export interface VerifyResult {
  * locked; otherwise one HMAC and the lockout counters updated in the same transaction, which on
  * PostgreSQL holds the user's row lock so concurrent guesses cannot overrun the limit.
  */
-export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string): Promise<VerifyResult> {
+export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string, hooks: { onLockout?: (level: 'temporary' | 'permanent') => void } = {}): Promise<VerifyResult> {
   const no: VerifyResult = { IsLeader: false };
   if (typeof conferenceId !== 'string' || typeof pin !== 'string' || !isWellFormedConferenceId(conferenceId) || !/^[0-9]{4,24}$/.test(pin)) return no;
-  return s.db.kysely.transaction().execute(async (trx) => {
+  // Reported after the commit, so a metric never counts a lockout that was rolled back.
+  let lockout = null as 'temporary' | 'permanent' | null;
+  const result = await s.db.kysely.transaction().execute(async (trx) => {
     let q = trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1);
     if (s.db.dialect === 'postgres') q = q.forUpdate();
     const user = await q.executeTakeFirst();
@@ -142,8 +144,13 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
         .set({ pin_fail_local: next.failuresLocal, pin_window_start: next.windowStart, pin_fail_global: next.failuresGlobal, pin_locked_until: next.lockedUntil, pin_locked: next.locked ? 1 : 0 })
         .where('id', '=', user.id)
         .execute();
-      if (next.locked && !state.locked) await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'permanent' });
-      else if (next.lockedUntil && next.lockedUntil !== state.lockedUntil) await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'temporary', until: new Date(next.lockedUntil).toISOString() });
+      if (next.locked && !state.locked) {
+        await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'permanent' });
+        lockout = 'permanent';
+      } else if (next.lockedUntil && next.lockedUntil !== state.lockedUntil) {
+        await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'temporary', until: new Date(next.lockedUntil).toISOString() });
+        lockout = 'temporary';
+      }
     }
     if (outcome !== 'accepted') return no;
     const settings = await readSettings(trx, s.tenant.id);
@@ -155,4 +162,6 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
       AllowPstnOnlyMeetings: user.allow_pstn_only === 1,
     };
   });
+  if (lockout) hooks.onLockout?.(lockout);
+  return result;
 }

@@ -9,6 +9,7 @@ import { listAudit } from '../../app/audit.ts';
 import { migrate } from '../db/database.ts';
 import { readCsv } from '../files/csv-records.ts';
 import { render } from './format.ts';
+import { registerWebCommands } from './web-commands.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -16,6 +17,7 @@ type Globals = { tenant?: string; json?: boolean };
 
 /** dialin's own commands (not cmdlets): migrate, tenant, users, outbox, audit. */
 export function registerNativeCommands(program: Command, holder: ContextHolder, term: Terminal): void {
+  registerWebCommands(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();

@@ -150,4 +150,63 @@ export interface Database {
   released_conference_ids: ReleasedConferenceIdsTable;
   outbox: OutboxTable;
   audit: AuditTable;
+  admins: AdminsTable;
+  api_tokens: ApiTokensTable;
+  web_sessions: WebSessionsTable;
+  login_links: LoginLinksTable;
+}
+
+/** An administrator account of the admin center (migration 0003). */
+export interface AdminsTable {
+  id: string;
+  tenant_id: string;
+  /** Lower-case; unique across the deployment (one account, one tenant). */
+  email: string;
+  /** 'admin' | 'helpdesk' */
+  role: string;
+  /** Argon2id PHC string. */
+  password_hash: string;
+  failed_logins: number;
+  locked_until: number | null;
+  last_login_at: number | null;
+  created_at: number;
+}
+
+/** A bearer token for the REST API; only its SHA-256 digest is kept. */
+export interface ApiTokensTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** 'admin' | 'helpdesk' | 'bridge' */
+  role: string;
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A browser session (admin center or the end user's settings page), keyed by the digest of the cookie. */
+export interface WebSessionsTable {
+  id_hash: string;
+  /** 'admin' | 'user' */
+  kind: string;
+  tenant_id: string;
+  /** The admin's or the end user's id. */
+  subject_id: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute end of the session, whatever the activity. */
+  expires_at: number;
+}
+
+/** A one-time sign-in link for the Dial-in Conferencing Settings page, keyed by the digest of its token. */
+export interface LoginLinksTable {
+  id_hash: string;
+  tenant_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from '../../core/errors.ts';
 
@@ -45,6 +45,15 @@ export async function* readCsv(file: string, columns: { required: string[]; opti
   } catch {
     throw new AppError('FILE_NOT_FOUND', `Cannot read the file ${file}.`, { field: 'Path' });
   }
+  yield* readCsvStream(input, columns);
+}
+
+/** The records of a CSV sent in a request body (the REST API's import), checked like a file. */
+export function readCsvText(body: Buffer, columns: { required: string[]; optional: string[] }): AsyncGenerator<CsvRecord> {
+  return readCsvStream(Readable.from([body]), columns);
+}
+
+async function* readCsvStream(input: Readable, columns: { required: string[]; optional: string[] }): AsyncGenerator<CsvRecord> {
   const decoder = new StrictUtf8();
   const parser = input.pipe(decoder).pipe(
     parse({ bom: true, skip_empty_lines: true, relax_column_count: false, trim: true, info: true, columns: false }),

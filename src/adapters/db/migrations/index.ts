@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_directory.ts';
+import * as m0003 from './0003_web.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_directory': m0001,
+  '0003_web': m0003,
 });

@@ -1,0 +1,101 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
+import { AppError } from '../../core/errors.ts';
+import type { AppContext, TenantScope } from '../../app/context.ts';
+import type { TenantsTable, WebSessionsTable } from '../db/schema.ts';
+import { authenticateApiToken } from '../../app/api-tokens.ts';
+import { findAdmin } from '../../app/admins.ts';
+import { findSession, type SessionKind } from '../../app/sessions.ts';
+import { scopeOf } from '../../app/tenants.ts';
+import { checkCsrf, isUnsafe } from './csrf.ts';
+
+export type Role = 'admin' | 'helpdesk' | 'bridge';
+
+/**
+ * Who may call a route: `staff` = administrators and helpdesk (look up users, reset PIN or
+ * conference ID, send conference info); `admin` = administrators only (settings, numbers,
+ * templates, mail, audit…); `bridge` = the bridge's token only (the PIN check).
+ */
+export type Access = 'staff' | 'admin' | 'bridge';
+
+const ALLOWED: Readonly<Record<Access, readonly Role[]>> = { staff: ['admin', 'helpdesk'], admin: ['admin'], bridge: ['bridge'] };
+
+export function allows(access: Access, role: Role): boolean {
+  return ALLOWED[access].includes(role);
+}
+
+/** The authenticated caller of a request: an API token or an administrator's browser session. */
+export interface Principal {
+  via: 'token' | 'session';
+  role: Role;
+  tenant: TenantsTable;
+  /** As recorded in the audit log: `api:<token name>` or `web:<e-mail>`. */
+  actor: string;
+  /** The token id (rate limits) or the admin id. */
+  id: string;
+  email?: string;
+  session?: WebSessionsTable;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+/** Cookie names: with TLS the `__Host-` prefix pins the cookie to this host and path / (ASVS 3.3.3). */
+export function cookieName(kind: SessionKind, secure: boolean): string {
+  return `${secure ? '__Host-' : ''}dialin-${kind}`;
+}
+
+/** Session cookies are HttpOnly, SameSite=Lax, Secure behind TLS, and live no longer than the session. */
+export function cookieOptions(secure: boolean, maxAgeMs: number) {
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure, maxAge: Math.floor(maxAgeMs / 1000) };
+}
+
+/** The admin-center session of a request (cookie), with its account, or null. */
+export async function sessionPrincipal(ctx: AppContext, req: FastifyRequest, secure: boolean): Promise<Principal | null> {
+  const session = await findSession(ctx, 'admin', req.cookies[cookieName('admin', secure)]);
+  if (!session) return null;
+  const found = await findAdmin(ctx, session.subject_id);
+  if (!found) return null;
+  return { via: 'session', role: found.admin.role as Role, tenant: found.tenant, actor: `web:${found.admin.email}`, id: found.admin.id, email: found.admin.email, session };
+}
+
+/** The caller of an API request: `Authorization: Bearer dlt_…`, else the admin-center session cookie. */
+export async function apiPrincipal(ctx: AppContext, req: FastifyRequest, secure: boolean): Promise<Principal | null> {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth !== '') {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    const found = m ? await authenticateApiToken(ctx, m[1]!) : null;
+    if (!found) throw new AppError('UNAUTHENTICATED', 'The API token is unknown, revoked or malformed.');
+    return { via: 'token', role: found.token.role as Role, tenant: found.tenant, actor: `api:${found.token.name}`, id: found.token.id };
+  }
+  return sessionPrincipal(ctx, req, secure);
+}
+
+/**
+ * The gate of every /api/v1 route, before the body is read: authenticated, allowed by the
+ * route's `access`, and for a browser session changing something, the anti-forgery checks.
+ */
+export function apiGuard(ctx: AppContext, opts: { secure: boolean; publicOrigin: string }) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const access = req.routeOptions.config.access;
+    if (!access) return;
+    const p = await apiPrincipal(ctx, req, opts.secure);
+    if (!p) throw new AppError('UNAUTHENTICATED', 'Sign in, or send an API token as `Authorization: Bearer dlt_…`.');
+    if (!allows(access, p.role)) throw new AppError('FORBIDDEN', `The ${p.role} role may not do this.`);
+    if (p.via === 'session' && isUnsafe(req.method)) checkCsrf(req, opts.publicOrigin, p.session!.csrf_token);
+    req.principal = p;
+  };
+}
+
+/** The tenant scope a request acts in: the caller's own tenant, with the caller as the audit actor. */
+export function scopeFor(ctx: AppContext, req: FastifyRequest): TenantScope {
+  const p = req.principal;
+  if (!p) throw new AppError('UNAUTHENTICATED', 'Sign in first.');
+  return scopeOf({ ...ctx, actor: p.actor }, p.tenant);
+}

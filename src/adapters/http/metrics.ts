@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppContext } from '../../app/context.ts';
+import { OUTBOX_STATUSES } from '../../app/mail-queue.ts';
+
+/** The Prometheus metrics `dialin serve` exposes at /metrics (one registry per app, so tests can build several). */
+export interface Metrics {
+  readonly registry: Registry;
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** One bridge PIN check: leader, refused (unknown ID, wrong PIN, locked) or rate_limited (refused before any lookup). */
+  pinCheck(outcome: 'leader' | 'refused' | 'rate_limited'): void;
+  pinLockout(level: 'temporary' | 'permanent'): void;
+  /** Delivery outcomes reported by an in-process worker. */
+  mailOutcome(outcome: 'sent' | 'failed'): void;
+}
+
+export function createMetrics(ctx: AppContext): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dialin_process_' });
+  const requests = new Counter({ name: 'dialin_http_requests_total', help: 'HTTP requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'dialin_http_request_duration_seconds',
+    help: 'HTTP request duration by route.',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const pinChecks = new Counter({ name: 'dialin_pin_checks_total', help: 'Bridge PIN checks by outcome.', labelNames: ['outcome'], registers: [registry] });
+  const lockouts = new Counter({ name: 'dialin_pin_lockouts_total', help: 'PIN lockouts caused by failed checks, by level.', labelNames: ['level'], registers: [registry] });
+  const mails = new Counter({ name: 'dialin_mails_total', help: 'Mails handed to the relay (sent) or refused for good (failed) by this process.', labelNames: ['outcome'], registers: [registry] });
+  new Gauge({
+    name: 'dialin_outbox_messages',
+    help: 'Outbox messages by status (all tenants), read from the database at each scrape.',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const rows = await ctx.db.kysely.selectFrom('outbox').select(['status', (eb) => eb.fn.countAll().as('n')]).groupBy('status').execute();
+      const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
+      for (const s of OUTBOX_STATUSES) this.set({ status: s }, counts.get(s) ?? 0);
+    },
+  });
+  for (const o of ['leader', 'refused', 'rate_limited']) pinChecks.inc({ outcome: o }, 0);
+  for (const l of ['temporary', 'permanent']) lockouts.inc({ level: l }, 0);
+  for (const o of ['sent', 'failed']) mails.inc({ outcome: o }, 0);
+  return {
+    registry,
+    observeRequest(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ route }, seconds);
+    },
+    pinCheck: (outcome) => pinChecks.inc({ outcome }),
+    pinLockout: (level) => lockouts.inc({ level }),
+    mailOutcome: (outcome) => mails.inc({ outcome }),
+  };
+}

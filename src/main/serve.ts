@@ -1,0 +1,48 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { createContext } from './context.ts';
+import { buildHttpApp } from '../adapters/http/server.ts';
+import { createMetrics } from '../adapters/http/metrics.ts';
+
+export interface RunningServer {
+  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Graceful stop: no new requests, in-flight ones finish, then the worker, then the database. */
+  close(): Promise<void>;
+}
+
+/** A pino logger that never writes secrets, even if one ends up in a logged object. */
+export function createLogger(config: Readonly<Config>): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: { paths: ['*.password', '*.pin', '*.Pin', '*.token', '*.authorization', '*.cookie', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+  });
+}
+
+/**
+ * `dialin serve`: config → context (database migrated, keys) → HTTP app → listen on PORT/HOST.
+ */
+export async function serve(config: Readonly<Config>, opts: { worker: boolean; port?: number; host?: string; log?: Logger }): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config);
+  const ctx = await createContext(config, { actor: 'web' });
+  const metrics = createMetrics(ctx);
+  const app = await buildHttpApp({ ctx, config, log, metrics });
+  try {
+    await app.listen({ port: opts.port ?? config.port, host: opts.host ?? config.host });
+  } catch (e) {
+    await app.close();
+    await ctx.db.close();
+    throw e;
+  }
+  const address = app.server.address();
+  const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  log.info({ url, publicUrl: config.publicUrl, database: ctx.db.location }, `dialin serve listening on ${url}`);
+  return {
+    url,
+    async close() {
+      await app.close();
+      await ctx.db.close();
+      log.info('dialin serve stopped');
+    },
+  };
+}
