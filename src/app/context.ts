@@ -15,6 +15,8 @@ export interface AppContext {
   readonly actor: string;
   /** Domain used on the right of generated Message-IDs. */
   readonly messageIdDomain: string;
+  /** The Dial-in Conferencing Settings page (DIALIN_PUBLIC_URL + /dialin), linked from every mail. */
+  readonly settingsUrl: string;
   /** How long a mail is retried before it is marked expired. */
   readonly mailLifetimeMs: number;
   /** Called after a transaction that wrote outbox rows commits, so an in-process worker wakes up. */

@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import { KIND_CARRIES_PIN, shouldWriteMail, type MailData, type MailKind } from '../core/mail-kinds.ts';
 import { pickMailLanguage } from '../core/languages.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
@@ -17,6 +18,8 @@ export interface MailOptions {
   relay?: { host: string; port: number; secure: boolean; requireTLS: boolean; user?: string; passwordSealed?: string };
   /** Groups the messages of one command so it can wait for their outcome and resume. */
   runId?: string;
+  /** A test mail (`dialin template test-send`): sample data, a placeholder instead of a PIN. */
+  sample?: boolean;
 }
 
 export interface MailPayload {
@@ -35,6 +38,9 @@ export interface MailRequest {
 }
 
 export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'failed', 'expired', 'superseded'] as const;
+
+/** PostgreSQL NOTIFY channel the delivery workers LISTEN on; notified when outbox rows commit. */
+export const OUTBOX_CHANNEL = 'dialin_outbox';
 
 /**
  * The outbox row for a mail, or null when the tenant's AutomaticallySendEmailsToUsers is off and
@@ -86,6 +92,8 @@ export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<voi
     }
   }
   for (let i = 0; i < rows.length; i += 400) await trx.insertInto('outbox').values(rows.slice(i, i + 400)).execute();
+  // Delivered to listening workers when the transaction commits (and not at all if it rolls back).
+  if (rows.length && trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
 }
 
 export async function queueMail(trx: Trx, s: TenantScope, settings: TenantSettings, req: MailRequest): Promise<OutboxTable | null> {

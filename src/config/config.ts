@@ -1,5 +1,7 @@
+import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../core/errors.ts';
+import { parseMailbox } from '../core/sender.ts';
 
 /**
  * The one configuration module: nothing else reads process.env. `loadConfig` resolves every key
@@ -16,7 +18,7 @@ export interface Config {
   smtpUrl: string | null;
   /** DIALIN_SMTP_CA_FILE: PEM file of the CA that signed a private relay's certificate. */
   smtpCaFile: string | null;
-  /** DIALIN_MAIL_FROM: default sender, e.g. "Dial-in Conferencing" <noreply@example.com>. */
+  /** DIALIN_MAIL_FROM: default sender, e.g. "Dial-in Conferencing" <noreply@example.com> (default noreply@dialin.localhost). */
   mailFrom: string;
   /** PSEmailServer: default -SmtpServer of Set-CsPinSendCAWelcomeMail, as in PowerShell. */
   psEmailServer: string | null;
@@ -36,8 +38,16 @@ export interface Config {
    * DIALIN_VERIFY_ID_RATE checks per minute per conference ID (default 10).
    */
   verifyLimits: { perTokenPerSecond: number; perConferenceIdPerMinute: number };
-  /** Delivery tuning; DIALIN_RETRY_BASE_MS, DIALIN_RETRY_MAX_MS, DIALIN_MAIL_LIFETIME_MS, DIALIN_LEASE_MS. */
-  delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; concurrency: number };
+  /**
+   * Delivery tuning: DIALIN_RETRY_BASE_MS (first retry delay, doubled each time; 30 s),
+   * DIALIN_RETRY_MAX_MS (cap of the delay, and how long a paused tenant waits before the relay is
+   * tried again; 15 min), DIALIN_MAIL_LIFETIME_MS (then expired; 4 days), DIALIN_LEASE_MS (a claimed
+   * message not finished by then is claimed again; 60 s), DIALIN_SMTP_CONNECTIONS (pooled
+   * connections; 8), DIALIN_COMPOSE_THREADS (threads rendering and composing mail; 0 = in the
+   * worker's own thread; default one fewer than the CPUs, at most 2), DIALIN_MAIL_POLL_MS (how often
+   * an idle worker looks for mail written by another process; 250 ms).
+   */
+  delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; concurrency: number; composeThreads: number; pollMs: number };
 }
 
 /** Keys whose values are secrets and must be redacted wherever config is printed. */
@@ -65,6 +75,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (pinKey && !/^[0-9a-fA-F]{64}$/.test(pinKey)) problems.push('DIALIN_PIN_KEY must be 64 hexadecimal characters (32 bytes)');
   const smtpUrl = str('DIALIN_SMTP_URL');
   if (smtpUrl && !/^smtps?:\/\//i.test(smtpUrl)) problems.push('DIALIN_SMTP_URL must start with smtp:// or smtps://');
+  const mailFrom = str('DIALIN_MAIL_FROM');
+  if (mailFrom) {
+    try {
+      parseMailbox(mailFrom, 'DIALIN_MAIL_FROM');
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
   const publicUrl = (str('DIALIN_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '8080'}`).replace(/\/+$/, '');
   try {
     new URL(publicUrl);
@@ -77,7 +95,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pinKey,
     smtpUrl,
     smtpCaFile: str('DIALIN_SMTP_CA_FILE'),
-    mailFrom: str('DIALIN_MAIL_FROM') ?? '"Dial-in Conferencing" <noreply@localhost>',
+    mailFrom: mailFrom ?? '"Dial-in Conferencing" <noreply@dialin.localhost>',
     psEmailServer: str('PSEmailServer') ?? str('PSEMAILSERVER'),
     publicUrl,
     port: int('PORT', 8080, 0, 65535),
@@ -94,6 +112,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lifetimeMs: int('DIALIN_MAIL_LIFETIME_MS', 4 * 86_400_000, 1, 30 * 86_400_000),
       leaseMs: int('DIALIN_LEASE_MS', 60_000, 100, 3_600_000),
       concurrency: int('DIALIN_SMTP_CONNECTIONS', 8, 1, 64),
+      composeThreads: int('DIALIN_COMPOSE_THREADS', Math.min(2, Math.max(0, os.availableParallelism() - 1)), 0, 16),
+      pollMs: int('DIALIN_MAIL_POLL_MS', 250, 10, 60_000),
     },
   };
   if (problems.length) {

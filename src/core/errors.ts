@@ -75,6 +75,8 @@ export const ERROR_CODES = {
   TEMPLATE_NOT_FOUND: { kind: 'not_found', description: 'No such template kind, language or part.' },
   SMTP_CONFIG_INVALID: { kind: 'validation', description: 'The SMTP relay URL or its options are malformed.' },
   SMTP_UNAVAILABLE: { kind: 'unavailable', description: 'The SMTP relay cannot be reached or refused the login.' },
+  TEMPLATE_LIMIT_EXCEEDED: { kind: 'validation', description: 'An e-mail template is too long, renders too slowly or renders too much text.' },
+  MAIL_NOT_RETRYABLE: { kind: 'conflict', description: 'Only a failed, expired or superseded outbox message can be retried.' },
   // access
   FORBIDDEN: { kind: 'forbidden', description: 'The caller may not do this.' },
   UNAUTHENTICATED: { kind: 'unauthenticated', description: 'Sign in or give an API token.' },

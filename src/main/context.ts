@@ -22,6 +22,7 @@ export async function createContext(config: Readonly<Config>, opts: { actor: str
     newId: () => uuidv7(),
     actor: opts.actor,
     messageIdDomain: messageIdDomain(config.publicUrl),
+    settingsUrl: `${config.publicUrl}/dialin`,
     mailLifetimeMs: config.delivery.lifetimeMs,
     onMailQueued: opts.onMailQueued,
   };

@@ -10,6 +10,7 @@ import { migrate } from '../db/database.ts';
 import { readCsv } from '../files/csv-records.ts';
 import { render } from './format.ts';
 import { registerWebCommands } from './web-commands.ts';
+import { registerMailCommands } from './mail-commands.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -18,6 +19,7 @@ type Globals = { tenant?: string; json?: boolean };
 /** dialin's own commands (not cmdlets): migrate, tenant, users, outbox, audit. */
 export function registerNativeCommands(program: Command, holder: ContextHolder, term: Terminal): void {
   registerWebCommands(program, holder, term);
+  registerMailCommands(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();

@@ -150,6 +150,8 @@ export interface Database {
   released_conference_ids: ReleasedConferenceIdsTable;
   outbox: OutboxTable;
   audit: AuditTable;
+  mail_templates: MailTemplatesTable;
+  mail_pauses: MailPausesTable;
   admins: AdminsTable;
   api_tokens: ApiTokensTable;
   web_sessions: WebSessionsTable;
@@ -209,4 +211,29 @@ export interface LoginLinksTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+/** A tenant's override of one part of a mail template (migration 0002). */
+export interface MailTemplatesTable {
+  tenant_id: string;
+  /** A MailKind. */
+  kind: string;
+  /** A MailLanguage. */
+  language: string;
+  /** 'subject' | 'html' | 'text' */
+  part: string;
+  /** The Liquid source, validated when saved. */
+  body: string;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** A tenant whose deliveries wait because the relay refused the login or TLS (migration 0002). */
+export interface MailPausesTable {
+  tenant_id: string;
+  /** Why, with the relay's reply; shown by `dialin mail status`. */
+  reason: string;
+  paused_at: number;
+  /** When the worker tries the relay again. */
+  retry_at: number;
 }

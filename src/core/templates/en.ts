@@ -1,0 +1,71 @@
+import type { LanguagePack } from './layout.ts';
+
+const PIN_SAME = 'Your leader PIN has not changed. Keep using the one you have; if you have forgotten it, choose a new one on the settings page.';
+
+/** English texts of the default templates (our own wording). */
+export const EN: LanguagePack = {
+  lang: 'en',
+  colon: ': ',
+  labels: {
+    name: 'Name',
+    account: 'Account',
+    conferenceId: 'Conference ID',
+    tollNumber: 'Dial-in number',
+    tollFreeNumber: 'Toll-free number',
+    none: 'none',
+    pin: 'Leader PIN',
+    settings: 'See all access numbers and manage your PIN on the Dial-in Conferencing Settings page:',
+  },
+  footer: 'This message was sent automatically by the dial-in conferencing service. Replies are not read; if something looks wrong, contact your administrator.',
+  kinds: {
+    welcome: {
+      subject: 'Your dial-in conferencing details and PIN',
+      title: 'You can now hold meetings by phone',
+      lead: 'Hello {{ displayName }}, dial-in conferencing has been set up for you. People can join your meetings by calling a number below and entering your conference ID.',
+      sections: [
+        { heading: 'Your dial-in details', show: 'details' },
+        {
+          heading: 'Your leader PIN',
+          show: 'pin',
+          body: 'When you call in to a meeting you organised and nobody has joined yet, enter this PIN to start it. Keep it to yourself; you can choose another one on the settings page at any time.',
+        },
+      ],
+    },
+    pin_changed: {
+      subject: 'Your dial-in conferencing PIN has changed',
+      title: 'Your leader PIN has changed',
+      lead: 'Hello {{ displayName }}, your administrator has given you a new leader PIN. The old one no longer works.',
+      sections: [
+        { heading: 'Your new leader PIN', show: 'pin', body: 'Enter it when you call in to start a meeting you organised. Keep it to yourself.' },
+        { heading: 'Your conference ID and numbers have not changed', show: 'details' },
+      ],
+    },
+    info_changed: {
+      subject: 'Your dial-in conferencing details have changed',
+      title: 'Your dial-in details have changed',
+      lead: 'Hello {{ displayName }}, your conference ID or your dial-in numbers have changed. Use the details below from now on, and update any meeting invitations you sent with the old ones.',
+      sections: [
+        { heading: 'Your new dial-in details', show: 'details' },
+        { heading: 'Your PIN has not changed', body: PIN_SAME },
+      ],
+    },
+    turned_off: {
+      subject: 'Dial-in conferencing has been turned off for you',
+      title: 'Dial-in conferencing is turned off',
+      lead: 'Hello {{ displayName }}, dial-in conferencing has been turned off for your account. People can no longer join your meetings by phone with the details below.',
+      sections: [
+        { heading: 'Details that no longer work', show: 'details' },
+        { heading: 'Your PIN has not changed', body: 'No new PIN was issued, and without dial-in conferencing your PIN no longer starts meetings. Remove these details from meeting invitations you have sent.' },
+      ],
+    },
+    conference_info: {
+      subject: 'Your dial-in conferencing details',
+      title: 'Your dial-in conferencing details',
+      lead: 'Hello {{ displayName }}, here are your dial-in details, sent at the request of your administrator. Nothing has changed.',
+      sections: [
+        { heading: 'Your dial-in details', show: 'details' },
+        { heading: 'Your PIN has not changed', body: PIN_SAME },
+      ],
+    },
+  },
+};

@@ -1,0 +1,152 @@
+import { Liquid, type LiquidOptions, type Template } from 'liquidjs';
+import { AppError } from '../errors.ts';
+import type { MailKind } from '../mail-kinds.ts';
+import { TEMPLATE_VARIABLES, variablesFor, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
+
+/** Tags a template may use: conditions and comments; no loops, assignments, includes or layouts. */
+const ALLOWED_TAGS: ReadonlySet<string> = new Set(['if', 'unless', 'comment', '#']);
+/** Filters a template may use: text shaping only (no `raw`, no `date`, nothing that reads data). */
+const ALLOWED_FILTERS: ReadonlySet<string> = new Set(['escape', 'upcase', 'downcase', 'capitalize', 'default', 'strip', 'append', 'prepend', 'replace', 'truncate', 'url_encode']);
+
+/** Limits of one template part: source size, render time and output size. */
+export const TEMPLATE_LIMITS = Object.freeze({ sourceChars: 64_000, renderMs: 100, memoryBytes: 1_000_000, outputBytes: 256 * 1024 });
+
+type Mode = 'html' | 'plain';
+
+const OPTIONS: LiquidOptions = {
+  strictVariables: true,
+  strictFilters: true,
+  ownPropertyOnly: true,
+  // `{% if tollFreeNumber %}` is false for an empty value, as a template author expects.
+  jsTruthy: true,
+  // An in-memory file system with nothing in it: no template can read a file.
+  templates: {},
+  relativeReference: false,
+  dynamicPartials: false,
+  cache: false,
+  renderLimit: TEMPLATE_LIMITS.renderMs,
+  memoryLimit: TEMPLATE_LIMITS.memoryBytes,
+  parseLimit: TEMPLATE_LIMITS.sourceChars * 2,
+};
+
+/**
+ * A new Liquid engine with only the allowed tags and filters; `html` escapes every output.
+ * Engines are never shared between renders: each render builds its own (about 40 µs).
+ */
+function newEngine(mode: Mode): Liquid {
+  const engine = new Liquid({ ...OPTIONS, ...(mode === 'html' ? { outputEscape: 'escape' as const } : {}) });
+  for (const tag of Object.keys(engine.tags)) if (!ALLOWED_TAGS.has(tag)) delete engine.tags[tag];
+  for (const filter of Object.keys(engine.filters)) if (!ALLOWED_FILTERS.has(filter)) delete engine.filters[filter];
+  Object.freeze(engine.tags);
+  Object.freeze(engine.filters);
+  return engine;
+}
+
+const modeOf = (part: TemplatePart): Mode => (part === 'html' ? 'html' : 'plain');
+
+/**
+ * Parsed templates by source. A parse result is immutable data (the escaping is part of it), so
+ * it is safe to reuse; rendering state lives in the per-render engine and context.
+ */
+const parsed = new Map<string, Template[]>();
+const PARSE_CACHE_SIZE = 256;
+
+function parse(source: string, mode: Mode): Template[] {
+  const key = `${mode}\u0000${source}`;
+  let t = parsed.get(key);
+  if (!t) {
+    t = newEngine(mode).parse(source);
+    if (parsed.size >= PARSE_CACHE_SIZE) parsed.delete(parsed.keys().next().value!);
+    parsed.set(key, t);
+  }
+  return t;
+}
+
+function invalid(part: TemplatePart, message: string): AppError {
+  return new AppError('TEMPLATE_INVALID', `The ${part} template is not valid: ${message}`, { field: part });
+}
+
+/** "undefined filter: date, line:2, col:7" → "line 2: undefined filter: date". */
+function describeLiquidError(e: unknown): string {
+  const msg = String((e as Error)?.message ?? e).split('\n')[0]!;
+  const m = /^(.*?), line:(\d+), col:(\d+)$/.exec(msg);
+  return m ? `line ${m[2]}, column ${m[3]}: ${m[1]}` : msg;
+}
+
+/**
+ * Checks one part of a template for `kind`: size, syntax, only allowed tags and filters, and only
+ * the kind's placeholders (no property access). Then renders it once with sample values, so a
+ * template that saves is a template that renders. Errors name the part and the line.
+ */
+export function validateTemplatePart(kind: MailKind, part: TemplatePart, source: string): void {
+  if (typeof source !== 'string') throw invalid(part, 'it must be text.');
+  if (source.length > TEMPLATE_LIMITS.sourceChars) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template has ${source.length} characters; at most ${TEMPLATE_LIMITS.sourceChars} are allowed.`, { field: part });
+  if (part === 'subject' && /[\r\n]/.test(source)) throw invalid(part, 'a subject is one line.');
+  let tpl: Template[];
+  try {
+    tpl = parse(source, modeOf(part));
+  } catch (e) {
+    throw invalid(part, describeLiquidError(e).replace(/tag "(.+)" not found/, 'the tag "$1" is not allowed').replace(/undefined filter: (\S+)/, 'the filter "$1" is not allowed'));
+  }
+  const allowed = new Set<string>(variablesFor(kind));
+  const engine = newEngine(modeOf(part));
+  // The list of uses is an array (a name like __proto__ survives); the analysis only adds the line.
+  const where = engine.analyzeSync(tpl).globals;
+  for (const full of engine.globalFullVariablesSync(tpl)) {
+    const name = full.split(/[.[]/)[0]!;
+    const use = Object.prototype.hasOwnProperty.call(where, name) ? where[name]!.find((v) => String(v) === full) : undefined;
+    const at = use?.location ? `line ${use.location.row}, column ${use.location.col}: ` : '';
+    if (!allowed.has(name)) {
+      const why = Object.prototype.hasOwnProperty.call(TEMPLATE_VARIABLES, name) ? `{{ ${name} }} is not available in ${kind} mail` : `{{ ${full} }} is not a known placeholder`;
+      throw invalid(part, `${at}${why}; use ${[...allowed].join(', ')}.`);
+    }
+    if (full !== name) throw invalid(part, `${at}{{ ${full} }}: placeholders have no properties; write {{ ${name} }}.`);
+  }
+  renderPart(part, source, SAMPLE_VALUES);
+}
+
+/** Values used to check that a template renders (and for previews without a chosen user). */
+export const SAMPLE_VALUES: TemplateValues = Object.freeze({
+  displayName: 'Alex Example',
+  sipAddress: 'alex@contoso.com',
+  conferenceId: '1234567',
+  tollNumber: '+14255550100',
+  tollFreeNumber: '+18005550199',
+  bridgeName: 'Conference Bridge',
+  settingsUrl: 'https://dialin.example.com/dialin',
+  pin: '••••••',
+});
+
+/** Renders one part under the engine's limits; the output is capped too. */
+function renderPart(part: TemplatePart, source: string, values: TemplateValues): string {
+  const mode = modeOf(part);
+  let out: string;
+  try {
+    out = newEngine(mode).renderSync(parse(source, mode), { ...values });
+  } catch (e) {
+    const msg = describeLiquidError(e);
+    if (/limit exceeded/i.test(msg)) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template takes too long or too much memory to render (${msg}).`, { field: part });
+    throw invalid(part, msg);
+  }
+  if (out.length > TEMPLATE_LIMITS.outputBytes / 3 && new TextEncoder().encode(out).length > TEMPLATE_LIMITS.outputBytes) {
+    throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template renders to more than ${TEMPLATE_LIMITS.outputBytes} bytes.`, { field: part });
+  }
+  return out;
+}
+
+/** A rendered mail: the subject on one line, the HTML (null for plain-text mail) and the text. */
+export interface RenderedMail {
+  subject: string;
+  html: string | null;
+  text: string;
+}
+
+/** Renders the parts of a template set with the values of one mail. */
+export function renderTemplateSet(set: TemplateSet, values: TemplateValues, opts: { plainText?: boolean } = {}): RenderedMail {
+  return {
+    // A subject is one line whatever a value holds: line breaks can never start a header.
+    subject: renderPart('subject', set.subject, values).replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim(),
+    html: opts.plainText ? null : renderPart('html', set.html, values),
+    text: renderPart('text', set.text, values),
+  };
+}

@@ -1,0 +1,71 @@
+import type { LanguagePack } from './layout.ts';
+
+const PIN_SAME = "Votre code PIN d'organisateur n'a pas changé. Continuez à utiliser celui que vous avez ; si vous l'avez oublié, choisissez-en un nouveau sur la page des paramètres.";
+
+/** Textes français des modèles par défaut (rédaction propre). */
+export const FR: LanguagePack = {
+  lang: 'fr',
+  colon: ' : ',
+  labels: {
+    name: 'Nom',
+    account: 'Compte',
+    conferenceId: 'ID de conférence',
+    tollNumber: "Numéro d'appel",
+    tollFreeNumber: 'Numéro gratuit',
+    none: 'aucun',
+    pin: "Code PIN d'organisateur",
+    settings: "Tous les numéros d'accès et la gestion de votre code PIN se trouvent sur la page Paramètres de conférence téléphonique :",
+  },
+  footer: "Ce message a été envoyé automatiquement par le service de conférence téléphonique. Les réponses ne sont pas lues ; en cas de doute, adressez-vous à votre administrateur.",
+  kinds: {
+    welcome: {
+      subject: 'Vos informations de conférence téléphonique et votre code PIN',
+      title: 'Vous pouvez désormais organiser des réunions par téléphone',
+      lead: "Bonjour {{ displayName }}, la conférence téléphonique a été activée pour vous. Vos participants rejoignent vos réunions en appelant l'un des numéros ci-dessous puis en saisissant votre ID de conférence.",
+      sections: [
+        { heading: 'Vos informations de conférence', show: 'details' },
+        {
+          heading: "Votre code PIN d'organisateur",
+          show: 'pin',
+          body: "Lorsque vous appelez une réunion que vous avez organisée et que personne ne l'a encore rejointe, saisissez ce code pour la démarrer. Ne le communiquez à personne ; vous pouvez en choisir un autre à tout moment sur la page des paramètres.",
+        },
+      ],
+    },
+    pin_changed: {
+      subject: 'Votre code PIN de conférence téléphonique a changé',
+      title: "Votre code PIN d'organisateur a changé",
+      lead: "Bonjour {{ displayName }}, votre administrateur vous a attribué un nouveau code PIN d'organisateur. L'ancien ne fonctionne plus.",
+      sections: [
+        { heading: 'Votre nouveau code PIN', show: 'pin', body: 'Saisissez-le lorsque vous appelez pour démarrer une réunion que vous avez organisée. Ne le communiquez à personne.' },
+        { heading: "Votre ID de conférence et vos numéros n'ont pas changé", show: 'details' },
+      ],
+    },
+    info_changed: {
+      subject: 'Vos informations de conférence téléphonique ont changé',
+      title: 'Vos informations de conférence ont changé',
+      lead: "Bonjour {{ displayName }}, votre ID de conférence ou vos numéros d'appel ont changé. Utilisez désormais les informations ci-dessous et mettez à jour les invitations déjà envoyées.",
+      sections: [
+        { heading: 'Vos nouvelles informations de conférence', show: 'details' },
+        { heading: "Votre code PIN n'a pas changé", body: PIN_SAME },
+      ],
+    },
+    turned_off: {
+      subject: 'La conférence téléphonique a été désactivée pour vous',
+      title: 'La conférence téléphonique est désactivée',
+      lead: 'Bonjour {{ displayName }}, la conférence téléphonique a été désactivée pour votre compte. Vos participants ne peuvent plus rejoindre vos réunions par téléphone avec les informations ci-dessous.',
+      sections: [
+        { heading: 'Informations qui ne fonctionnent plus', show: 'details' },
+        { heading: "Votre code PIN n'a pas changé", body: "Aucun nouveau code n'a été attribué, et sans conférence téléphonique votre code PIN ne démarre plus de réunion. Retirez ces informations des invitations que vous avez envoyées." },
+      ],
+    },
+    conference_info: {
+      subject: 'Vos informations de conférence téléphonique',
+      title: 'Vos informations de conférence téléphonique',
+      lead: "Bonjour {{ displayName }}, voici vos informations de conférence téléphonique, envoyées à la demande de votre administrateur. Rien n'a changé.",
+      sections: [
+        { heading: 'Vos informations de conférence', show: 'details' },
+        { heading: "Votre code PIN n'a pas changé", body: PIN_SAME },
+      ],
+    },
+  },
+};

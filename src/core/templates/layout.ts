@@ -1,0 +1,116 @@
+import type { MailKind } from '../mail-kinds.ts';
+import type { TemplateSet } from './variables.ts';
+
+/** The words of one language: labels shared by every mail, then each kind's own text. */
+export interface LanguagePack {
+  lang: string;
+  /** Between a label and its value in plain text (French puts a space before the colon). */
+  colon: string;
+  labels: {
+    name: string;
+    account: string;
+    conferenceId: string;
+    tollNumber: string;
+    tollFreeNumber: string;
+    none: string;
+    pin: string;
+    settings: string;
+  };
+  footer: string;
+  kinds: Record<MailKind, KindText>;
+}
+
+/** One kind of mail: subject, banner title, opening sentence and sections (Liquid allowed). */
+export interface KindText {
+  subject: string;
+  title: string;
+  lead: string;
+  sections: SectionText[];
+}
+
+/** A section: a heading, then the dial-in details, the PIN, or a sentence. */
+export interface SectionText {
+  heading: string;
+  show?: 'details' | 'pin';
+  body?: string;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const tollFree = (none: string) => `{% if tollFreeNumber %}{{ tollFreeNumber }}{% else %}${none}{% endif %}`;
+const toll = (none: string) => `{% if tollNumber %}{{ tollNumber }}{% else %}${none}{% endif %}`;
+
+const ROW = 'padding:6px 10px;background:#f3f4f6;border-bottom:2px solid #ffffff';
+
+function htmlRows(rows: [string, string][]): string {
+  return [
+    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">',
+    ...rows.map(([label, value]) => `<tr><td style="${ROW};width:40%;color:#4b5563">${esc(label)}</td><td style="${ROW};font-weight:600">${value}</td></tr>`),
+    '</table>',
+  ].join('\n');
+}
+
+function detailRows(p: LanguagePack): [string, string][] {
+  return [
+    [p.labels.conferenceId, '{{ conferenceId }}'],
+    [p.labels.tollNumber, toll(esc(p.labels.none))],
+    [p.labels.tollFreeNumber, tollFree(esc(p.labels.none))],
+  ];
+}
+
+/** The HTML template of a kind: banner, lead, who it is for, sections, settings link, footer. */
+export function htmlTemplate(p: LanguagePack, kind: MailKind): string {
+  const k = p.kinds[kind];
+  const sections = k.sections.map((s) => {
+    const parts = [`<h2 style="font-size:16px;margin:20px 0 4px;color:#1e3a8a">${esc(s.heading)}</h2>`];
+    if (s.show === 'details') parts.push(htmlRows(detailRows(p)));
+    if (s.show === 'pin') parts.push(htmlRows([[p.labels.pin, '<span style="font-size:18px;letter-spacing:2px">{{ pin }}</span>']]));
+    if (s.body) parts.push(`<p style="margin:4px 0 12px">${esc(s.body)}</p>`);
+    return parts.join('\n');
+  });
+  return [
+    '<!DOCTYPE html>',
+    `<html lang="${p.lang}">`,
+    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(k.title)}</title></head>`,
+    '<body style="margin:0;padding:0;background:#eef1f5;font-family:\'Segoe UI\',Helvetica,Arial,sans-serif;color:#1f2937">',
+    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#eef1f5"><tr><td align="center" style="padding:24px 12px">',
+    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:600px;background:#ffffff;border-radius:6px">',
+    `<tr><td style="background:#1d4ed8;color:#ffffff;padding:20px 24px;font-size:20px;font-weight:600;border-radius:6px 6px 0 0">${esc(k.title)}</td></tr>`,
+    '<tr><td style="padding:20px 24px;font-size:15px;line-height:1.5">',
+    `<p style="margin:0 0 12px">${esc(k.lead)}</p>`,
+    htmlRows([
+      [p.labels.name, '{{ displayName }}'],
+      [p.labels.account, '{{ sipAddress }}'],
+    ]),
+    ...sections,
+    `<p style="margin:20px 0 0">${esc(p.labels.settings)} <a href="{{ settingsUrl }}" style="color:#1d4ed8">{{ settingsUrl }}</a></p>`,
+    '</td></tr>',
+    `<tr><td style="padding:16px 24px;font-size:12px;color:#6b7280;border-top:1px solid #e5e7eb">${esc(p.footer)}</td></tr>`,
+    '</table>',
+    '</td></tr></table>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** The plain-text template of a kind: the same content as the HTML, as aligned lines. */
+export function textTemplate(p: LanguagePack, kind: MailKind): string {
+  const k = p.kinds[kind];
+  const c = p.colon;
+  const lines: string[] = [k.title, '', k.lead, '', `${p.labels.name}${c}{{ displayName }}`, `${p.labels.account}${c}{{ sipAddress }}`];
+  for (const s of k.sections) {
+    lines.push('', s.heading);
+    if (s.show === 'details') {
+      lines.push(`  ${p.labels.conferenceId}${c}{{ conferenceId }}`, `  ${p.labels.tollNumber}${c}${toll(p.labels.none)}`, `  ${p.labels.tollFreeNumber}${c}${tollFree(p.labels.none)}`);
+    }
+    if (s.show === 'pin') lines.push(`  ${p.labels.pin}${c}{{ pin }}`);
+    if (s.body) lines.push(s.body);
+  }
+  lines.push('', `${p.labels.settings} {{ settingsUrl }}`, '', '-- ', p.footer, '');
+  return lines.join('\n');
+}
+
+/** The three parts of a kind's default template in one language. */
+export function templateSet(p: LanguagePack, kind: MailKind): TemplateSet {
+  return Object.freeze({ subject: p.kinds[kind].subject, html: htmlTemplate(p, kind), text: textTemplate(p, kind) });
+}

@@ -1,0 +1,84 @@
+import { isAppError } from '../core/errors.ts';
+import { printable } from '../core/email-address.ts';
+import type { OutboxTable } from '../adapters/db/schema.ts';
+import { classifySendError, type SendFailure } from '../adapters/smtp/classify.ts';
+import type { Relay, RelayReceipt } from '../adapters/smtp/relay.ts';
+import { ComposeInterrupted, type Composer } from './compose-pool.ts';
+import { buildJob, type JobEnv, type TenantMail } from './mail-job.ts';
+import { afterTransientFailure, type RetryPolicy } from './retry-policy.ts';
+import type { Outcome } from './outbox-store.ts';
+
+/** What one attempt needs besides the row. */
+export interface AttemptDeps {
+  env: JobEnv;
+  composer: Composer;
+  retry: RetryPolicy;
+  now: () => number;
+  random: () => number;
+}
+
+/** An outcome, plus whether the failure may have delivered the message (a retry may duplicate). */
+export type AttemptResult = { outcome: Outcome; uncertain: boolean };
+
+const UNCERTAIN = ' (the relay may have received it: a retry can deliver it twice)';
+
+/**
+ * Delivers one claimed row: build the job (opening the PIN), compose it, hand it to the relay,
+ * and say what to record. Never throws: every failure becomes an outcome. `pauseOnRefusal` is
+ * false for a command's own relay, whose login or TLS failure fails its messages instead of
+ * pausing the tenant.
+ */
+export async function attemptDelivery(row: OutboxTable, owner: string, tenant: TenantMail, relay: Relay, pauseOnRefusal: boolean, deadlineMs: number, d: AttemptDeps): Promise<AttemptResult> {
+  const base = { id: row.id, owner };
+  let mail;
+  try {
+    mail = await d.composer.compose(buildJob(row, tenant, d.env, d.now()));
+  } catch (e) {
+    if (e instanceof ComposeInterrupted) return transient(row, owner, { class: 'transient', reply: e.message, code: null, uncertain: false }, d);
+    const why = isAppError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e);
+    return { outcome: { ...base, kind: 'failed', error: `the message could not be built: ${printable(why, 500)}`, reply: null }, uncertain: false };
+  }
+  let receipt: RelayReceipt;
+  try {
+    receipt = await relay.send({ envelope: mail.envelope, raw: mail.raw, messageId: row.message_id }, deadlineMs);
+  } catch (e) {
+    const f = classifySendError(e);
+    if (f.class === 'permanent') return { outcome: { ...base, kind: 'failed', error: 'the relay refused the message', reply: f.reply }, uncertain: false };
+    if (f.class === 'pause') {
+      if (!pauseOnRefusal) return { outcome: { ...base, kind: 'failed', error: f.reply, reply: null }, uncertain: false };
+      const at = d.now();
+      return { outcome: { ...base, kind: 'paused', tenantId: row.tenant_id, reason: f.reply, at, retryAt: at + d.retry.maxMs }, uncertain: false };
+    }
+    return transient(row, owner, f, d);
+  }
+  return { outcome: checkReceipt(row, owner, mail.envelope.to, receipt, d.now()), uncertain: false };
+}
+
+/**
+ * A 250 counts for the recipient only if the relay accepted exactly that address. Copies (Cc,
+ * Bcc) refused while the recipient was accepted are noted, not retried: that would send twice.
+ */
+function checkReceipt(row: OutboxTable, owner: string, expected: string[], r: RelayReceipt, at: number): Outcome {
+  const accepted = new Set(r.accepted.map((a) => a.toLowerCase()));
+  const primary = expected[0]!.toLowerCase();
+  const reply = printable(r.response.replace(/\s+/g, ' ').trim(), 500);
+  if (!accepted.has(primary)) {
+    return { id: row.id, owner, kind: 'failed', error: `the relay did not accept the recipient ${primary}`, reply };
+  }
+  const missing = expected.filter((a) => !accepted.has(a.toLowerCase()));
+  const extra = [...accepted].filter((a) => !expected.some((x) => x.toLowerCase() === a));
+  const note = missing.length || extra.length ? `accepted for the recipient; ${missing.length ? `not for ${missing.join(', ')}` : `also for ${extra.join(', ')}`}` : null;
+  return { id: row.id, owner, tenantId: row.tenant_id, kind: 'sent', reply, note, at };
+}
+
+function transient(row: OutboxTable, owner: string, f: SendFailure, d: AttemptDeps): AttemptResult {
+  const now = d.now();
+  const next = afterTransientFailure(row.attempts, now, row.expires_at, d.retry, d.random);
+  const error = `${f.reply}${f.uncertain ? UNCERTAIN : ''}`;
+  const reply = f.code !== null ? f.reply : null;
+  if ('expired' in next) {
+    const days = ((now - row.created_at) / 86_400_000).toFixed(1);
+    return { outcome: { id: row.id, owner, kind: 'expired', error: `gave up after ${row.attempts} attempt(s) over ${days} day(s); last error: ${error}`, reply }, uncertain: f.uncertain };
+  }
+  return { outcome: { id: row.id, owner, kind: 'retry', runAt: next.retryAt, error, reply }, uncertain: f.uncertain };
+}

@@ -1,0 +1,83 @@
+import { Worker } from 'node:worker_threads';
+import { AppError, ERROR_CODES, type ErrorCode } from '../core/errors.ts';
+import { composeMail, type ComposeJob, type ComposedMail } from './compose.ts';
+
+/** Renders and composes mail, in the worker's own thread or in a pool of threads. */
+export interface Composer {
+  compose(job: ComposeJob): Promise<ComposedMail>;
+  close(): Promise<void>;
+}
+
+/** Thrown when a thread had to be stopped (hard timeout or crash): the message is tried again later. */
+export class ComposeInterrupted extends Error {}
+
+type Pending = { resolve: (m: ComposedMail) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Thread = { worker: Worker; pending: Map<number, Pending> };
+
+// The thread runs TypeScript: register tsx inside it first (loader hooks are per thread).
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const THREAD = new URL('./compose-thread.ts', import.meta.url).href;
+const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
+
+/**
+ * `threads` = 0 composes inline. Otherwise jobs go to the least busy thread; a job not answered
+ * within `hardTimeoutMs` stops its thread (a runaway template cannot hold the worker) and a new
+ * thread takes its place. Each thread's heap is capped.
+ */
+export function createComposer(threads: number, hardTimeoutMs: number): Composer {
+  if (threads <= 0) return { compose: composeMail, close: async () => {} };
+  let closing = false;
+  let seq = 0;
+  const pool: Thread[] = [];
+
+  const spawn = (): Thread => {
+    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map() };
+    const fail = (why: string) => {
+      for (const p of t.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new ComposeInterrupted(why));
+      }
+      t.pending.clear();
+      const i = pool.indexOf(t);
+      if (i < 0) return; // 'error' is followed by 'exit': replace the thread once
+      pool.splice(i, 1);
+      if (!closing) pool.push(spawn());
+    };
+    t.worker.on('message', (msg: { id: number; raw?: Uint8Array; envelope?: ComposedMail['envelope']; error?: { code: string; message: string } }) => {
+      const p = t.pending.get(msg.id);
+      if (!p) return;
+      t.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.error) {
+        const code = (msg.error.code in ERROR_CODES ? msg.error.code : 'INTERNAL_ERROR') as ErrorCode;
+        p.reject(new AppError(code, msg.error.message));
+      } else p.resolve({ raw: msg.raw!, envelope: msg.envelope! });
+    });
+    t.worker.on('error', (e) => fail(`the compose thread failed: ${e.message}`));
+    t.worker.on('exit', () => fail('the compose thread stopped'));
+    t.worker.unref();
+    return t;
+  };
+  for (let i = 0; i < threads; i++) pool.push(spawn());
+
+  return {
+    compose(job) {
+      if (closing) return Promise.reject(new ComposeInterrupted('the worker is stopping'));
+      const t = pool.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      const id = ++seq;
+      return new Promise<ComposedMail>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          t.pending.delete(id);
+          reject(new ComposeInterrupted(`composing took longer than ${hardTimeoutMs} ms; the thread was stopped`));
+          void t.worker.terminate();
+        }, hardTimeoutMs);
+        t.pending.set(id, { resolve, reject, timer });
+        t.worker.postMessage({ id, job });
+      });
+    },
+    async close() {
+      closing = true;
+      await Promise.all(pool.map((t) => t.worker.terminate()));
+    },
+  };
+}

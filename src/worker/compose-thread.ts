@@ -1,0 +1,20 @@
+import { parentPort } from 'node:worker_threads';
+import { composeMail, type ComposeJob } from './compose.ts';
+
+/**
+ * A compose thread: renders and composes the jobs it is sent and returns the bytes (transferred,
+ * not copied back). Template errors come back as { code, message } so the worker can fail the
+ * message; the thread itself never holds a job after answering.
+ */
+parentPort!.on('message', async ({ id, job }: { id: number; job: ComposeJob }) => {
+  try {
+    const mail = await composeMail(job);
+    // A fresh buffer of its own: Buffers from the pool share memory that must not be transferred.
+    const raw = new Uint8Array(mail.raw.byteLength);
+    raw.set(mail.raw);
+    parentPort!.postMessage({ id, raw, envelope: mail.envelope }, [raw.buffer]);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    parentPort!.postMessage({ id, error: { code: err.code ?? 'INTERNAL_ERROR', message: String(err.message ?? e) } });
+  }
+});

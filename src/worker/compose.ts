@@ -1,0 +1,59 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { renderTemplateSet } from '../core/templates/engine.ts';
+import type { TemplateSet, TemplateValues } from '../core/templates/variables.ts';
+import type { Mailbox } from '../core/sender.ts';
+
+/** Everything needed to build one message; addresses are already validated. */
+export interface ComposeJob {
+  templates: TemplateSet;
+  values: TemplateValues;
+  /** Text only, no HTML part (-BodyAsPlainText). */
+  plainText: boolean;
+  /** A literal subject given by the command, instead of the template's. */
+  subject: string | null;
+  from: Mailbox;
+  to: Mailbox;
+  cc: string[];
+  bcc: string[];
+  messageId: string;
+  language: string;
+  /** Epoch ms for the Date header. */
+  date: number;
+}
+
+/** A message ready to send: the bytes and the envelope (Bcc only there, never in a header). */
+export interface ComposedMail {
+  raw: Uint8Array;
+  envelope: { from: string; to: string[] };
+}
+
+/**
+ * Renders the templates and builds the MIME message with nodemailer's composer. Addresses go in
+ * as `{ name, address }` objects, the subject is one line, and files or URLs can never be read.
+ */
+export async function composeMail(job: ComposeJob): Promise<ComposedMail> {
+  const rendered = renderTemplateSet(job.templates, job.values, { plainText: job.plainText });
+  const subject = job.subject !== null ? job.subject.replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim() : rendered.subject;
+  const composer = new MailComposer({
+    from: { name: job.from.name, address: job.from.address },
+    to: [{ name: job.to.name, address: job.to.address }],
+    ...(job.cc.length ? { cc: job.cc.map((address) => ({ name: '', address })) } : {}),
+    subject,
+    text: rendered.text,
+    ...(rendered.html !== null ? { html: rendered.html } : {}),
+    messageId: job.messageId,
+    date: new Date(job.date),
+    // base64 is encoded natively; quoted-printable costs noticeably more per message.
+    textEncoding: 'base64',
+    headers: {
+      // RFC 3834: machine-sent; auto-responders (out of office) should not answer.
+      'Auto-Submitted': 'auto-generated',
+      'X-Auto-Response-Suppress': 'All',
+      'Content-Language': job.language,
+    },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  const raw = await composer.compile().build();
+  return { raw, envelope: { from: job.from.address, to: [job.to.address, ...job.cc, ...job.bcc] } };
+}

@@ -1,0 +1,237 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AppError } from '../core/errors.ts';
+import { parseMailbox } from '../core/sender.ts';
+import type { Config } from '../config/config.ts';
+import type { AppContext } from '../app/context.ts';
+import type { MailPayload } from '../app/mail-queue.ts';
+import { loadTemplateOverrides } from '../app/templates.ts';
+import { readSettings } from '../app/tenant-settings.ts';
+import type { OutboxTable } from '../adapters/db/schema.ts';
+import { createMailDrop } from '../adapters/smtp/mail-drop.ts';
+import { parseRelayUrl, type RelaySpec } from '../adapters/smtp/relay-url.ts';
+import { createSmtpRelay } from '../adapters/smtp/smtp-relay.ts';
+import type { Relay } from '../adapters/smtp/relay.ts';
+import { attemptDelivery, type AttemptDeps } from './attempt.ts';
+import { createComposer } from './compose-pool.ts';
+import type { TenantMail } from './mail-job.ts';
+import { OutboxStore, type Outcome } from './outbox-store.ts';
+import { listenForOutbox } from './outbox-listener.ts';
+import { OutcomeWriter, Signal } from './outcome-writer.ts';
+
+/** pino-compatible logging: an object of facts (never a PIN, password or body) and a message. */
+export interface WorkerLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Counts since the worker started. */
+export interface DeliveryStats {
+  sent: number;
+  retried: number;
+  failed: number;
+  expired: number;
+  paused: number;
+  /** Failures after which the relay may have had the message (a retry may duplicate it). */
+  uncertain: number;
+  /** Outcomes ignored because another worker had taken the message over. */
+  stale: number;
+  inFlight: number;
+}
+
+export interface DeliveryWorker {
+  /** Look for mail now (called after this process commits outbox rows). */
+  wake(): void;
+  /** Stops claiming, finishes what is in flight, records it, closes connections. */
+  stop(): Promise<void>;
+  stats(): DeliveryStats;
+}
+
+/** The longest a render may take before its thread is stopped. */
+const COMPOSE_TIMEOUT_MS = 5_000;
+/** The longest `stop` waits for messages in flight. */
+const STOP_GRACE_MS = 30_000;
+
+/** The relay of DIALIN_SMTP_URL, or the local mail drop when there is none. */
+function deploymentRelay(config: Readonly<Config>, ca: string | null): Relay {
+  const tuning = { connections: config.delivery.concurrency, replyTimeoutMs: Math.floor(config.delivery.leaseMs * 0.7) };
+  return config.smtpUrl ? createSmtpRelay(parseRelayUrl(config.smtpUrl, ca), tuning) : createMailDrop(path.join(config.dataDir, 'maildrop'));
+}
+
+function readCa(file: string | null): string | null {
+  if (!file) return null;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new AppError('SMTP_CONFIG_INVALID', `DIALIN_SMTP_CA_FILE ${file} cannot be read: ${(e as Error).message}`, { field: 'DIALIN_SMTP_CA_FILE' });
+  }
+}
+
+/**
+ * The delivery worker (`dialin worker`, and inside `dialin serve`): claims due outbox rows with a
+ * lease, composes them (in threads), sends them through the pooled relay and records each outcome.
+ * It wakes on `wake()`, on PostgreSQL NOTIFY, and polls every DIALIN_MAIL_POLL_MS for mail
+ * written by other processes, retries that come due and leases that run out.
+ */
+export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContext; config: Readonly<Config>; log: WorkerLog }): Promise<DeliveryWorker> {
+  const d = config.delivery;
+  const ca = readCa(config.smtpCaFile);
+  const relay = deploymentRelay(config, ca);
+  const defaultFrom = parseMailbox(config.mailFrom);
+  const store = new OutboxStore(ctx.db);
+  const workerId = `${os.hostname()}/${process.pid}/${ctx.newId().slice(-8)}`;
+  const lifted = await store.liftPauses();
+  log.info({ relay: relay.description, worker: workerId }, config.smtpUrl ? `Delivering mail through ${relay.description}.` : `DIALIN_SMTP_URL is not set: mail goes to ${relay.description}.`);
+  if (lifted) log.info({ tenants: lifted }, 'Paused deliveries resume: the worker started with the current relay settings.');
+
+  const deps: AttemptDeps = {
+    env: { defaultFrom, settingsUrl: ctx.settingsUrl, keys: ctx.keys },
+    composer: createComposer(d.composeThreads, COMPOSE_TIMEOUT_MS),
+    retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
+    now: ctx.now,
+    random: Math.random,
+  };
+  const stats: DeliveryStats = { sent: 0, retried: 0, failed: 0, expired: 0, paused: 0, uncertain: 0, stale: 0, inFlight: 0 };
+  const pausedTenants = new Set<string>();
+  const ownRelays = new Map<string, Relay>();
+  const signal = new Signal();
+  const maxInFlight = d.concurrency * 4;
+  const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
+  const inFlight = new Map<string, { owner: string; done: Promise<void> }>();
+  let stopping = false;
+  let claimSeq = 0;
+
+  const writer = new OutcomeWriter(
+    store,
+    (batch, stale) => {
+      stats.stale += stale;
+      for (const o of batch) countOutcome(o);
+    },
+    (e) => log.error({ err: (e as Error).message }, 'Recording delivery outcomes failed; trying again.'),
+  );
+
+  function countOutcome(o: Outcome): void {
+    if (o.kind === 'sent') {
+      stats.sent++;
+      if (pausedTenants.delete(o.tenantId)) log.info({ tenant: o.tenantId }, 'Deliveries resume: the relay accepted a message.');
+    } else if (o.kind === 'retry') stats.retried++;
+    else if (o.kind === 'failed') stats.failed++;
+    else if (o.kind === 'expired') stats.expired++;
+    else {
+      stats.paused++;
+      if (!pausedTenants.has(o.tenantId)) {
+        pausedTenants.add(o.tenantId);
+        log.warn({ tenant: o.tenantId, reason: o.reason }, `Deliveries paused for the tenant: ${o.reason}. Nothing is failed; fix the relay settings and restart the worker, or wait for the next try.`);
+      }
+    }
+    log.debug({ id: o.id, outcome: o.kind }, 'delivery outcome');
+  }
+
+  /** The relay for a row: the deployment's, or the one a command gave (Set-CsPinSendCAWelcomeMail). */
+  function relayFor(row: OutboxTable): { relay: Relay; own: boolean } {
+    const r = (JSON.parse(row.payload) as MailPayload).options?.relay;
+    if (!r) return { relay, own: false };
+    const key = JSON.stringify(r);
+    let own = ownRelays.get(key);
+    if (!own) {
+      const spec: RelaySpec = { host: r.host, port: r.port, secure: r.secure, requireTLS: r.requireTLS, auth: r.user ? { user: r.user, pass: r.passwordSealed ? ctx.keys.open(r.passwordSealed) : '' } : null, ca };
+      own = createSmtpRelay(spec, { connections: Math.min(4, d.concurrency), replyTimeoutMs: Math.floor(d.leaseMs * 0.7) });
+      ownRelays.set(key, own);
+    }
+    return { relay: own, own: true };
+  }
+
+  async function tenantsOf(rows: OutboxTable[]): Promise<Map<string, TenantMail>> {
+    const ids = [...new Set(rows.map((r) => r.tenant_id))];
+    const overrides = await loadTemplateOverrides(ctx.db.kysely, ids);
+    const out = new Map<string, TenantMail>();
+    for (const id of ids) out.set(id, { settings: await readSettings(ctx.db.kysely, id), overrides: overrides.get(id)! });
+    return out;
+  }
+
+  function start(row: OutboxTable, owner: string, tenant: TenantMail, claimedAt: number): void {
+    const done = (async () => {
+      const { relay: via, own } = relayFor(row);
+      const left = Math.max(1000, claimedAt + deadlineMs - Date.now());
+      const { outcome, uncertain } = await attemptDelivery(row, owner, tenant, via, !own, left, deps);
+      if (uncertain) stats.uncertain++;
+      if (!stopping || inFlight.has(row.id)) writer.push(outcome);
+    })()
+      .catch((e) => log.error({ id: row.id, err: (e as Error).message }, 'Delivery attempt crashed; the lease will run out and the message will be tried again.'))
+      .finally(() => {
+        inFlight.delete(row.id);
+        stats.inFlight = inFlight.size;
+        signal.notify();
+      });
+    inFlight.set(row.id, { owner, done });
+    stats.inFlight = inFlight.size;
+  }
+
+  let nextReap = 0;
+  const reapEveryMs = Math.min(1000, Math.max(100, Math.floor(d.leaseMs / 4)));
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      const free = maxInFlight - inFlight.size;
+      if (free < Math.max(1, maxInFlight / 4)) {
+        await signal.wait(d.pollMs);
+        continue;
+      }
+      try {
+        const now = ctx.now();
+        if (Date.now() >= nextReap) {
+          nextReap = Date.now() + reapEveryMs;
+          const n = await store.reapExpiredLeases(now);
+          if (n) log.warn({ messages: n }, 'Messages whose lease ran out are queued again (a worker stopped or hung while sending them).');
+        }
+        const owner = `${workerId}#${++claimSeq}`;
+        const rows = await store.claim(owner, free, now, d.leaseMs);
+        if (rows.length) {
+          const claimedAt = Date.now();
+          const tenants = await tenantsOf(rows);
+          for (const r of rows) start(r, owner, tenants.get(r.tenant_id)!, claimedAt);
+          continue;
+        }
+        const next = await store.nextEventAt(now);
+        await signal.wait(Math.min(d.pollMs, next === null ? Infinity : next - now));
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'Claiming mail failed (is the database reachable?); trying again.');
+        await signal.wait(1000);
+      }
+    }
+  }
+
+  const listener = ctx.db.dialect === 'postgres' && config.databaseUrl ? listenForOutbox(config.databaseUrl, () => signal.notify(), (e) => log.warn({ err: e.message }, 'Lost the PostgreSQL LISTEN connection; polling until it is back.')) : null;
+  const summary = setInterval(() => {
+    if (stats.sent + stats.failed + stats.retried + stats.expired + stats.paused) log.info({ ...stats }, 'delivery totals');
+  }, 60_000);
+  summary.unref();
+  const running = loop();
+
+  let stopped: Promise<void> | null = null;
+  return {
+    wake: () => signal.notify(),
+    stats: () => ({ ...stats }),
+    stop: () => (stopped ??= stop()),
+  };
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    signal.notify();
+    await running;
+    const pending = [...inFlight.values()];
+    await Promise.race([Promise.all(pending.map((p) => p.done)), new Promise((r) => setTimeout(r, Math.min(deadlineMs, STOP_GRACE_MS)))]);
+    // Whatever is still out after the grace goes back to the queue (the relay may have it).
+    const now = ctx.now();
+    for (const [id, f] of inFlight) writer.push({ id, owner: f.owner, kind: 'retry', runAt: now, error: 'the worker stopped during the attempt; the relay may have received it', reply: null });
+    inFlight.clear();
+    await writer.flush(10_000);
+    clearInterval(summary);
+    await listener?.close();
+    await Promise.all([relay.close(), ...[...ownRelays.values()].map((r) => r.close()), deps.composer.close()]);
+    log.info({ ...stats }, 'Delivery worker stopped.');
+  }
+}

@@ -1,0 +1,109 @@
+import { sql } from 'kysely';
+import type { Db } from '../adapters/db/database.ts';
+import type { OutboxTable } from '../adapters/db/schema.ts';
+
+/** How one delivery attempt ended, as recorded on its row (only while the worker still holds the lease). */
+export type Outcome =
+  | { kind: 'sent'; id: string; owner: string; tenantId: string; reply: string; note: string | null; at: number }
+  | { kind: 'retry'; id: string; owner: string; runAt: number; error: string; reply: string | null }
+  | { kind: 'failed'; id: string; owner: string; error: string; reply: string | null }
+  | { kind: 'expired'; id: string; owner: string; error: string; reply: string | null }
+  | { kind: 'paused'; id: string; owner: string; tenantId: string; reason: string; retryAt: number; at: number };
+
+const CHUNK = 400;
+
+/**
+ * The delivery worker's SQL. Claims take a lease (owner + deadline) and bump the attempt count;
+ * every outcome is written only where the row is still `sending` under the same owner, so a
+ * worker that lost its lease (paused, partitioned) cannot overwrite a newer claim.
+ */
+export class OutboxStore {
+  constructor(private readonly db: Db) {}
+
+  /** Rows whose lease ran out (a worker crashed or hung) go back to the queue; returns how many. */
+  async reapExpiredLeases(now: number): Promise<number> {
+    const r = await this.db.kysely
+      .updateTable('outbox')
+      .set({ status: 'queued', lease_owner: null, lease_until: null, last_error: 'the lease ran out (a worker stopped or hung); sent again, the earlier attempt may have been delivered' })
+      .where('status', '=', 'sending')
+      .where('lease_until', '<', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /**
+   * Claims up to `limit` due rows of tenants that are not paused, oldest first, in one statement:
+   * `FOR UPDATE SKIP LOCKED` lets PostgreSQL workers claim side by side; SQLite has one writer.
+   */
+  async claim(owner: string, limit: number, now: number, leaseMs: number): Promise<OutboxTable[]> {
+    const due = sql`select id from outbox where status = 'queued' and run_at <= ${now} and tenant_id not in (select tenant_id from mail_pauses where retry_at > ${now}) order by run_at limit ${limit}`;
+    const set = sql`status = 'sending', lease_owner = ${owner}, lease_until = ${now + leaseMs}, attempts = attempts + 1`;
+    const q =
+      this.db.dialect === 'postgres'
+        ? sql<OutboxTable>`with c as (${due} for update skip locked) update outbox set ${set} from c where outbox.id = c.id returning outbox.*`
+        : sql<OutboxTable>`update outbox set ${set} where id in (${due}) returning *`;
+    return (await q.execute(this.db.kysely)).rows;
+  }
+
+  /** When something next becomes due: a retry, a lease that runs out, a pause that ends. */
+  async nextEventAt(now: number): Promise<number | null> {
+    const k = this.db.kysely;
+    const [retry, lease, pause] = await Promise.all([
+      k.selectFrom('outbox').select((eb) => eb.fn.min('run_at').as('t')).where('status', '=', 'queued').where('run_at', '>', now).executeTakeFirst(),
+      k.selectFrom('outbox').select((eb) => eb.fn.min('lease_until').as('t')).where('status', '=', 'sending').executeTakeFirst(),
+      k.selectFrom('mail_pauses').select((eb) => eb.fn.min('retry_at').as('t')).where('retry_at', '>', now).executeTakeFirst(),
+    ]);
+    const times = [retry?.t, lease?.t, pause?.t].filter((t): t is number => t !== null && t !== undefined).map(Number);
+    return times.length ? Math.min(...times) : null;
+  }
+
+  /**
+   * Writes a group of outcomes in one transaction (group commit: whatever finished while the last
+   * commit ran). Returns how many were ignored because the lease had moved on.
+   */
+  async record(outcomes: Outcome[]): Promise<number> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      let applied = 0;
+      const sent = outcomes.filter((o): o is Extract<Outcome, { kind: 'sent' }> => o.kind === 'sent');
+      for (let i = 0; i < sent.length; i += CHUNK) {
+        const part = sent.slice(i, i + CHUNK);
+        const values = sql.join(part.map((o) => sql`(${o.id}, ${o.owner}, ${o.reply}, ${o.note}, ${o.at})`));
+        const r = await sql`update outbox set status = 'sent', pin_enc = null, lease_owner = null, lease_until = null, last_reply = v.reply, last_error = v.note, sent_at = cast(v.at as bigint)
+          from (select column1 as id, column2 as owner, column3 as reply, cast(column4 as text) as note, column5 as at from (values ${values}) as t) as v
+          where outbox.id = v.id and outbox.lease_owner = v.owner and outbox.status = 'sending'`.execute(trx);
+        applied += Number(r.numAffectedRows ?? 0);
+      }
+      if (sent.length) {
+        // A message went through: whatever paused its tenant is over.
+        await trx.deleteFrom('mail_pauses').where('tenant_id', 'in', [...new Set(sent.map((o) => o.tenantId))]).execute();
+      }
+      for (const o of outcomes) {
+        if (o.kind === 'sent') continue;
+        const fence = trx.updateTable('outbox').where('id', '=', o.id).where('lease_owner', '=', o.owner).where('status', '=', 'sending');
+        const free = { lease_owner: null, lease_until: null };
+        let r;
+        if (o.kind === 'retry') r = await fence.set({ ...free, status: 'queued', run_at: o.runAt, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        // A PIN is never re-sent later (only reset), so a final failure wipes it too.
+        else if (o.kind === 'failed') r = await fence.set({ ...free, status: 'failed', pin_enc: null, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        else if (o.kind === 'expired') r = await fence.set({ ...free, status: 'expired', pin_enc: null, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        else {
+          // Paused: back in the queue as it was (the attempt does not count), the tenant waits.
+          r = await fence.set((eb) => ({ ...free, status: 'queued', attempts: eb('attempts', '-', 1), last_error: `paused: ${o.reason}` })).executeTakeFirst();
+          await trx
+            .insertInto('mail_pauses')
+            .values({ tenant_id: o.tenantId, reason: o.reason, paused_at: o.at, retry_at: o.retryAt })
+            .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ reason: o.reason, retry_at: o.retryAt }))
+            .execute();
+        }
+        applied += Number(r.numUpdatedRows);
+      }
+      return outcomes.length - applied;
+    });
+  }
+
+  /** Ends every pause (a worker starting may have a new relay configuration); returns how many. */
+  async liftPauses(): Promise<number> {
+    const r = await this.db.kysely.deleteFrom('mail_pauses').executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
