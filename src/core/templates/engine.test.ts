@@ -36,8 +36,8 @@ describe('built-in templates', () => {
   }
 
   it('a missing toll-free number reads "none" / "aucun"', () => {
-    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.en, { ...values, tollFreeNumber: null }).text, /Toll-free number: none/);
-    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.fr, { ...values, tollFreeNumber: null }).text, /Numéro gratuit\s:\saucun/);
+    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.en, { ...values, tollFreeNumber: '' }).text, /Toll-free number: none/);
+    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.fr, { ...values, tollFreeNumber: '' }).text, /Numéro gratuit\s:\saucun/);
   });
 });
 
