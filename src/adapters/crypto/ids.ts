@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.ts';
 
 /**
  * UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness. Ids made in time order land
@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
  * scattering writes over the whole index as random UUIDs do.
  */
 export function uuidv7(now = Date.now()): string {
-  const b = crypto.randomBytes(16);
+  const b = pooledRandomBytes(16);
   b.writeUIntBE(now, 0, 6);
   b[6] = 0x70 | (b[6]! & 0x0f);
   b[8] = 0x80 | (b[8]! & 0x3f);

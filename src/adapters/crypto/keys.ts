@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../core/errors.ts';
+import { pooledRandomBytes } from './random-pool.ts';
 
 /**
  * The secrets that live outside the database: one 32-byte master key, from DIALIN_PIN_KEY or
@@ -45,7 +46,7 @@ export function keysFromMaster(master: Buffer): Keys {
   const encKey = derive('dialin/outbox-seal/v1');
   const hashPin = (userId: string, pin: string) => crypto.createHmac('sha256', hmacKey).update(`${userId}:${pin}`).digest('base64url');
   const seal = (secret: string) => {
-    const iv = crypto.randomBytes(12);
+    const iv = pooledRandomBytes(12);
     const c = crypto.createCipheriv('aes-256-gcm', encKey, iv);
     const ct = Buffer.concat([c.update(secret, 'utf8'), c.final()]);
     return Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64');
