@@ -52,6 +52,7 @@ const ENABLE_COLUMNS = {
  * few hundred users) because whole directories are enabled at once.
  */
 export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
+  if (opts.sendEmailToAddress && !opts.sendEmail) throw new AppError('CONFLICTING_PARAMETERS', '-SendEmailToAddress must be used with -SendEmail.', { field: 'SendEmailToAddress' });
   const sendTo = opts.sendEmailToAddress ? normalizeEmail(opts.sendEmailToAddress, 'SendEmailToAddress') : null;
   let prepared: { settings: TenantSettings; bridge: BridgesTable; toll: string | null; tollFree: string | null } | null = null;
 

@@ -11,7 +11,11 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 /** A request body: only the listed fields, anything else is refused with UNKNOWN_PARAMETER. */
 export const Body = <P extends TProperties>(props: P, description?: string) => Type.Object(props, { additionalProperties: false, ...(description ? { description } : {}) });
 
-export const Str = (maxLength = 256, description?: string) => Type.String({ maxLength, ...(description ? { description } : {}) });
+/**
+ * A string field. The bound only stops absurd inputs early: the real limits (a display name's
+ * 256 characters, a PIN's digits…) are the core's, so the API answers with the same code as the CLI.
+ */
+export const Str = (maxLength = 4096, description?: string) => Type.String({ maxLength, ...(description ? { description } : {}) });
 
 export const ErrorBody = Type.Object({
   error: Type.Object({
@@ -21,7 +25,7 @@ export const ErrorBody = Type.Object({
   }),
 });
 
-export const IdentityParams = Type.Object({ identity: Str(320, 'The user: sip:bob@contoso.com, bob@contoso.com, the id, domain\\logon or the display name.') });
+export const IdentityParams = Type.Object({ identity: Str(4096, 'The user: sip:bob@contoso.com, bob@contoso.com, the id, domain\\logon or the display name.') });
 
 export const UserListing = Type.Object({
   Identity: Type.String(),
@@ -90,15 +94,15 @@ export const TenantSettingsPatch = Body(
     AutomaticallySendEmailsToUsers: Type.Optional(Type.Boolean()),
     SendEmailFromOverride: Type.Optional(Type.Boolean()),
     SendEmailOverride: Type.Optional(Type.Boolean({ description: 'The seed’s spelling of SendEmailFromOverride.' })),
-    SendEmailFromAddress: Type.Optional(Nullable(Str(254))),
-    SendEmailFromDisplayName: Type.Optional(Nullable(Str(256))),
+    SendEmailFromAddress: Type.Optional(Nullable(Str())),
+    SendEmailFromDisplayName: Type.Optional(Nullable(Str())),
     PinLength: Type.Optional(Type.Integer()),
     AllowPSTNOnlyMeetingsByDefault: Type.Optional(Type.Boolean()),
     ConferenceIdLength: Type.Optional(Type.Integer()),
     EnableEntryExitNotifications: Type.Optional(Type.Boolean()),
-    EntryExitAnnouncementsType: Type.Optional(Str(16)),
+    EntryExitAnnouncementsType: Type.Optional(Str()),
     EnableNameRecording: Type.Optional(Type.Boolean()),
-    DefaultLanguage: Type.Optional(Str(8)),
+    DefaultLanguage: Type.Optional(Str()),
   },
   'The settings to change (Set-CsOnlineDialInConferencingTenantSettings parameters).',
 );
@@ -122,7 +126,7 @@ export const PinPolicy = Type.Object({
 });
 
 export const PinPolicyFields = {
-  Description: Type.Optional(Nullable(Str(1024))),
+  Description: Type.Optional(Nullable(Str())),
   MinPasswordLength: Type.Optional(Type.Integer()),
   PINHistoryCount: Type.Optional(Type.Integer()),
   PINLifetime: Type.Optional(Type.Integer()),

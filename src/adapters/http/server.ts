@@ -107,6 +107,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const apiDeps: ApiDeps = { ctx, config, metrics };
   await app.register(
     async (api) => {
+      // JSON only (and CSV for the import): a form or plain-text body is refused with 415.
+      api.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
       api.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
       api.addHook('onRequest', apiGuard(ctx, { secure, publicOrigin }));
       // A POST without a body means "no options": validate it as an empty object.

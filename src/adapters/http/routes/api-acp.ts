@@ -34,7 +34,7 @@ export function acpApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: 'Put the user on a third-party provider (a dialin user loses dial-in and gets the "turned off" mail)',
       params: IdentityParams,
-      body: Body({ Name: Str(128), Domain: Str(253), TollNumber: Type.Optional(Nullable(Str(32))), TollFreeNumbers: Type.Optional(Type.Array(Str(32), { maxItems: 20 })), ParticipantPasscode: Type.Optional(Nullable(Str(32))), Url: Type.Optional(Nullable(Str(2048))) }),
+      body: Body({ Name: Str(), Domain: Str(), TollNumber: Type.Optional(Nullable(Str())), TollFreeNumbers: Type.Optional(Type.Array(Str(), { maxItems: 20 })), ParticipantPasscode: Type.Optional(Nullable(Str())), Url: Type.Optional(Nullable(Str())) }),
       response: { 200: UserAcp, ...ERROR_RESPONSES },
     },
   }, async (req) => {
@@ -51,7 +51,7 @@ export function acpApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: "Remove the user's third-party provider (provider None)",
       params: IdentityParams,
-      querystring: Type.Object({ Name: Type.Optional(Str(128)) }, { additionalProperties: false }),
+      querystring: Type.Object({ Name: Type.Optional(Str()) }, { additionalProperties: false }),
       response: { 200: Outcome(Type.Object({ Identity: Type.String(), Provider: Type.String() })), ...ERROR_RESPONSES },
     },
   }, async (req) => {

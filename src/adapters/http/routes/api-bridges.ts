@@ -7,8 +7,8 @@ import { Body, Bridge, ERROR_RESPONSES, Nullable, ServiceNumber, Str } from '../
 import { scopeOfRequest, typed, type ApiDeps } from './api-deps.ts';
 
 const tags = ['Bridges and numbers'];
-const BridgeParams = Type.Object({ bridgeId: Str(64, 'The bridge GUID.') });
-const NumberParams = Type.Object({ number: Str(32, 'The number in E.164, e.g. +14255551234.') });
+const BridgeParams = Type.Object({ bridgeId: Str(4096, 'The bridge GUID.') });
+const NumberParams = Type.Object({ number: Str(4096, 'The number in E.164, e.g. +14255551234.') });
 
 /** New-/Get-/Set-CsOnlineDialInConferencingBridge and the service-number cmdlets. */
 export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
@@ -16,12 +16,12 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/bridges', {
     config: { access: 'admin' },
-    schema: { tags, summary: 'Bridges with their service numbers', querystring: Type.Object({ Name: Type.Optional(Str(128)) }, { additionalProperties: false }), response: { 200: Type.Array(Bridge), ...ERROR_RESPONSES } },
+    schema: { tags, summary: 'Bridges with their service numbers', querystring: Type.Object({ Name: Type.Optional(Str()) }, { additionalProperties: false }), response: { 200: Type.Array(Bridge), ...ERROR_RESPONSES } },
   }, async (req) => getBridges(scopeOfRequest(deps, req), { name: req.query.Name }));
 
   r.post('/bridges', {
     config: { access: 'admin' },
-    schema: { tags, summary: 'Create a bridge (the first is the tenant default)', body: Body({ Name: Str(128), Region: Type.Optional(Nullable(Str(128))), SetDefault: Type.Optional(Type.Boolean()) }), response: { 201: Bridge, ...ERROR_RESPONSES } },
+    schema: { tags, summary: 'Create a bridge (the first is the tenant default)', body: Body({ Name: Str(), Region: Type.Optional(Nullable(Str())), SetDefault: Type.Optional(Type.Boolean()) }), response: { 201: Bridge, ...ERROR_RESPONSES } },
   }, async (req, reply) => {
     const b = await newBridge(scopeOfRequest(deps, req), { name: req.body.Name, region: req.body.Region, setDefault: req.body.SetDefault ?? false });
     return reply.code(201).send(b);
@@ -38,7 +38,7 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: 'Set the default toll number, make it the default bridge, or rename it; existing users keep their numbers',
       params: BridgeParams,
-      body: Body({ DefaultServiceNumber: Type.Optional(Nullable(Str(32))), SetDefault: Type.Optional(Type.Boolean()), NewName: Type.Optional(Nullable(Str(128))) }),
+      body: Body({ DefaultServiceNumber: Type.Optional(Nullable(Str())), SetDefault: Type.Optional(Type.Boolean()), NewName: Type.Optional(Nullable(Str())) }),
       response: { 200: Bridge, ...ERROR_RESPONSES },
     },
   }, async (req) => setBridge(scopeOfRequest(deps, req), { id: req.params.bridgeId }, { defaultServiceNumber: req.body.DefaultServiceNumber, setDefault: req.body.SetDefault ?? false, newName: req.body.NewName }));
@@ -53,7 +53,7 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Service numbers, by bridge or city',
-      querystring: Type.Object({ BridgeName: Type.Optional(Str(128)), BridgeId: Type.Optional(Str(64)), City: Type.Optional(Str(128)), ResultSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) }, { additionalProperties: false }),
+      querystring: Type.Object({ BridgeName: Type.Optional(Str()), BridgeId: Type.Optional(Str()), City: Type.Optional(Str()), ResultSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) }, { additionalProperties: false }),
       response: { 200: Type.Array(ServiceNumber), ...ERROR_RESPONSES },
     },
   }, async (req) => getServiceNumbers(scopeOfRequest(deps, req), { bridge: { name: req.query.BridgeName, id: req.query.BridgeId }, city: req.query.City, resultSize: req.query.ResultSize }));
@@ -63,7 +63,7 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Register a service number on a bridge',
-      body: Body({ Identity: Str(32), BridgeName: Type.Optional(Nullable(Str(128))), BridgeId: Type.Optional(Nullable(Str(64))), Type: Type.Optional(Nullable(Str(16))), City: Type.Optional(Nullable(Str(128))), PrimaryLanguage: Type.Optional(Nullable(Str(8))), SecondaryLanguages: Type.Optional(Type.Array(Str(8), { maxItems: 8 })) }),
+      body: Body({ Identity: Str(), BridgeName: Type.Optional(Nullable(Str())), BridgeId: Type.Optional(Nullable(Str())), Type: Type.Optional(Nullable(Str())), City: Type.Optional(Nullable(Str())), PrimaryLanguage: Type.Optional(Nullable(Str())), SecondaryLanguages: Type.Optional(Type.Array(Str(), { maxItems: 8 })) }),
       response: { 201: ServiceNumber, ...ERROR_RESPONSES },
     },
   }, async (req, reply) => {
@@ -83,7 +83,7 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: "Set a number's languages or city",
       params: NumberParams,
-      body: Body({ PrimaryLanguage: Type.Optional(Nullable(Str(8))), SecondaryLanguages: Type.Optional(Type.Array(Str(8), { maxItems: 8 })), RestoreDefaultLanguages: Type.Optional(Type.Boolean()), City: Type.Optional(Nullable(Str(128))) }),
+      body: Body({ PrimaryLanguage: Type.Optional(Nullable(Str())), SecondaryLanguages: Type.Optional(Type.Array(Str(), { maxItems: 8 })), RestoreDefaultLanguages: Type.Optional(Type.Boolean()), City: Type.Optional(Nullable(Str())) }),
       response: { 200: ServiceNumber, ...ERROR_RESPONSES },
     },
   }, async (req) => {

@@ -13,17 +13,17 @@ import { runOne, scopeOfRequest, typed, type ApiDeps } from './api-deps.ts';
 const tags = ['Dial-in users'];
 
 const EnableFields = {
-  BridgeName: Type.Optional(Nullable(Str(128))),
-  BridgeId: Type.Optional(Nullable(Str(64))),
-  ServiceNumber: Type.Optional(Nullable(Str(32))),
-  TollFreeServiceNumber: Type.Optional(Nullable(Str(32))),
+  BridgeName: Type.Optional(Nullable(Str())),
+  BridgeId: Type.Optional(Nullable(Str())),
+  ServiceNumber: Type.Optional(Nullable(Str())),
+  TollFreeServiceNumber: Type.Optional(Nullable(Str())),
   ReplaceProvider: Type.Optional(Type.Boolean()),
   AllowPstnOnlyMeetings: Type.Optional(Nullable(Type.Boolean())),
   SendEmail: Type.Optional(Type.Boolean()),
-  SendEmailToAddress: Type.Optional(Nullable(Str(320))),
+  SendEmailToAddress: Type.Optional(Nullable(Str())),
 };
 
-const SendInfoBody = Body({ SendEmailToAddress: Type.Optional(Nullable(Str(320))) });
+const SendInfoBody = Body({ SendEmailToAddress: Type.Optional(Nullable(Str())) });
 
 /**
  * Enable-, Disable- and Set-CsOnlineDialInConferencingUser and the default-number swap. The
@@ -40,7 +40,7 @@ export function dialInApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: 'Enable a user (Enable-CsOnlineDialInConferencingUser); the answer shows the new PIN once',
       params: IdentityParams,
-      body: Body({ ...EnableFields, ConferenceId: Type.Optional(Nullable(Str(16))) }),
+      body: Body({ ...EnableFields, ConferenceId: Type.Optional(Nullable(Str())) }),
       response: { 200: one, ...ERROR_RESPONSES },
     },
   }, async (req) => {
@@ -54,7 +54,7 @@ export function dialInApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Enable up to 1,000 users in one call (batched, resumable); PINs go out in the welcome mails only',
-      body: Body({ Identities: Type.Array(Str(320), { minItems: 1, maxItems: 1000 }), ...EnableFields }),
+      body: Body({ Identities: Type.Array(Str(), { minItems: 1, maxItems: 1000 }), ...EnableFields }),
       response: { 200: GroupSummary, ...ERROR_RESPONSES },
     },
   }, async (req) => {
@@ -73,7 +73,7 @@ export function dialInApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: 'Take dial-in away from a user (Disable-CsOnlineDialInConferencingUser)',
       params: IdentityParams,
-      body: Body({ SendEmail: Type.Optional(Type.Boolean()), SendEmailToAddress: Type.Optional(Nullable(Str(320))) }),
+      body: Body({ SendEmail: Type.Optional(Type.Boolean()), SendEmailToAddress: Type.Optional(Nullable(Str())) }),
       response: { 200: Outcome(Type.Object({ Identity: Type.String(), Provider: Type.String(), ConferenceId: Type.Null() })), ...ERROR_RESPONSES },
     },
   }, async (req) => {
@@ -88,11 +88,11 @@ export function dialInApi(app: FastifyInstance, deps: ApiDeps): void {
       summary: "Change a user's bridge, default numbers, conference ID or AllowPstnOnlyMeetings (Set-CsOnlineDialInConferencingUser)",
       params: IdentityParams,
       body: Body({
-        BridgeName: Type.Optional(Nullable(Str(128))),
-        BridgeId: Type.Optional(Nullable(Str(64))),
-        ServiceNumber: Type.Optional(Nullable(Str(32))),
-        TollFreeServiceNumber: Type.Optional(Nullable(Str(32))),
-        ConferenceId: Type.Optional(Nullable(Str(16))),
+        BridgeName: Type.Optional(Nullable(Str())),
+        BridgeId: Type.Optional(Nullable(Str())),
+        ServiceNumber: Type.Optional(Nullable(Str())),
+        TollFreeServiceNumber: Type.Optional(Nullable(Str())),
+        ConferenceId: Type.Optional(Nullable(Str())),
         AllowPstnOnlyMeetings: Type.Optional(Nullable(Type.Boolean())),
       }),
       response: { 200: one, ...ERROR_RESPONSES },
@@ -132,7 +132,7 @@ export function dialInApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Move every user of a bridge from one default number to another (Set-CsOnlineDialInConferencingUserDefaultNumber)',
-      body: Body({ FromNumber: Nullable(Str(32)), ToNumber: Str(32), NumberType: Str(16), BridgeName: Type.Optional(Nullable(Str(128))), BridgeId: Type.Optional(Nullable(Str(64))) }),
+      body: Body({ FromNumber: Nullable(Str()), ToNumber: Str(), NumberType: Str(), BridgeName: Type.Optional(Nullable(Str())), BridgeId: Type.Optional(Nullable(Str())) }),
       response: { 200: Type.Object({ MovedUsers: Type.Integer(), FromNumber: Nullable(Type.String()), ToNumber: Type.String(), NumberType: Type.String(), BridgeName: Type.String() }), ...ERROR_RESPONSES },
     },
   }, async (req) => {

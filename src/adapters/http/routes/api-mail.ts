@@ -16,7 +16,7 @@ export function mailApi(app: FastifyInstance, deps: ApiDeps): void {
       tags: ['Mail'],
       summary: 'Outbox messages, newest first: status, attempts, last reply (never a PIN)',
       querystring: Type.Object(
-        { Status: Type.Optional(Str(16)), Kind: Type.Optional(Str(32)), User: Type.Optional(Str(320)), Limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })) },
+        { Status: Type.Optional(Str()), Kind: Type.Optional(Str()), User: Type.Optional(Str()), Limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })) },
         { additionalProperties: false },
       ),
       response: { 200: Type.Array(OutboxMessage), ...ERROR_RESPONSES },
@@ -34,7 +34,7 @@ export function mailApi(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/outbox/:id', {
     config: { access: 'admin' },
-    schema: { tags: ['Mail'], summary: 'One outbox message', params: Type.Object({ id: Str(64) }), response: { 200: OutboxMessage, ...ERROR_RESPONSES } },
+    schema: { tags: ['Mail'], summary: 'One outbox message', params: Type.Object({ id: Str() }), response: { 200: OutboxMessage, ...ERROR_RESPONSES } },
   }, async (req) => getOutbox(scopeOfRequest(deps, req), req.params.id));
 
   r.get('/audit', {
@@ -42,7 +42,7 @@ export function mailApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags: ['Audit'],
       summary: 'Who changed what, when (never a secret)',
-      querystring: Type.Object({ User: Type.Optional(Str(320)), Limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })) }, { additionalProperties: false }),
+      querystring: Type.Object({ User: Type.Optional(Str()), Limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })) }, { additionalProperties: false }),
       response: { 200: Type.Array(AuditEntry), ...ERROR_RESPONSES },
     },
   }, async (req) => {

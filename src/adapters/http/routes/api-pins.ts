@@ -9,7 +9,7 @@ import { Body, ERROR_RESPONSES, IdentityParams, Nullable, Outcome, PinInfo, PinP
 import { runOne, scopeOfRequest, typed, type ApiDeps } from './api-deps.ts';
 
 const tags = ['PINs'];
-const PolicyParams = Type.Object({ policy: Str(80, 'Global, site:NAME or tag:NAME.') });
+const PolicyParams = Type.Object({ policy: Str(4096, 'Global, site:NAME or tag:NAME.') });
 
 /** Set-CsClientPin, Get-CsClientPinInfo, Lock-/Unlock-CsClientPin and the CsPinPolicy cmdlets. */
 export function pinsApi(app: FastifyInstance, deps: ApiDeps): void {
@@ -29,7 +29,7 @@ export function pinsApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: 'Set a chosen or generated PIN without any mail (Set-CsClientPin); the PIN is in this answer only',
       params: IdentityParams,
-      body: Body({ Pin: Type.Optional(Nullable(Type.String({ maxLength: 64 }))) }),
+      body: Body({ Pin: Type.Optional(Nullable(Type.String({ maxLength: 1024 }))) }),
       response: { 200: Type.Object({ Identity: Type.String(), Pin: Type.String() }), ...ERROR_RESPONSES },
     },
   }, async (req) => {
@@ -63,7 +63,7 @@ export function pinsApi(app: FastifyInstance, deps: ApiDeps): void {
 
   r.put('/users/:identity/pin-policy', {
     config: { access: 'admin' },
-    schema: { tags, summary: 'Grant a per-user (tag:) policy, or null for the global one (Grant-CsPinPolicy)', params: IdentityParams, body: Body({ PolicyName: Nullable(Str(80)) }), response: { 200: Type.Object({ Identity: Type.String(), PinPolicy: Type.String() }), ...ERROR_RESPONSES } },
+    schema: { tags, summary: 'Grant a per-user (tag:) policy, or null for the global one (Grant-CsPinPolicy)', params: IdentityParams, body: Body({ PolicyName: Nullable(Str()) }), response: { 200: Type.Object({ Identity: Type.String(), PinPolicy: Type.String() }), ...ERROR_RESPONSES } },
   }, async (req) => {
     const s = scopeOfRequest(deps, req);
     const name = req.body.PolicyName;
@@ -75,12 +75,12 @@ export function pinsApi(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/pin-policies', {
     config: { access: 'admin' },
-    schema: { tags, summary: 'PIN policies (the global one always exists)', querystring: Type.Object({ Filter: Type.Optional(Str(80)) }, { additionalProperties: false }), response: { 200: Type.Array(PinPolicy), ...ERROR_RESPONSES } },
+    schema: { tags, summary: 'PIN policies (the global one always exists)', querystring: Type.Object({ Filter: Type.Optional(Str()) }, { additionalProperties: false }), response: { 200: Type.Array(PinPolicy), ...ERROR_RESPONSES } },
   }, async (req) => getPinPolicies(scopeOfRequest(deps, req), { filter: req.query.Filter }));
 
   r.post('/pin-policies', {
     config: { access: 'admin' },
-    schema: { tags, summary: 'Create a site or per-user PIN policy (New-CsPinPolicy)', body: Body({ Identity: Str(80), ...PinPolicyFields }), response: { 201: PinPolicy, ...ERROR_RESPONSES } },
+    schema: { tags, summary: 'Create a site or per-user PIN policy (New-CsPinPolicy)', body: Body({ Identity: Str(), ...PinPolicyFields }), response: { 201: PinPolicy, ...ERROR_RESPONSES } },
   }, async (req, reply) => {
     const { Identity, ...fields } = req.body;
     return reply.code(201).send(await newPinPolicy(scopeOfRequest(deps, req), Identity, fields as Partial<Policy>));

@@ -20,7 +20,7 @@ export function usersApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Search and page through the directory',
-      querystring: Type.Object({ Search: Type.Optional(Str(128)), Limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), Offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })) }, { additionalProperties: false }),
+      querystring: Type.Object({ Search: Type.Optional(Str()), Limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), Offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ Total: Type.Integer(), Users: Type.Array(UserListing) }), ...ERROR_RESPONSES },
     },
   }, async (req) => {
@@ -33,7 +33,7 @@ export function usersApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Add a user to the directory (dialin users add)',
-      body: Body({ UserUri: Str(320), DisplayName: Str(256), EmailAddress: Type.Optional(Nullable(Str(320))), Language: Type.Optional(Nullable(Str(16))), Phone: Type.Optional(Nullable(Str(32))), Extension: Type.Optional(Nullable(Str(16))) }),
+      body: Body({ UserUri: Str(), DisplayName: Str(), EmailAddress: Type.Optional(Nullable(Str())), Language: Type.Optional(Nullable(Str())), Phone: Type.Optional(Nullable(Str())), Extension: Type.Optional(Nullable(Str())) }),
       response: { 201: UserListing, ...ERROR_RESPONSES },
     },
   }, async (req, reply) => {
@@ -71,7 +71,7 @@ export function usersApi(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags,
       summary: 'Users enabled for dial-in conferencing (Get-CsOnlineDialInConferencingUser), PIN masked',
-      querystring: Type.Object({ BridgeName: Type.Optional(Str(128)), BridgeId: Type.Optional(Str(64)), ResultSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })) }, { additionalProperties: false }),
+      querystring: Type.Object({ BridgeName: Type.Optional(Str()), BridgeId: Type.Optional(Str()), ResultSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })) }, { additionalProperties: false }),
       response: { 200: Type.Array(DialInUser), ...ERROR_RESPONSES },
     },
   }, async (req) => {
