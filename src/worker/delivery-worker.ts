@@ -158,7 +158,9 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
       const left = Math.max(1000, claimedAt + deadlineMs - Date.now());
       const { outcome, uncertain } = await attemptDelivery(row, owner, tenant, via, !own, left, deps);
       if (uncertain) stats.uncertain++;
-      if (!stopping || inFlight.has(row.id)) writer.push(outcome);
+      // The message stays in flight until its outcome is committed: a crash before that may
+      // duplicate it, and at most `maxInFlight` messages are ever in that state.
+      if (!stopping || inFlight.has(row.id)) await writer.record(outcome);
     })()
       .catch((e) => log.error({ id: row.id, err: (e as Error).message }, 'Delivery attempt crashed; the lease will run out and the message will be tried again.'))
       .finally(() => {
@@ -226,7 +228,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     await Promise.race([Promise.all(pending.map((p) => p.done)), new Promise((r) => setTimeout(r, Math.min(deadlineMs, STOP_GRACE_MS)))]);
     // Whatever is still out after the grace goes back to the queue (the relay may have it).
     const now = ctx.now();
-    for (const [id, f] of inFlight) writer.push({ id, owner: f.owner, kind: 'retry', runAt: now, error: 'the worker stopped during the attempt; the relay may have received it', reply: null });
+    for (const [id, f] of inFlight) void writer.record({ id, owner: f.owner, kind: 'retry', runAt: now, error: 'the worker stopped during the attempt; the relay may have received it', reply: null });
     inFlight.clear();
     await writer.flush(10_000);
     clearInterval(summary);

@@ -36,7 +36,7 @@ export class Signal {
  * Outcomes are kept and written again if the database is unavailable.
  */
 export class OutcomeWriter {
-  #queue: Outcome[] = [];
+  #queue: { outcome: Outcome; committed: () => void }[] = [];
   #running: Promise<void> | null = null;
 
   constructor(
@@ -45,9 +45,12 @@ export class OutcomeWriter {
     private readonly onError: (e: unknown) => void,
   ) {}
 
-  push(o: Outcome): void {
-    this.#queue.push(o);
-    this.#running ??= this.#drain().finally(() => (this.#running = null));
+  /** Queues an outcome; resolves once it is committed. */
+  record(outcome: Outcome): Promise<void> {
+    return new Promise((committed) => {
+      this.#queue.push({ outcome, committed });
+      this.#running ??= this.#drain().finally(() => (this.#running = null));
+    });
   }
 
   /** Resolves once everything pushed so far is committed (or `timeoutMs` passed). */
@@ -58,16 +61,14 @@ export class OutcomeWriter {
     }
   }
 
-  get backlog(): number {
-    return this.#queue.length;
-  }
-
   async #drain(): Promise<void> {
     while (this.#queue.length) {
       const batch = this.#queue.splice(0);
       try {
-        const stale = await this.store.record(batch);
-        this.onCommitted(batch, stale);
+        const outcomes = batch.map((b) => b.outcome);
+        const stale = await this.store.record(outcomes);
+        this.onCommitted(outcomes, stale);
+        for (const b of batch) b.committed();
       } catch (e) {
         this.onError(e);
         this.#queue.unshift(...batch);
