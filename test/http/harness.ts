@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildHttpApp } from '../../src/adapters/http/server.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { createMetrics } from '../../src/adapters/http/metrics.ts';
 import { addTenant, scopeOf } from '../../src/app/tenants.ts';
 import { createApiToken, type TokenRole } from '../../src/app/api-tokens.ts';
@@ -9,8 +10,10 @@ import type { TenantScope } from '../../src/app/context.ts';
 import type { TestEnv } from '../support/dialects.ts';
 
 /** The app of a test environment, built in-process (fastify inject, no socket), logging nothing. */
-export async function appFor(t: TestEnv): Promise<FastifyInstance> {
-  const app = await buildHttpApp({ ctx: t.ctx, config: t.config, log: pino({ level: 'silent' }), metrics: createMetrics(t.ctx) });
+export async function appFor(t: TestEnv, opts: { now?: () => number; env?: Record<string, string> } = {}): Promise<FastifyInstance> {
+  const ctx = opts.now ? { ...t.ctx, now: opts.now } : t.ctx;
+  const config = opts.env ? loadConfig({ ...t.env, ...opts.env }) : t.config;
+  const app = await buildHttpApp({ ctx, config, log: pino({ level: 'silent' }), metrics: createMetrics(ctx) });
   await app.ready();
   return app;
 }

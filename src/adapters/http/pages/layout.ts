@@ -17,7 +17,9 @@ export interface PageCtx {
 
 export function pageCtx(req: FastifyRequest, extra: Partial<Pick<PageCtx, 'csrf' | 'admin' | 'user'>> = {}): PageCtx {
   const lang = pickLanguage(req);
-  return { lang, t: (k, v) => translate(lang, k, v), path: req.url, csrf: extra.csrf ?? null, admin: extra.admin ?? null, user: extra.user ?? null };
+  // After a form post, the switch goes back to the page the form belongs to (one level up), not to the action.
+  const path = req.method === 'GET' ? req.url : req.url.split('?')[0]!.replace(/\/[^/]*$/, '') || '/';
+  return { lang, t: (k, v) => translate(lang, k, v), path, csrf: extra.csrf ?? null, admin: extra.admin ?? null, user: extra.user ?? null };
 }
 
 interface NavItem {
