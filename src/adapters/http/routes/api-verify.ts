@@ -21,8 +21,8 @@ const VerifyAnswer = Type.Object({
  */
 export function verifyApi(app: FastifyInstance, deps: ApiDeps): void {
   const r = typed(app);
-  const perToken = new WindowLimiter(deps.config.verifyLimits.perTokenPerSecond, 1000);
-  const perId = new WindowLimiter(deps.config.verifyLimits.perConferenceIdPerMinute, 60_000);
+  const perToken = new WindowLimiter(deps.config.verifyLimits.perTokenPerSecond, 1000, deps.ctx.now);
+  const perId = new WindowLimiter(deps.config.verifyLimits.perConferenceIdPerMinute, 60_000, deps.ctx.now);
   const tooMany = (seconds: number) => new AppError('RATE_LIMITED', `Too many PIN checks; try again in ${seconds} s.`, { details: { retryAfter: seconds } });
 
   r.post('/bridge/verify', {
