@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { parse as parseCsvLine } from 'csv-parse/sync';
 import { AppError } from '../../core/errors.ts';
 import type { Token } from './ps-tokenize.ts';
 import type { CmdletDef, Identities, ParamDef, Params, ParamValue } from './cmdlet.ts';
@@ -166,13 +167,22 @@ async function* identitiesFromFile(file: string): AsyncGenerator<string> {
     if (line === '' || line.startsWith('#')) continue;
     if (first) {
       first = false;
-      const header = line.split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase());
+      const header = csvCells(line, file).map((h) => h.trim().toLowerCase());
       column = header.findIndex((h) => h === 'useruri' || h === 'identity' || h === 'sipaddress');
       if (column >= 0) continue;
       if (header.length > 1 && line.includes(',')) throw new AppError('CSV_INVALID', `${file}: a CSV of identities needs a UserUri column.`);
     }
-    const v = column >= 0 ? (line.split(',')[column] ?? '').trim().replace(/^"|"$/g, '') : line;
+    const v = column >= 0 ? (csvCells(line, file)[column] ?? '').trim() : line;
     if (v) yield v;
+  }
+}
+
+/** The cells of one CSV line, quotes and commas inside quotes understood ("Myer, Ken"). */
+function csvCells(line: string, file: string): string[] {
+  try {
+    return (parseCsvLine(line, { relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [];
+  } catch (e) {
+    throw new AppError('CSV_INVALID', `${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 
