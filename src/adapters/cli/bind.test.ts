@@ -151,8 +151,13 @@ describe('bind: identities', () => {
   });
   it('@FILE as a CSV with a UserUri column', async () => {
     const f = path.join(tmp, 'ids.csv');
-    fs.writeFileSync(f, 'DisplayName,"UserUri",Language\nKen,sip:ken@contoso.com,en\nAna,"ana@contoso.com",fr\n');
-    assert.deepEqual(await all((await bindLine(`Get-CsClientPinInfo -Identity @${f}`)).params.Identity as Identities), ['sip:ken@contoso.com', 'ana@contoso.com']);
+    fs.writeFileSync(f, 'DisplayName,"UserUri",Language\nKen,sip:ken@contoso.com,en\nAna,"ana@contoso.com",fr\n"Myer, Ken",ken.myer@contoso.com,en\n');
+    assert.deepEqual(await all((await bindLine(`Get-CsClientPinInfo -Identity @${f}`)).params.Identity as Identities), ['sip:ken@contoso.com', 'ana@contoso.com', 'ken.myer@contoso.com']);
+  });
+  it('@FILE of display names with quotes is not mistaken for a CSV', async () => {
+    const f = path.join(tmp, 'names.txt');
+    fs.writeFileSync(f, 'Ken "The Boss" Myer\nAna Lima\n');
+    assert.deepEqual(await all((await bindLine(`Get-CsClientPinInfo -Identity @${f}`)).params.Identity as Identities), ['Ken "The Boss" Myer', 'Ana Lima']);
   });
   it('@FILE as a CSV without an identity column is refused', async () => {
     const f = path.join(tmp, 'bad.csv');
