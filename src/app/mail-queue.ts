@@ -20,6 +20,11 @@ export interface MailOptions {
   runId?: string;
   /** A test mail (`dialin template test-send`): sample data, a placeholder instead of a PIN. */
   sample?: boolean;
+  /**
+   * A sign_in_link mail: the id its link token is derived from with a key outside the database
+   * (`keys.derivedToken`), so neither the outbox nor the link table ever holds the token itself.
+   */
+  loginLinkId?: string;
 }
 
 export interface MailPayload {

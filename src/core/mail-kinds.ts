@@ -1,8 +1,10 @@
 /**
- * The five kinds of mail dialin sends (domain.md §4.1). Only welcome and pin_changed ever carry
- * the PIN; conference_info is the manual "send conference info" and ignores the tenant's switch.
+ * The kinds of mail dialin sends: the five of domain.md §4.1, plus the one-time sign-in link of
+ * the Dial-in Conferencing Settings page, which a user asks for. Only welcome and pin_changed ever
+ * carry the PIN; conference_info (the manual "send conference info") and sign_in_link ignore the
+ * tenant's switch.
  */
-export const MAIL_KINDS = ['welcome', 'pin_changed', 'info_changed', 'turned_off', 'conference_info'] as const;
+export const MAIL_KINDS = ['welcome', 'pin_changed', 'info_changed', 'turned_off', 'conference_info', 'sign_in_link'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 export const KIND_CARRIES_PIN: Readonly<Record<MailKind, boolean>> = Object.freeze({
@@ -11,6 +13,7 @@ export const KIND_CARRIES_PIN: Readonly<Record<MailKind, boolean>> = Object.free
   info_changed: false,
   turned_off: false,
   conference_info: false,
+  sign_in_link: false,
 });
 
 /** Automatic kinds are written only when AutomaticallySendEmailsToUsers is on. */
@@ -20,6 +23,7 @@ export const KIND_IS_AUTOMATIC: Readonly<Record<MailKind, boolean>> = Object.fre
   info_changed: true,
   turned_off: true,
   conference_info: false,
+  sign_in_link: false,
 });
 
 /** What a mail needs to render, captured when the change is made (never the PIN in clear). */

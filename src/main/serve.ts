@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import { createContext } from './context.ts';
 import { buildHttpApp } from '../adapters/http/server.ts';
 import { createMetrics } from '../adapters/http/metrics.ts';
+import { startDeliveryWorker, type DeliveryWorker } from '../worker/delivery-worker.ts';
 
 export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
@@ -20,28 +21,39 @@ export function createLogger(config: Readonly<Config>): Logger {
 }
 
 /**
- * `dialin serve`: config → context (database migrated, keys) → HTTP app → listen on PORT/HOST.
+ * `dialin serve`: config → context (database migrated, keys) → delivery worker (unless
+ * `worker: false`) → HTTP app → listen on PORT/HOST. A change that queues mail wakes the worker.
  */
 export async function serve(config: Readonly<Config>, opts: { worker: boolean; port?: number; host?: string; log?: Logger }): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config);
-  const ctx = await createContext(config, { actor: 'web' });
-  const metrics = createMetrics(ctx);
+  let worker: DeliveryWorker | null = null;
+  const ctx = await createContext(config, { actor: 'web', onMailQueued: () => worker?.wake() });
+  try {
+    if (opts.worker) worker = await startDeliveryWorker({ ctx, config, log: log.child({ component: 'worker' }) });
+  } catch (e) {
+    await ctx.db.close();
+    throw e;
+  }
+  const metrics = createMetrics(ctx, worker ? () => worker!.stats() : undefined);
   const app = await buildHttpApp({ ctx, config, log, metrics });
+  const stop = async () => {
+    await app.close();
+    await worker?.stop();
+    await ctx.db.close();
+  };
   try {
     await app.listen({ port: opts.port ?? config.port, host: opts.host ?? config.host });
   } catch (e) {
-    await app.close();
-    await ctx.db.close();
+    await stop();
     throw e;
   }
   const address = app.server.address();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
-  log.info({ url, publicUrl: config.publicUrl, database: ctx.db.location }, `dialin serve listening on ${url}`);
+  log.info({ url, publicUrl: config.publicUrl, database: ctx.db.location, worker: !!worker }, `dialin serve listening on ${url}${worker ? ', delivering mail' : ' (no mail delivery: run `dialin worker`)'}`);
   return {
     url,
     async close() {
-      await app.close();
-      await ctx.db.close();
+      await stop();
       log.info('dialin serve stopped');
     },
   };

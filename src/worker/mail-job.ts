@@ -10,6 +10,7 @@ import type { OutboxTable } from '../adapters/db/schema.ts';
 import type { Keys } from '../adapters/crypto/keys.ts';
 import type { MailPayload } from '../app/mail-queue.ts';
 import { resolveTemplate, type TemplateOverrides } from '../app/templates.ts';
+import { loginLinkUrl } from '../app/login-links.ts';
 import type { ComposeJob } from './compose.ts';
 
 /** What the worker knows of a tenant while it sends the tenant's mail. */
@@ -47,7 +48,8 @@ export function buildJob(row: OutboxTable, tenant: TenantMail, env: JobEnv, now:
   const base = resolveTemplate(tenant.overrides, kind, language);
   return {
     templates: { subject: base.subject, html: o.templateHtml ?? base.html, text: o.templateText ?? base.text },
-    values: templateValues(payload.data, env.settingsUrl, pin),
+    // A sign-in link mail links to the page with its one-time token, derived from the link id.
+    values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin),
     plainText: !!o.plainText,
     subject: o.subject ?? null,
     from: chooseSender(tenant.settings, env.defaultFrom, explicitFrom),

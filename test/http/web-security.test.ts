@@ -52,7 +52,8 @@ for (const dialect of DIALECTS) {
       const a = await signIn(app, t.scope, 'csrf@contoso.com');
       const before = await dumpDb(t.ctx.db);
       const patch = (headers: Record<string, string>) => app.inject({ method: 'PATCH', url: '/api/v1/tenant-settings', headers: { cookie: a.cookie, ...headers }, payload: { PinLength: 7 } });
-      for (const headers of [{}, { 'x-csrf-token': 'wrong' }, { 'x-csrf-token': a.csrf, origin: 'https://evil.example' }, { 'x-csrf-token': a.csrf, 'sec-fetch-site': 'cross-site' }, { 'x-csrf-token': a.csrf, origin: 'null' }]) {
+      const attempts: Record<string, string>[] = [{}, { 'x-csrf-token': 'wrong' }, { 'x-csrf-token': a.csrf, origin: 'https://evil.example' }, { 'x-csrf-token': a.csrf, 'sec-fetch-site': 'cross-site' }, { 'x-csrf-token': a.csrf, origin: 'null' }];
+      for (const headers of attempts) {
         const r = await patch(headers);
         assert.equal(r.statusCode, 403, JSON.stringify(headers));
         assert.equal(r.json().error.code, 'CSRF_INVALID');

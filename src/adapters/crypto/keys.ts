@@ -17,6 +17,8 @@ export interface Keys {
   /** Encrypts another secret (an SMTP password) the same way as a PIN. */
   seal(secret: string): string;
   open(sealed: string): string;
+  /** An unguessable token for a purpose and an id (sign-in links): only the holder of the key can compute it. */
+  derivedToken(purpose: string, id: string): string;
 }
 
 export const KEY_FILE = 'dialin.key';
@@ -44,6 +46,7 @@ export function keysFromMaster(master: Buffer): Keys {
   const derive = (info: string) => Buffer.from(crypto.hkdfSync('sha256', master, Buffer.alloc(0), info, 32));
   const hmacKey = derive('dialin/pin-hash/v1');
   const encKey = derive('dialin/outbox-seal/v1');
+  const tokenKey = derive('dialin/derived-token/v1');
   const hashPin = (userId: string, pin: string) => crypto.createHmac('sha256', hmacKey).update(`${userId}:${pin}`).digest('base64url');
   const seal = (secret: string) => {
     const iv = pooledRandomBytes(12);
@@ -68,6 +71,7 @@ export function keysFromMaster(master: Buffer): Keys {
     openPin: open,
     seal,
     open,
+    derivedToken: (purpose, id) => crypto.createHmac('sha256', tokenKey).update(`${purpose}:${id}`).digest('base64url'),
   };
 }
 

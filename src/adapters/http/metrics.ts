@@ -9,11 +9,13 @@ export interface Metrics {
   /** One bridge PIN check: leader, refused (unknown ID, wrong PIN, locked) or rate_limited (refused before any lookup). */
   pinCheck(outcome: 'leader' | 'refused' | 'rate_limited'): void;
   pinLockout(level: 'temporary' | 'permanent'): void;
-  /** Delivery outcomes reported by an in-process worker. */
-  mailOutcome(outcome: 'sent' | 'failed'): void;
 }
 
-export function createMetrics(ctx: AppContext): Metrics {
+/** Delivery counts of an in-process worker since it started (the worker's own `stats()`). */
+export type DeliveryCounts = () => { sent: number; failed: number; expired: number; retried: number };
+
+/** Metrics of `dialin serve`; `delivery` is the in-process worker's counts when it runs one. */
+export function createMetrics(ctx: AppContext, delivery?: DeliveryCounts): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dialin_process_' });
   const requests = new Counter({ name: 'dialin_http_requests_total', help: 'HTTP requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
@@ -26,7 +28,19 @@ export function createMetrics(ctx: AppContext): Metrics {
   });
   const pinChecks = new Counter({ name: 'dialin_pin_checks_total', help: 'Bridge PIN checks by outcome.', labelNames: ['outcome'], registers: [registry] });
   const lockouts = new Counter({ name: 'dialin_pin_lockouts_total', help: 'PIN lockouts caused by failed checks, by level.', labelNames: ['level'], registers: [registry] });
-  const mails = new Counter({ name: 'dialin_mails_total', help: 'Mails handed to the relay (sent) or refused for good (failed) by this process.', labelNames: ['outcome'], registers: [registry] });
+  if (delivery) {
+    new Counter({
+      name: 'dialin_mails_total',
+      help: "Mails delivered by this process's worker since it started: sent (the relay accepted), failed (refused for good), expired (lifetime over), retried (a temporary failure).",
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const d = delivery();
+        this.reset();
+        for (const o of ['sent', 'failed', 'expired', 'retried'] as const) this.inc({ outcome: o }, d[o]);
+      },
+    });
+  }
   new Gauge({
     name: 'dialin_outbox_messages',
     help: 'Outbox messages by status (all tenants), read from the database at each scrape.',
@@ -40,7 +54,6 @@ export function createMetrics(ctx: AppContext): Metrics {
   });
   for (const o of ['leader', 'refused', 'rate_limited']) pinChecks.inc({ outcome: o }, 0);
   for (const l of ['temporary', 'permanent']) lockouts.inc({ level: l }, 0);
-  for (const o of ['sent', 'failed']) mails.inc({ outcome: o }, 0);
   return {
     registry,
     observeRequest(method, route, status, seconds) {
@@ -49,6 +62,5 @@ export function createMetrics(ctx: AppContext): Metrics {
     },
     pinCheck: (outcome) => pinChecks.inc({ outcome }),
     pinLockout: (level) => lockouts.inc({ level }),
-    mailOutcome: (outcome) => mails.inc({ outcome }),
   };
 }

@@ -22,6 +22,7 @@ import { pinsApi } from './routes/api-pins.ts';
 import { acpApi } from './routes/api-acp.ts';
 import { mailApi } from './routes/api-mail.ts';
 import { verifyApi } from './routes/api-verify.ts';
+import { templatesApi } from './routes/api-templates.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { renderErrorPage } from './pages/error-page.ts';
 import type { ApiDeps } from './routes/api-deps.ts';
@@ -115,7 +116,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       api.addHook('preValidation', async (req) => {
         if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) req.body = {};
       });
-      for (const routes of [settingsApi, usersApi, dialInApi, pinsApi, bridgesApi, acpApi, mailApi, verifyApi]) routes(api, apiDeps);
+      for (const routes of [settingsApi, usersApi, dialInApi, pinsApi, bridgesApi, acpApi, mailApi, templatesApi, verifyApi]) routes(api, apiDeps);
     },
     { prefix: API_PREFIX },
   );

@@ -67,5 +67,14 @@ export const EN: LanguagePack = {
         { heading: 'Your PIN has not changed', body: PIN_SAME },
       ],
     },
+    sign_in_link: {
+      subject: 'Your sign-in link for the Dial-in Conferencing Settings page',
+      title: 'Sign in to your dial-in settings',
+      lead: 'Hello {{ displayName }}, you asked to sign in to the Dial-in Conferencing Settings page. Open the link at the end of this message within 15 minutes; it works once. If you did not ask for it, ignore this message: nothing changes.',
+      sections: [
+        { heading: 'Your dial-in details', show: 'details' },
+        { heading: 'Your PIN has not changed', body: 'This link only signs you in. On the page you can see every access number and choose a new PIN.' },
+      ],
+    },
   },
 };

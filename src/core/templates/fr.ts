@@ -67,5 +67,14 @@ export const FR: LanguagePack = {
         { heading: "Votre code PIN n'a pas changé", body: PIN_SAME },
       ],
     },
+    sign_in_link: {
+      subject: 'Votre lien de connexion aux paramètres de conférence téléphonique',
+      title: 'Connectez-vous à vos paramètres de conférence',
+      lead: "Bonjour {{ displayName }}, vous avez demandé à vous connecter à la page Paramètres de conférence téléphonique. Ouvrez le lien à la fin de ce message dans les 15 minutes ; il ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : rien ne change.",
+      sections: [
+        { heading: 'Vos informations de conférence', show: 'details' },
+        { heading: "Votre code PIN n'a pas changé", body: "Ce lien sert seulement à vous connecter. Sur la page, vous trouverez tous les numéros d'accès et pourrez choisir un nouveau code PIN." },
+      ],
+    },
   },
 };

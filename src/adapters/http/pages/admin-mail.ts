@@ -1,9 +1,12 @@
-import type { FastifyInstance } from 'fastify';
-import { listOutbox, outboxCounts } from '../../../app/outbox.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAppError, type AppError } from '../../../core/errors.ts';
+import { listOutbox } from '../../../app/outbox.ts';
+import { deliveryStatus, resumeDeliveries, retryMail } from '../../../app/mail-admin.ts';
 import { listAudit } from '../../../app/audit.ts';
 import { OUTBOX_STATUSES } from '../../../app/mail-queue.ts';
 import { scopeFor } from '../auth.ts';
 import { html } from '../html.ts';
+import { errorBox, flash, postButton } from './kit.ts';
 import { page } from './layout.ts';
 import type { MsgKey } from './i18n.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
@@ -12,24 +15,47 @@ const LIMITS = [50, 200, 1000];
 
 /** Mail (outbox status, failures with the server's reply) and the audit log. */
 export function adminMailPages(app: FastifyInstance, deps: PageDeps): void {
-  app.get<{ Querystring: { status?: string } }>('/admin/mail', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
+  const DONE: Record<string, MsgKey> = { requeued: 'mail.requeued', resumed: 'mail.resumed' };
+  const show = async (req: FastifyRequest, reply: FastifyReply, q: { status?: string; done?: string }, error: AppError | null = null, code = 200) => {
     const c = adminCtx(req);
     const s = scopeFor(deps.ctx, req);
-    const status = (OUTBOX_STATUSES as readonly string[]).includes(req.query.status ?? '') ? req.query.status! : null;
-    const counts = await outboxCounts(s);
+    const status = (OUTBOX_STATUSES as readonly string[]).includes(q.status ?? '') ? q.status! : null;
+    const st = await deliveryStatus(s);
+    const counts = st.Counts;
     const rows = await listOutbox(s, { status, limit: 200 });
-    const body = html`<nav class="filters" aria-label="${c.t('mail.filter')}"><ul>
+    const body = html`${flash(c, DONE[q.done ?? ''] ?? null)}${errorBox(c, error)}
+${st.Paused ? html`<div class="notice error" role="alert"><p>${c.t('mail.paused', { since: st.PausedSince ?? '', reason: st.PauseReason ?? '', next: st.NextTryAt ?? '' })}</p>${postButton(c, '/admin/mail/resume', c.t('mail.resume'), { kind: 'primary' })}</div>` : ''}
+<nav class="filters" aria-label="${c.t('mail.filter')}"><ul>
 <li><a href="/admin/mail"${status === null ? html` aria-current="page"` : ''}>${c.t('mail.all')}</a></li>
-${OUTBOX_STATUSES.map((st) => html`<li><a href="/admin/mail?status=${st}"${status === st ? html` aria-current="page"` : ''}>${c.t(`mail.status.${st}` as MsgKey)} <span class="badge${st === 'failed' || st === 'expired' ? ' bad' : ''}" data-testid="count-${st}">${counts[st] ?? 0}</span></a></li>`)}
+${OUTBOX_STATUSES.map((x) => html`<li><a href="/admin/mail?status=${x}"${status === x ? html` aria-current="page"` : ''}>${c.t(`mail.status.${x}` as MsgKey)} <span class="badge${x === 'failed' || x === 'expired' ? ' bad' : ''}" data-testid="count-${x}">${counts[x] ?? 0}</span></a></li>`)}
 </ul></nav>
+${(counts.failed ?? 0) > 0 ? html`<div class="actions">${postButton(c, '/admin/mail/retry?status=failed', c.t('mail.retryAll'))}</div>` : ''}
 <div class="table-wrap"><table><caption class="sr-only">${c.t('mail.title')}</caption>
-<thead><tr><th scope="col">${c.t('mail.created')}</th><th scope="col">${c.t('mail.kind')}</th><th scope="col">${c.t('mail.recipient')}</th><th scope="col">${c.t('mail.status')}</th><th scope="col">${c.t('mail.attempts')}</th><th scope="col">${c.t('mail.reply')}</th></tr></thead>
+<thead><tr><th scope="col">${c.t('mail.created')}</th><th scope="col">${c.t('mail.kind')}</th><th scope="col">${c.t('mail.recipient')}</th><th scope="col">${c.t('mail.status')}</th><th scope="col">${c.t('mail.attempts')}</th><th scope="col">${c.t('mail.reply')}</th><th scope="col"><span class="sr-only">${c.t('mail.actions')}</span></th></tr></thead>
 <tbody>${rows.map(
       (m) => html`<tr><td><time datetime="${m.CreatedAt}">${m.CreatedAt.replace('T', ' ').slice(0, 19)}</time></td><td>${c.t(`kind.${m.Kind}` as MsgKey)}</td><td>${m.Recipient}</td>
-<td><span class="badge${m.Status === 'failed' || m.Status === 'expired' ? ' bad' : m.Status === 'sent' ? ' on' : ''}">${c.t(`mail.status.${m.Status}` as MsgKey)}</span></td><td>${m.Attempts}</td><td class="reply">${m.LastReply ?? m.LastError ?? ''}</td></tr>`,
+<td><span class="badge${m.Status === 'failed' || m.Status === 'expired' ? ' bad' : m.Status === 'sent' ? ' on' : ''}">${c.t(`mail.status.${m.Status}` as MsgKey)}</span></td><td>${m.Attempts}</td><td class="reply">${m.LastReply ?? m.LastError ?? ''}</td>
+<td class="row-actions">${m.Status === 'failed' || m.Status === 'expired' ? postButton(c, `/admin/mail/retry?id=${encodeURIComponent(m.Id)}`, c.t('mail.retry')) : ''}</td></tr>`,
     )}</tbody></table></div>
 ${rows.length === 0 ? html`<p>${c.t('mail.none')}</p>` : ''}`;
-    return sendPage(reply, page(c, c.t('mail.title'), body));
+    return sendPage(reply, page(c, c.t('mail.title'), body), code);
+  };
+
+  app.get<{ Querystring: { status?: string; done?: string } }>('/admin/mail', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => show(req, reply, req.query));
+
+  app.post<{ Querystring: { id?: string; status?: string } }>('/admin/mail/retry', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
+    try {
+      await retryMail(scopeFor(deps.ctx, req), req.query.id ? { ids: [req.query.id] } : { status: req.query.status === 'expired' ? 'expired' : 'failed' });
+      return reply.redirect('/admin/mail?done=requeued', 303);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      return show(req, reply, {}, e, e.kind === 'not_found' ? 404 : 409);
+    }
+  });
+
+  app.post('/admin/mail/resume', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
+    await resumeDeliveries(scopeFor(deps.ctx, req));
+    return reply.redirect('/admin/mail?done=resumed', 303);
   });
 
   app.get<{ Querystring: { limit?: string } }>('/admin/audit', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {

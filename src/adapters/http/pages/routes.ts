@@ -11,6 +11,7 @@ import { adminUsersPages } from './admin-users.ts';
 import { adminUserPages } from './admin-user.ts';
 import { adminBridgesPages } from './admin-bridges.ts';
 import { adminMailPages } from './admin-mail.ts';
+import { adminTemplatesPages } from './admin-templates.ts';
 import { dialinPages } from './dialin.ts';
 
 export interface PageDeps extends ApiDeps {
@@ -65,5 +66,6 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   adminUserPages(app, deps);
   adminBridgesPages(app, deps);
   adminMailPages(app, deps);
+  adminTemplatesPages(app, deps);
   dialinPages(app, deps);
 }

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { AppError } from '../../../core/errors.ts';
 import { getOutbox, listOutbox, outboxCounts } from '../../../app/outbox.ts';
+import { deliveryStatus, purgeMail, resumeDeliveries, retryMail } from '../../../app/mail-admin.ts';
 import { listAudit } from '../../../app/audit.ts';
 import { findUser } from '../../../app/users.ts';
-import { AuditEntry, ERROR_RESPONSES, OutboxMessage, Str } from '../schemas.ts';
+import { AuditEntry, Body, ERROR_RESPONSES, Nullable, OutboxMessage, Str } from '../schemas.ts';
 import { scopeOfRequest, typed, type ApiDeps } from './api-deps.ts';
 
-/** The outbox (`dialin outbox list|show`) and the audit log (`dialin audit`). */
+/** The outbox and delivery (`dialin outbox …`, `dialin mail list|show|status|retry|resume|purge`) and the audit log (`dialin audit`). */
 export function mailApi(app: FastifyInstance, deps: ApiDeps): void {
   const r = typed(app);
 
@@ -36,6 +38,46 @@ export function mailApi(app: FastifyInstance, deps: ApiDeps): void {
     config: { access: 'admin' },
     schema: { tags: ['Mail'], summary: 'One outbox message', params: Type.Object({ id: Str() }), response: { 200: OutboxMessage, ...ERROR_RESPONSES } },
   }, async (req) => getOutbox(scopeOfRequest(deps, req), req.params.id));
+
+  r.get('/mail/status', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['Mail'],
+      summary: 'Messages by status, and whether deliveries are paused (and why)',
+      response: {
+        200: Type.Object({ Counts: Type.Record(Type.String(), Type.Integer()), Paused: Type.Boolean(), PausedSince: Nullable(Type.String()), PauseReason: Nullable(Type.String()), NextTryAt: Nullable(Type.String()), OldestQueuedAt: Nullable(Type.String()) }),
+        ...ERROR_RESPONSES,
+      },
+    },
+  }, async (req) => deliveryStatus(scopeOfRequest(deps, req)));
+
+  r.post('/mail/resume', {
+    config: { access: 'admin' },
+    schema: { tags: ['Mail'], summary: "End the tenant's delivery pause now (after fixing the relay's login or TLS)", response: { 200: Type.Object({ Resumed: Type.Boolean() }), ...ERROR_RESPONSES } },
+  }, async (req) => ({ Resumed: await resumeDeliveries(scopeOfRequest(deps, req)) }));
+
+  r.post('/outbox/retry', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['Mail'],
+      summary: 'Queue failed or expired messages again: by id, or every one of a status (never those that carried a PIN)',
+      body: Body({ Ids: Type.Optional(Type.Array(Str(64), { minItems: 1, maxItems: 1000 })), Status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('expired')])) }),
+      response: { 200: Type.Object({ Queued: Type.Integer() }), ...ERROR_RESPONSES },
+    },
+  }, async (req) => {
+    if (req.body.Ids && req.body.Status) throw new AppError('CONFLICTING_PARAMETERS', 'Give Ids or Status, not both.', { field: 'Ids' });
+    return { Queued: await retryMail(scopeOfRequest(deps, req), { ids: req.body.Ids, status: req.body.Status }) };
+  });
+
+  r.post('/outbox/purge', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['Mail'],
+      summary: 'Delete finished messages (sent, failed, expired, superseded) older than a number of days',
+      body: Body({ OlderThanDays: Type.Number({ minimum: 0 }), Statuses: Type.Optional(Type.Array(Str(16), { maxItems: 4 })) }),
+      response: { 200: Type.Object({ Deleted: Type.Integer() }), ...ERROR_RESPONSES },
+    },
+  }, async (req) => ({ Deleted: await purgeMail(scopeOfRequest(deps, req), { olderThanDays: req.body.OlderThanDays, statuses: req.body.Statuses }) }));
 
   r.get('/audit', {
     config: { access: 'admin' },

@@ -15,3 +15,50 @@ window.addEventListener('DOMContentLoaded', () => {
     alert.focus();
   }
 });
+
+// Template editor: re-render the preview (through the API, with this session's form token) while typing.
+window.addEventListener('DOMContentLoaded', () => {
+  const form = document.querySelector('form[data-preview]');
+  if (!form) return;
+  const status = document.getElementById('preview-status');
+  const subject = document.getElementById('preview-subject');
+  const frame = document.getElementById('preview-html');
+  const text = document.getElementById('preview-text');
+  let timer = 0;
+  let seq = 0;
+  const refresh = async () => {
+    const mine = ++seq;
+    const data = new FormData(form);
+    const body = {
+      Kind: data.get('kind'),
+      Language: data.get('language'),
+      Identity: data.get('user') || null,
+      Draft: { subject: data.get('subject'), html: data.get('html'), text: data.get('text') },
+    };
+    try {
+      const res = await fetch(form.dataset.preview, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': data.get('_csrf') },
+        body: JSON.stringify(body),
+      });
+      const json = await res.json();
+      if (mine !== seq) return;
+      if (!res.ok) {
+        status.textContent = `${json.error.code}: ${json.error.message}`;
+        status.classList.add('field-error');
+        return;
+      }
+      status.textContent = '';
+      status.classList.remove('field-error');
+      subject.textContent = json.subject;
+      frame.srcdoc = json.html || '';
+      text.textContent = json.text;
+    } catch (e) {
+      if (mine === seq) status.textContent = String(e);
+    }
+  };
+  form.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
+  });
+});
