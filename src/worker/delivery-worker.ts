@@ -50,6 +50,15 @@ export interface DeliveryWorker {
   stats(): DeliveryStats;
 }
 
+/**
+ * How many messages a worker holds at once (claimed, not yet recorded): 8 per SMTP connection.
+ * Enough to keep the connections busy and to amortise commits (an fsync each on SQLite); also
+ * the most a crash can deliver twice.
+ */
+export function inFlightLimit(connections: number): number {
+  return connections * 8;
+}
+
 /** The longest a render may take before its thread is stopped. */
 const COMPOSE_TIMEOUT_MS = 5_000;
 /** The longest `stop` waits for messages in flight. */
@@ -98,7 +107,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   const pausedTenants = new Set<string>();
   const ownRelays = new Map<string, Relay>();
   const signal = new Signal();
-  const maxInFlight = d.concurrency * 4;
+  const maxInFlight = inFlightLimit(d.concurrency);
   const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
   const inFlight = new Map<string, { owner: string; done: Promise<void> }>();
   let stopping = false;
@@ -111,6 +120,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
       for (const o of batch) countOutcome(o);
     },
     (e) => log.error({ err: (e as Error).message }, 'Recording delivery outcomes failed; trying again.'),
+    maxInFlight / 2,
   );
 
   function countOutcome(o: Outcome): void {
@@ -178,7 +188,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   async function loop(): Promise<void> {
     while (!stopping) {
       const free = maxInFlight - inFlight.size;
-      if (free < Math.max(1, maxInFlight / 4)) {
+      // Claim in batches (a claim is a commit, like an outcome): when half the window is free.
+      if (free < Math.max(1, maxInFlight / 2)) {
         await signal.wait(d.pollMs);
         continue;
       }

@@ -28,12 +28,15 @@ export class Signal {
   }
 }
 
+/** The most an outcome waits for others to share its commit. */
+const COMMIT_DELAY_MS = 3;
+
 /**
- * Records outcomes with group commit: the first outcome is written at once, and whatever arrives
- * while that commit runs goes into the next one. Under light load each message gets its own
- * commit right after its 250; under heavy load one commit covers the messages of a few
- * milliseconds, which bounds duplicates after a crash to what was in flight or awaiting commit.
- * Outcomes are kept and written again if the database is unavailable.
+ * Records outcomes with group commit: an outcome waits at most a few milliseconds for others (or
+ * until `groupSize` have gathered), and they are committed together. Under light load each
+ * message gets its own commit right after its 250; under load one commit covers many. A message
+ * stays in flight until its commit, so duplicates after a crash stay bounded by the in-flight
+ * window. Outcomes are kept and written again if the database is unavailable.
  */
 export class OutcomeWriter {
   #queue: { outcome: Outcome; committed: () => void }[] = [];
@@ -43,6 +46,8 @@ export class OutcomeWriter {
     private readonly store: OutboxStore,
     private readonly onCommitted: (outcomes: Outcome[], stale: number) => void,
     private readonly onError: (e: unknown) => void,
+    /** A commit starts at once when this many outcomes wait. */
+    private readonly groupSize = 32,
   ) {}
 
   /** Queues an outcome; resolves once it is committed. */
@@ -63,6 +68,11 @@ export class OutcomeWriter {
 
   async #drain(): Promise<void> {
     while (this.#queue.length) {
+      // Let more outcomes join (replies that already arrived, those of the next milliseconds):
+      // a commit costs an fsync on SQLite, and SQLite blocks the event loop while it runs.
+      const end = Date.now() + COMMIT_DELAY_MS;
+      do await new Promise((r) => setImmediate(r));
+      while (this.#queue.length < this.groupSize && Date.now() < end);
       const batch = this.#queue.splice(0);
       try {
         const outcomes = batch.map((b) => b.outcome);
