@@ -36,7 +36,8 @@ export async function ownDialIn(s: TenantScope, userId: string): Promise<OwnDial
   const u = await enabledUser(trx, s, userId);
   const bridgeName = await bridgeNameOf(trx, u.bridge_id);
   const numbers = u.bridge_id ? await trx.selectFrom('service_numbers').selectAll().where('tenant_id', '=', s.tenant.id).where('bridge_id', '=', u.bridge_id).execute() : [];
-  numbers.sort((a, b) => (a.city ?? '').localeCompare(b.city ?? '') || a.number.localeCompare(b.number));
+  // Numbers without a city come last.
+  numbers.sort((a, b) => (a.city ?? '\uffff').localeCompare(b.city ?? '\uffff') || a.number.localeCompare(b.number));
   const policy = await policyForUser(trx, s.tenant.id, u);
   return {
     DisplayName: u.display_name,
