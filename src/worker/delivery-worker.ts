@@ -236,7 +236,9 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     signal.notify();
     await running;
     const pending = [...inFlight.values()];
-    await Promise.race([Promise.all(pending.map((p) => p.done)), new Promise((r) => setTimeout(r, Math.min(deadlineMs, STOP_GRACE_MS)))]);
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending.map((p) => p.done)), new Promise((r) => (grace = setTimeout(r, Math.min(deadlineMs, STOP_GRACE_MS))))]);
+    clearTimeout(grace);
     // Whatever is still out after the grace goes back to the queue (the relay may have it).
     const now = ctx.now();
     for (const [id, f] of inFlight) void writer.record({ id, owner: f.owner, kind: 'retry', runAt: now, error: 'the worker stopped during the attempt; the relay may have received it', reply: null });
