@@ -1,0 +1,51 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DIALECTS } from '../support/dialects.ts';
+import { addUsers, enable, one } from '../support/fixtures.ts';
+import { runCli } from '../support/cli.ts';
+import { setDialInUsers } from '../../src/app/set-dialin-user.ts';
+import { startDeliveryWorker, type DeliveryWorker } from '../../src/worker/delivery-worker.ts';
+import { mailEnv, until, type MailEnv } from './support/mail-env.ts';
+
+for (const dialect of DIALECTS) {
+  describe(`a PIN reset reaches the relay at once (${dialect})`, () => {
+    let m: MailEnv;
+    let worker: DeliveryWorker;
+    before(async () => {
+      // Polling every minute: only a wake-up (in-process signal, or NOTIFY) can be this fast.
+      m = await mailEnv(dialect, { env: () => ({ DIALIN_MAIL_POLL_MS: '60000' }) });
+      worker = await startDeliveryWorker({ ctx: m.t.ctx, config: m.t.config, log: m.log });
+      await enable({ ...m.t.scope, onMailQueued: () => worker.wake() }, await addUsers(m.t.scope, 'wake', 1));
+      await m.sink.waitFor(1, 5_000);
+    });
+    after(async () => {
+      await worker.stop();
+      await m.cleanup();
+    });
+
+    it('in the same process (as in dialin serve): within 500 ms of the commit', async () => {
+      const s = { ...m.t.scope, onMailQueued: () => worker.wake() };
+      const n = m.sink.received.length;
+      const t0 = Date.now();
+      await one(s, 'wake0@contoso.com', setDialInUsers(s, { resetLeaderPin: true }));
+      await until(() => m.sink.received.length > n, 'the PIN mail', 5_000);
+      const ms = Date.now() - t0;
+      assert.ok(ms < 500, `${ms} ms`);
+    });
+
+    it(`from another process (${dialect === 'postgres' ? 'LISTEN/NOTIFY' : 'the default 250 ms poll'}): within 1 s of the command`, async () => {
+      if (dialect === 'sqlite') {
+        // SQLite has no NOTIFY: a worker in another process than the writer polls.
+        await worker.stop();
+        worker = await startDeliveryWorker({ ctx: m.t.ctx, config: { ...m.t.config, delivery: { ...m.t.config.delivery, pollMs: 250 } }, log: m.log });
+      }
+      const n = m.sink.received.length;
+      const cli = await runCli(['Set-CsOnlineDialInConferencingUser', '-Identity', 'wake0@contoso.com', '-ResetLeaderPin'], m.t.env);
+      assert.equal(cli.code, 0, cli.stderr);
+      const t0 = Date.now();
+      await until(() => m.sink.received.length > n, 'the PIN mail', 5_000);
+      const ms = Date.now() - t0;
+      assert.ok(ms < 1000, `${ms} ms after the command ended`);
+    });
+  });
+}
