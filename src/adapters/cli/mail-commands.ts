@@ -1,13 +1,11 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { AppError } from '../../core/errors.ts';
 import { toMailKind, toMailLanguage, toTemplatePart, TEMPLATE_VARIABLES } from '../../core/templates/variables.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
 import { getOutbox, listOutbox } from '../../app/outbox.ts';
 import { deliveryStatus, purgeMail, resumeDeliveries, retryMail } from '../../app/mail-admin.ts';
 import { getTemplate, listTemplates, previewTemplate, resetTemplate, setTemplate, testSendTemplate, type TemplateDraft } from '../../app/templates.ts';
-import { startDeliveryWorker } from '../../worker/delivery-worker.ts';
 import { render } from './format.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
@@ -52,6 +50,8 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
     .description('Deliver queued mail until stopped (SIGTERM or Ctrl-C finish the messages in flight, then exit 0)')
     .action(async () => {
       const ctx = await holder.get();
+      // Loaded on use: the worker pulls in nodemailer and the compose threads, which other commands never need.
+      const [{ pino }, { startDeliveryWorker }] = await Promise.all([import('pino'), import('../../worker/delivery-worker.ts')]);
       const log = pino({ level: holder.config.logLevel, base: { service: 'dialin-worker' } }, pino.destination({ dest: 2, sync: true }));
       const worker = await startDeliveryWorker({ ctx, config: holder.config, log });
       await new Promise<void>((resolve) => {

@@ -4,7 +4,6 @@ import { AppError } from '../../core/errors.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
 import { addAdmin, listAdmins, removeAdmin, toAdminRole } from '../../app/admins.ts';
 import { createApiToken, listApiTokens, revokeApiToken, toTokenRole } from '../../app/api-tokens.ts';
-import { serve } from '../../main/serve.ts';
 import { render } from './format.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
@@ -31,6 +30,8 @@ export function registerWebCommands(program: Command, holder: ContextHolder, ter
     .action(async (o: { worker: boolean; port?: string; host?: string }) => {
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new AppError('INVALID_ARGUMENT', '--port must be a port number.', { field: 'port' });
+      // Loaded here, not at the top: every other command would otherwise pay for fastify at start-up.
+      const { serve } = await import('../../main/serve.ts');
       const server = await serve(holder.config, { worker: o.worker, port, host: o.host });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
