@@ -9,6 +9,8 @@ export interface ItemResult {
   input: string;
   user?: string;
   outcome: 'done' | 'unchanged' | 'skipped';
+  /** A finer outcome for reports and summaries (e.g. sent, failed, retrying), when `outcome` says too little. */
+  status?: string;
   code?: ErrorCode;
   reason?: string;
   output?: Record<string, unknown>;

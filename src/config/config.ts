@@ -22,6 +22,11 @@ export interface Config {
   mailFrom: string;
   /** PSEmailServer: default -SmtpServer of Set-CsPinSendCAWelcomeMail, as in PowerShell. */
   psEmailServer: string | null;
+  /**
+   * DIALIN_SMTP_PASSWORD (secret): the password of Set-CsPinSendCAWelcomeMail -Credential in
+   * scripts (otherwise asked on the terminal, or read from --password-file); never on the command line.
+   */
+  smtpPassword: string | null;
   /** DIALIN_PUBLIC_URL: base of links in mail (the Dial-in Conferencing Settings page is at /dialin). */
   publicUrl: string;
   /** PORT: HTTP port of `dialin serve`. Default 8080. */
@@ -51,7 +56,7 @@ export interface Config {
 }
 
 /** Keys whose values are secrets and must be redacted wherever config is printed. */
-export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['pinKey', 'smtpUrl'] as const);
+export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['pinKey', 'smtpUrl', 'smtpPassword'] as const);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
@@ -97,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpCaFile: str('DIALIN_SMTP_CA_FILE'),
     mailFrom: mailFrom ?? '"Dial-in Conferencing" <noreply@dialin.localhost>',
     psEmailServer: str('PSEmailServer') ?? str('PSEMAILSERVER'),
+    smtpPassword: env.DIALIN_SMTP_PASSWORD ? env.DIALIN_SMTP_PASSWORD : null,
     publicUrl,
     port: int('PORT', 8080, 0, 65535),
     host: str('HOST') ?? '127.0.0.1',

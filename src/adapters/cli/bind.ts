@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import { parse as parseCsvLine } from 'csv-parse/sync';
 import { AppError } from '../../core/errors.ts';
@@ -15,6 +16,10 @@ export interface GlobalOptions {
   tenant: string | null;
   report: string | null;
   yes: boolean;
+  /** --dry-run: show what the command would change, change nothing. */
+  dryRun: boolean;
+  /** --password-file FILE: where a command's SMTP password is read from in scripts. */
+  passwordFile: string | null;
 }
 
 export interface Bound {
@@ -28,7 +33,7 @@ const BOOLS: Record<string, boolean> = { $true: true, $false: false, true: true,
 
 /** Binds the tokens after the cmdlet name to its parameters, PowerShell-style. */
 export async function bind(def: CmdletDef, tokens: Token[], globalsIn: Partial<GlobalOptions> = {}): Promise<Bound> {
-  const globals: GlobalOptions = { json: false, tenant: null, report: null, yes: false, ...globalsIn };
+  const globals: GlobalOptions = { json: false, tenant: null, report: null, yes: false, dryRun: false, passwordFile: null, ...globalsIn };
   const pipeAt = tokens.findIndex((t) => t.t === 'pipe');
   const own = pipeAt < 0 ? tokens : tokens.slice(0, pipeAt);
   const stages = pipeAt < 0 ? [] : parseStages(tokens.slice(pipeAt));
@@ -148,13 +153,18 @@ function identities(p: ParamDef, values: string[]): Identities {
   if (values.length === 1 && values[0]!.startsWith('@')) {
     const file = values[0]!.slice(1);
     if (!fs.existsSync(file)) throw new AppError('FILE_NOT_FOUND', `-${p.name} @${file}: cannot read the file ${file}.`, { field: p.name });
-    return { values: identitiesFromFile(file), group: true, label: file };
+    const count = async () => {
+      let n = 0;
+      for await (const _ of identitiesFromFile(file)) n++;
+      return n;
+    };
+    return { values: identitiesFromFile(file), group: true, label: file, file: path.resolve(file), count };
   }
   const list = values.map((v) => v.trim()).filter((v) => v !== '');
   async function* gen() {
     yield* list;
   }
-  return { values: gen(), group: list.length > 1, label: list.join(', ') };
+  return { values: gen(), group: list.length > 1, label: list.join(', '), count: async () => list.length };
 }
 
 /** One identity a line, or a CSV whose header has a UserUri (or Identity) column. Streamed. */
@@ -205,8 +215,14 @@ async function takeGlobal(v: string, own: Token[], i: number, g: GlobalOptions):
     case '--report':
       g.report = next();
       return i + 2;
+    case '--dry-run':
+      g.dryRun = true;
+      return i + 1;
+    case '--password-file':
+      g.passwordFile = next();
+      return i + 2;
     default:
-      throw new AppError('UNKNOWN_PARAMETER', `Unknown option ${v}; cmdlets take --json, --tenant NAME, --report FILE and --yes.`);
+      throw new AppError('UNKNOWN_PARAMETER', `Unknown option ${v}; cmdlets take --json, --tenant NAME, --report FILE, --yes, --dry-run and --password-file FILE.`);
   }
 }
 

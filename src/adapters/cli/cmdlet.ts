@@ -1,5 +1,8 @@
+import type { AppError } from '../../core/errors.ts';
+import type { Config } from '../../config/config.ts';
 import type { TenantScope } from '../../app/context.ts';
 import type { ItemResult } from '../../app/bulk.ts';
+import type { GlobalOptions } from './bind.ts';
 
 export type ParamType = 'string' | 'int' | 'bool' | 'switch' | 'list' | 'identities';
 
@@ -23,19 +26,40 @@ export interface Identities {
   group: boolean;
   /** For messages: the single identity, or the file. */
   label: string;
+  /** The file, when given as @FILE (its absolute path). */
+  file?: string;
+  /** How many identities there are (a file is read once more to count them), for the progress ETA. */
+  count(): Promise<number>;
 }
 
 export type ParamValue = string | number | boolean | string[] | Identities | null;
 export type Params = Record<string, ParamValue | undefined>;
 
-/** What a cmdlet gives back: objects to print, or a summary of a run over a group. */
-export type CmdletOutput =
+/**
+ * What a cmdlet gives back: objects to print, or a summary of a run over a group. `failure` is
+ * printed after the output and makes the command fail (a run interrupted, mail not delivered).
+ */
+export type CmdletOutput = (
   | { kind: 'objects'; objects: Record<string, unknown>[]; single?: boolean; note?: string }
-  | { kind: 'group'; verb: string; summary: { done: number; unchanged: number; skipped: number }; results: ItemResult[]; objects?: Record<string, unknown>[]; note?: string }
-  | { kind: 'none'; note?: string };
+  | {
+      kind: 'group';
+      verb: string;
+      summary: { done: number; unchanged: number; skipped: number };
+      /** Counts by finer outcome (sent, failed…) for the summary line, when done/unchanged/skipped say too little. */
+      tally?: Record<string, number>;
+      results: ItemResult[];
+      objects?: Record<string, unknown>[];
+      note?: string;
+    }
+  | { kind: 'none'; note?: string }
+) & { failure?: AppError };
 
 export interface CmdletIO {
   scope: TenantScope;
+  config: Readonly<Config>;
+  globals: Readonly<GlobalOptions>;
+  /** Asks for a secret on the terminal without echoing it; null when there is no terminal. */
+  askSecret(prompt: string): Promise<string | null>;
   /** Asks "are you sure?" when -Confirm was given; false when declined. */
   confirm(action: string, target: string): Promise<boolean>;
   warn(message: string): void;
@@ -52,6 +76,10 @@ export interface CmdletDef {
   examples: { command: string; effect: string }[];
   /** Supports -Confirm on a destructive change. */
   confirmImpact?: boolean;
+  /** dialin options beyond --json/--tenant/--report/--yes that the cmdlet understands; others refuse them. */
+  extraOptions?: readonly ('--dry-run' | '--password-file')[];
+  /** A further section of `dialin help NAME` (e.g. the placeholders of a template). */
+  notes?: { title: string; text: string };
   run(io: CmdletIO, p: Params): Promise<CmdletOutput>;
 }
 

@@ -1,5 +1,6 @@
 import readline from 'node:readline';
 import { AppError } from '../../core/errors.ts';
+import type { Config } from '../../config/config.ts';
 import type { AppContext } from '../../app/context.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
 import { bind, type GlobalOptions } from './bind.ts';
@@ -8,13 +9,15 @@ import { findCmdlet, CMDLETS } from './cmdlets/index.ts';
 import { closest } from './suggest.ts';
 import { render, scalar } from './format.ts';
 import { RunProgress } from './progress.ts';
-import type { CmdletIO, CmdletOutput } from './cmdlet.ts';
+import type { CmdletIO, CmdletOutput, Identities } from './cmdlet.ts';
 
 export interface Terminal {
   out(text: string): void;
   err(text: string): void;
   /** Reads one answer line for a -Confirm prompt; null at end of input. */
   ask(prompt: string): Promise<string | null>;
+  /** Reads a secret typed on the terminal, not echoed; null when stdin is not a terminal. */
+  askSecret(prompt: string): Promise<string | null>;
 }
 
 // One reader of stdin for the whole process: a reader per prompt would lose the answers it had
@@ -35,6 +38,33 @@ export const processTerminal: Terminal = {
     stdinReader.rl.pause(); // between prompts, stdin must not keep the process alive
     return next.done ? null : next.value;
   },
+  askSecret(prompt) {
+    const stdin = process.stdin;
+    if (!stdin.isTTY) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      let value = '';
+      const end = () => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+        process.stderr.write('\n');
+      };
+      // Raw mode: nothing is echoed, and Ctrl-C arrives as a character instead of a signal.
+      const onData = (chunk: string) => {
+        for (const ch of chunk) {
+          if (ch === '\r' || ch === '\n' || ch === '\u0004') return end(), resolve(value);
+          if (ch === '\u0003') return end(), reject(new AppError('RUN_INTERRUPTED', 'Interrupted at the password prompt; nothing changed.'));
+          value = ch === '\u007f' || ch === '\b' ? value.slice(0, -1) : value + ch;
+        }
+      };
+      // Echo goes off before the prompt shows, so nothing typed after it can appear on the screen.
+      stdin.setEncoding('utf8');
+      stdin.setRawMode(true);
+      stdin.on('data', onData);
+      stdin.resume();
+      process.stderr.write(prompt);
+    });
+  },
 };
 
 /** Tells whether a word names a cmdlet (so `dialin <word>` goes to the cmdlet path). */
@@ -51,7 +81,7 @@ export function unknownCmdlet(name: string, extra: string[] = []): AppError {
  * Runs one cmdlet line (already tokenised): bind, resolve the tenant, run, print. Shared by the
  * command line and `dialin run FILE.ps1`, so a script line behaves exactly like the same command.
  */
-export async function executeTokens(ctx: AppContext, tokens: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
+export async function executeTokens(ctx: AppContext, config: Readonly<Config>, tokens: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
   const head = tokens[0];
   if (!head || head.t !== 'word') throw new AppError('UNKNOWN_COMMAND', 'Nothing to run.');
   if (head.v.startsWith('$')) throw new AppError('PIPELINE_NOT_SUPPORTED', `Variables (${head.v.split(/\s/)[0]}) are PowerShell that dialin does not run; write each cmdlet with its values.`);
@@ -59,14 +89,23 @@ export async function executeTokens(ctx: AppContext, tokens: Token[], term: Term
   if (!def) throw unknownCmdlet(head.v);
   const bound = await bind(def, tokens.slice(1), globals);
   const p = bound.params;
+  const extra = def.extraOptions ?? [];
+  if (bound.globals.dryRun && !extra.includes('--dry-run')) throw new AppError('PARAMETER_NOT_SUPPORTED', `${def.name} does not support --dry-run.`, { field: 'dry-run' });
+  if (bound.globals.passwordFile && !extra.includes('--password-file')) throw new AppError('PARAMETER_NOT_SUPPORTED', `${def.name} takes no password; --password-file is for Set-CsPinSendCAWelcomeMail -Credential.`, { field: 'password-file' });
   const tenant = await resolveTenant(ctx, (p.Tenant as string | undefined) ?? bound.globals.tenant);
   const scope = scopeOf(ctx, tenant);
   for (const pd of def.params) if (pd.ignored && p[pd.name] !== undefined) term.err(`WARNING: ${pd.ignored}.`);
 
   const progress = new RunProgress({ label: def.name, reportFile: bound.globals.report });
+  // A group's size is known before it runs (a file is counted first), so the progress has an ETA.
+  const group = Object.values(p).find((v): v is Identities => typeof v === 'object' && v !== null && 'group' in v && v.group);
+  if (group) progress.expect(await group.count());
   const askConfirm = p.Confirm === true && !bound.globals.yes;
   const io: CmdletIO = {
     scope,
+    config,
+    globals: bound.globals,
+    askSecret: (prompt) => term.askSecret(prompt),
     warn: (m) => term.err(`WARNING: ${m}`),
     onResult: (r) => progress.add(r),
     async confirm(action, target) {
@@ -84,6 +123,7 @@ export async function executeTokens(ctx: AppContext, tokens: Token[], term: Term
     await progress.finish();
   }
   print(output, bound, term);
+  if (output.failure) throw output.failure;
 }
 
 function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, term: Terminal): void {
@@ -100,17 +140,18 @@ function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, te
   }
   const { summary, results, verb } = output;
   if (output.objects?.length) term.out(render(output.objects, stages.length ? stages : [{ kind: 'table', props: [] }], globals.json, false));
-  const total = summary.done + summary.unchanged + summary.skipped;
+  const total = output.tally ? Object.values(output.tally).reduce((a, b) => a + b, 0) : summary.done + summary.unchanged + summary.skipped;
   if (globals.json && !output.objects) {
     term.out(JSON.stringify({ Total: total, Done: summary.done, Unchanged: summary.unchanged, Skipped: summary.skipped, Results: results.map((r) => ({ Identity: r.input, User: r.user ?? null, Outcome: r.outcome, Code: r.code ?? null, Reason: r.reason ?? null })) }, null, 2));
   }
-  const lines = [`${bound.def.name}: ${total} user(s): ${summary.done} ${verb}, ${summary.unchanged} unchanged, ${summary.skipped} skipped.`];
-  for (const r of results.slice(0, 20)) lines.push(`  ${r.outcome === 'skipped' ? 'skipped' : 'unchanged'}: ${scalar(r.input)}${r.code ? ` (${r.code})` : ''}: ${r.reason ?? ''}`);
-  if (results.length > 20) lines.push(`  … ${summary.skipped + summary.unchanged - 20} more (use --report FILE.csv for the full list)`);
+  const counts = output.tally ? Object.entries(output.tally).map(([k, n]) => `${n} ${k}`).join(', ') : `${summary.done} ${verb}, ${summary.unchanged} unchanged, ${summary.skipped} skipped`;
+  const lines = [`${bound.def.name}: ${total} user(s): ${counts}.`];
+  for (const r of results.slice(0, 20)) lines.push(`  ${r.status ?? (r.outcome === 'skipped' ? 'skipped' : 'unchanged')}: ${scalar(r.input)}${r.code ? ` (${r.code})` : ''}: ${r.reason ?? ''}`);
+  if (results.length > 20) lines.push(`  … ${total - summary.done - 20} more (use --report FILE.csv for the full list)`);
   term.err(lines.join('\n'));
 }
 
 /** Tokenises and runs one command line given as text (the `dialin run` path). */
-export async function executeLine(ctx: AppContext, line: string, term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
-  await executeTokens(ctx, tokenize(line), term, globals);
+export async function executeLine(ctx: AppContext, config: Readonly<Config>, line: string, term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
+  await executeTokens(ctx, config, tokenize(line), term, globals);
 }

@@ -33,9 +33,10 @@ export function cmdletHelp(name: string): string {
   return [
     `NAME\n  ${def.name}${def.aliases ? ` (also ${def.aliases.join(', ')})` : ''}`,
     `SYNOPSIS\n  ${def.synopsis}`,
-    `SYNTAX\n  dialin ${def.name} ${syntax} [--json] [--tenant NAME]${def.confirmImpact ? ' [-Confirm]' : ''}`,
+    `SYNTAX\n  dialin ${def.name} ${syntax} [--json] [--tenant NAME]${def.confirmImpact ? ' [-Confirm]' : ''}${(def.extraOptions ?? []).map((o) => (o === '--password-file' ? ' [--password-file FILE]' : ` [${o}]`)).join('')}`,
     `PARAMETERS\n${params.join('\n')}`,
     refused.length ? `NOT SUPPORTED (refused with PARAMETER_NOT_SUPPORTED)\n  ${refused.join(', ')}` : '',
+    def.notes ? `${def.notes.title.toUpperCase()}\n${def.notes.text.replace(/^/gm, '  ')}` : '',
     `EXAMPLES\n${def.examples.map((e) => `  dialin ${e.command}\n      ${e.effect}`).join('\n')}`,
     'OUTPUT\n  PowerShell-style "Name : Value" lists; --json for scripts; trailing | fl, | ft, | Select-Object A,B and -ExpandProperty are understood.',
   ]
@@ -49,6 +50,7 @@ export function referenceMarkdown(): string {
   for (const def of CMDLETS) {
     out.push(`### ${def.name}`, '', def.synopsis, '', '| Parameter | Type | Description |', '|---|---|---|');
     for (const p of usable(def)) out.push(`| \`-${p.name}\`${p.mandatory ? ' (mandatory)' : ''} | ${p.type} | ${p.help.replace(/\|/g, '\\|')} |`);
+    if (def.notes) out.push('', `${def.notes.title}:`, '', '```', def.notes.text, '```');
     out.push('', 'Examples:', '', '```', ...def.examples.map((e) => `dialin ${e.command}`), '```', '');
   }
   return out.join('\n');

@@ -69,7 +69,7 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
     const firstWord = first.trim().split(/\s+/)[0] ?? '';
     if (firstWord && isCmdletName(firstWord)) {
       const tokens = tokenize(argvToLine(rest));
-      await executeTokens(await holder.get(), tokens, term, { tenant, json });
+      await executeTokens(await holder.get(), holder.config, tokens, term, { tenant, json });
       return 0;
     }
     if (first && !first.startsWith('-') && !NATIVE.includes(first)) throw unknownCmdlet(first, NATIVE);
@@ -129,7 +129,7 @@ DIALIN_MAIL_FROM, DIALIN_PUBLIC_URL, DIALIN_PIN_KEY, PSEmailServer, PORT.`,
       const ctx = await holder.get();
       for (const { line, text: cmd } of logicalLines(text)) {
         try {
-          await executeTokens(ctx, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json });
+          await executeTokens(ctx, holder.config, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json });
         } catch (e) {
           const inner = isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
           throw new AppError(isAppError(e) ? e.code : 'SCRIPT_ERROR', `${file}, line ${line}: ${inner.replace(/^[A-Z_]+: /, '')}\n  ${cmd.trim()}`, { cause: e });

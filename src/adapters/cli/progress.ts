@@ -4,13 +4,16 @@ import type { ItemResult } from '../../app/bulk.ts';
 
 /**
  * Progress of a run over many users: a bar with rate and ETA on a terminal, a plain line every
- * few seconds otherwise (logs, CI). The total is unknown while streaming a file, so the bar shows
- * the count and rate; `--report FILE.csv` gets one line per user as results arrive.
+ * few seconds otherwise (logs, CI). With the total known (`expect`) the bar and the lines show
+ * how far along the run is and an ETA; without it, the count and rate. `--report FILE.csv` gets
+ * one line per user as results arrive.
  */
 export class RunProgress {
   #bar: cliProgress.SingleBar | null = null;
   #count = 0;
-  #started = Date.now();
+  #total: number | null = null;
+  /** Set at the first result: the rate and ETA leave out the set-up before it (counting, relay check). */
+  #started = 0;
   #lastLine = 0;
   #report: fs.WriteStream | null = null;
   readonly #stream: NodeJS.WriteStream;
@@ -26,23 +29,34 @@ export class RunProgress {
 
   readonly label: string;
 
+  /** The number of results the run will have. */
+  expect(total: number): void {
+    this.#total = total;
+  }
+
   add(r: ItemResult): void {
-    this.#count++;
-    if (this.#report) this.#report.write(`${[r.input, r.user ?? '', r.outcome, r.code ?? '', r.reason ?? ''].map(csvCell).join(',')}\n`);
+    if (this.#count++ === 0) this.#started = this.#lastLine = Date.now();
+    if (this.#report) this.#report.write(`${[r.input, r.user ?? '', r.status ?? r.outcome, r.code ?? '', r.reason ?? ''].map(csvCell).join(',')}\n`);
     if (this.#count < 2) return; // one user needs no progress
     if (this.#stream.isTTY) {
       if (!this.#bar) {
-        this.#bar = new cliProgress.SingleBar(
-          { format: `${this.label} {value} users | {rate}/s | {duration_formatted}`, stream: this.#stream, hideCursor: true, clearOnComplete: false },
-          cliProgress.Presets.shades_classic,
-        );
-        this.#bar.start(0, 0, { rate: '0' });
+        const format = this.#total ? `${this.label} [{bar}] {value}/{total} users | {rate}/s | ETA {eta_formatted}` : `${this.label} {value} users | {rate}/s | {duration_formatted}`;
+        this.#bar = new cliProgress.SingleBar({ format, stream: this.#stream, hideCursor: true, clearOnComplete: false, etaBuffer: 200 }, cliProgress.Presets.shades_classic);
+        this.#bar.start(this.#total ?? 0, 0, { rate: '0' });
       }
       if (this.#count % 50 === 0) this.#bar.update(this.#count, { rate: this.rate().toFixed(0) });
     } else if (Date.now() - this.#lastLine > 5000) {
       this.#lastLine = Date.now();
-      this.#stream.write(`${this.label}: ${this.#count} users, ${this.rate().toFixed(0)}/s\n`);
+      this.#stream.write(`${this.label}: ${this.#line()}\n`);
     }
+  }
+
+  /** "1200 of 2000 users, 310/s, about 3 s left" (or the count and rate without a total). */
+  #line(): string {
+    const rate = this.rate();
+    if (!this.#total) return `${this.#count} users, ${rate.toFixed(0)}/s`;
+    const left = Math.max(0, this.#total - this.#count) / Math.max(rate, 0.001);
+    return `${this.#count} of ${this.#total} users, ${rate.toFixed(0)}/s, about ${formatSeconds(left)} left`;
   }
 
   rate(): number {
@@ -56,6 +70,12 @@ export class RunProgress {
     }
     if (this.#report) await new Promise<void>((res) => this.#report!.end(res));
   }
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.ceil(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 function csvCell(v: string): string {
