@@ -17,8 +17,11 @@ export interface AttemptDeps {
   random: () => number;
 }
 
-/** An outcome, plus whether the failure may have delivered the message (a retry may duplicate). */
-export type AttemptResult = { outcome: Outcome; uncertain: boolean };
+/**
+ * An outcome, plus whether the failure may have delivered the message (a retry may duplicate), and
+ * whether the relay refused us (login, TLS) rather than the message: the next message fares no better.
+ */
+export type AttemptResult = { outcome: Outcome; uncertain: boolean; refused?: boolean };
 
 const UNCERTAIN = ' (the relay may have received it: a retry can deliver it twice)';
 
@@ -45,7 +48,7 @@ export async function attemptDelivery(row: OutboxTable, owner: string, tenant: T
     const f = classifySendError(e);
     if (f.class === 'permanent') return { outcome: { ...base, kind: 'failed', error: 'the relay refused the message', reply: f.reply }, uncertain: false };
     if (f.class === 'pause') {
-      if (!pauseOnRefusal) return { outcome: { ...base, kind: 'failed', error: f.reply, reply: null }, uncertain: false };
+      if (!pauseOnRefusal) return { outcome: { ...base, kind: 'failed', error: f.reply, reply: null }, uncertain: false, refused: true };
       const at = d.now();
       return { outcome: { ...base, kind: 'paused', tenantId: row.tenant_id, reason: f.reply, at, retryAt: at + d.retry.maxMs }, uncertain: false };
     }

@@ -13,6 +13,16 @@ export type Outcome =
 const CHUNK = 400;
 
 /**
+ * The payload without the sealed SMTP password of a command's own relay (Set-CsPinSendCAWelcomeMail
+ * -Credential): it is kept for retries only, and wiped, like the PIN, once the message is final.
+ */
+function withoutRelayPassword(dialect: Db['dialect']) {
+  return dialect === 'postgres'
+    ? sql<string>`case when strpos(payload, '"passwordSealed"') > 0 then (payload::jsonb #- '{options,relay,passwordSealed}')::text else payload end`
+    : sql<string>`case when instr(payload, '"passwordSealed"') > 0 then json_remove(payload, '$.options.relay.passwordSealed') else payload end`;
+}
+
+/**
  * The delivery worker's SQL. Claims take a lease (owner + deadline) and bump the attempt count;
  * every outcome is written only where the row is still `sending` under the same owner, so a
  * worker that lost its lease (paused, partitioned) cannot overwrite a newer claim.
@@ -64,11 +74,12 @@ export class OutboxStore {
   async record(outcomes: Outcome[]): Promise<number> {
     return this.db.kysely.transaction().execute(async (trx) => {
       let applied = 0;
+      const payload = withoutRelayPassword(this.db.dialect);
       const sent = outcomes.filter((o): o is Extract<Outcome, { kind: 'sent' }> => o.kind === 'sent');
       for (let i = 0; i < sent.length; i += CHUNK) {
         const part = sent.slice(i, i + CHUNK);
         const values = sql.join(part.map((o) => sql`(${o.id}, ${o.owner}, ${o.reply}, ${o.note}, ${o.at})`));
-        const r = await sql`update outbox set status = 'sent', pin_enc = null, lease_owner = null, lease_until = null, last_reply = v.reply, last_error = v.note, sent_at = cast(v.at as bigint)
+        const r = await sql`update outbox set status = 'sent', pin_enc = null, payload = ${payload}, lease_owner = null, lease_until = null, last_reply = v.reply, last_error = v.note, sent_at = cast(v.at as bigint)
           from (select column1 as id, column2 as owner, column3 as reply, cast(column4 as text) as note, column5 as at from (values ${values}) as t) as v
           where outbox.id = v.id and outbox.lease_owner = v.owner and outbox.status = 'sending'`.execute(trx);
         applied += Number(r.numAffectedRows ?? 0);
@@ -84,8 +95,8 @@ export class OutboxStore {
         let r;
         if (o.kind === 'retry') r = await fence.set({ ...free, status: 'queued', run_at: o.runAt, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
         // A PIN is never re-sent later (only reset), so a final failure wipes it too.
-        else if (o.kind === 'failed') r = await fence.set({ ...free, status: 'failed', pin_enc: null, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
-        else if (o.kind === 'expired') r = await fence.set({ ...free, status: 'expired', pin_enc: null, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        else if (o.kind === 'failed') r = await fence.set({ ...free, status: 'failed', pin_enc: null, payload, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        else if (o.kind === 'expired') r = await fence.set({ ...free, status: 'expired', pin_enc: null, payload, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
         else {
           // Paused: back in the queue as it was (the attempt does not count), the tenant waits.
           r = await fence.set((eb) => ({ ...free, status: 'queued', attempts: eb('attempts', '-', 1), last_error: `paused: ${o.reason}` })).executeTakeFirst();

@@ -77,3 +77,18 @@ export function createSmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Relay {
     },
   };
 }
+
+/**
+ * Checks a relay before anything depends on it: connects, does STARTTLS (required or offered)
+ * and AUTH when credentials are given, with the same options as `createSmtpRelay`, then hangs up.
+ * Rejects with nodemailer's error (classify it with `classifySendError`).
+ */
+export async function verifySmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Promise<void> {
+  const t = nodemailer.createTransport(poolOptions(spec, tuning));
+  t.on('error', () => {});
+  try {
+    await t.verify();
+  } finally {
+    t.close();
+  }
+}

@@ -1,0 +1,172 @@
+import os from 'node:os';
+import { parseMailbox } from '../core/sender.ts';
+import type { Config } from '../config/config.ts';
+import type { AppContext } from '../app/context.ts';
+import { loadTemplateOverrides } from '../app/templates.ts';
+import { readSettings } from '../app/tenant-settings.ts';
+import type { OutboxTable } from '../adapters/db/schema.ts';
+import type { Relay } from '../adapters/smtp/relay.ts';
+import { attemptDelivery, type AttemptDeps } from './attempt.ts';
+import { createComposer } from './compose-pool.ts';
+import type { TenantMail } from './mail-job.ts';
+import { OutboxStore, type Outcome } from './outbox-store.ts';
+import { OutcomeWriter } from './outcome-writer.ts';
+
+/** How one of the command's messages ended, as far as this process knows. */
+export type RunMailOutcome =
+  | { id: string; status: 'sent'; reply: string }
+  | { id: string; status: 'failed'; reply: string | null; error: string }
+  /** A transient failure: the row is queued again, `dialin worker` retries it. */
+  | { id: string; status: 'retrying'; error: string }
+  /** Another process holds or finished it (the row was no longer queued). */
+  | { id: string; status: 'elsewhere' }
+  /** Never tried: the run was stopped first. The row stays queued. */
+  | { id: string; status: 'left' };
+
+export interface RunDelivery {
+  /** Hands over rows the command just committed; each gets exactly one `onOutcome`. */
+  send(ids: string[]): void;
+  /** Resolves when few enough rows wait that the command may write more (back-pressure). */
+  ready(): Promise<void>;
+  /** Stops claiming: rows not yet started are reported `left`; those in flight finish. */
+  stop(): void;
+  /** Resolves once every row handed over has its outcome recorded (in-flight ones within `graceMs` after a stop). */
+  finish(graceMs: number): Promise<void>;
+}
+
+/** The longest a render may take before its thread is stopped (as in the worker). */
+const COMPOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Delivers the rows a command wrote, in the command's own process, through the relay it checked
+ * (Set-CsPinSendCAWelcomeMail): so it can report each outcome, and so the password it was given
+ * is used where it was typed. Rows are claimed by id with a lease, exactly as the worker claims
+ * them, and every outcome is recorded with the worker's own fencing; a transient failure leaves
+ * the row queued for `dialin worker`. Up to `connections × 4` messages are in flight.
+ */
+export async function startRunDelivery(o: {
+  ctx: AppContext;
+  config: Readonly<Config>;
+  tenantId: string;
+  relay: Relay;
+  /** Threads composing mail (DIALIN_COMPOSE_THREADS unless given; 0 for a single message spares starting one). */
+  composeThreads?: number;
+  onOutcome: (r: RunMailOutcome) => void;
+  /** The relay refused the login or TLS while sending: the run stops, later messages would fare no better. */
+  onRefused: (reason: string) => void;
+}): Promise<RunDelivery> {
+  const { ctx, config, relay } = o;
+  const d = config.delivery;
+  const store = new OutboxStore(ctx.db);
+  const owner = `${os.hostname()}/${process.pid}/run-${ctx.newId().slice(-8)}`;
+  const overrides = (await loadTemplateOverrides(ctx.db.kysely, [o.tenantId])).get(o.tenantId)!;
+  const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides };
+  const deps: AttemptDeps = {
+    env: { defaultFrom: parseMailbox(config.mailFrom), settingsUrl: ctx.settingsUrl, keys: ctx.keys },
+    composer: createComposer(o.composeThreads ?? d.composeThreads, COMPOSE_TIMEOUT_MS),
+    retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
+    now: ctx.now,
+    random: Math.random,
+  };
+  const maxInFlight = d.concurrency * 4;
+  const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
+  const writer = new OutcomeWriter(store, (batch) => batch.forEach((b) => o.onOutcome(reportOf(b))), () => {});
+  const waiting: string[] = [];
+  const running = new Set<Promise<void>>();
+  let pumping: Promise<void> | null = null;
+  let stopped = false;
+  let waiters: (() => void)[] = [];
+  const changed = () => waiters.splice(0).forEach((w) => w());
+  const nextChange = () => new Promise<void>((r) => waiters.push(r));
+
+  /** Claims waiting rows by id (only those still queued) and starts them, while there is room. */
+  async function pump(): Promise<void> {
+    while (!stopped && waiting.length && running.size < maxInFlight) {
+      const ids = waiting.splice(0, maxInFlight - running.size);
+      const now = ctx.now();
+      let claimed: OutboxTable[];
+      try {
+        claimed = await ctx.db.kysely
+          .updateTable('outbox')
+          .set((eb) => ({ status: 'sending', lease_owner: owner, lease_until: now + d.leaseMs, attempts: eb('attempts', '+', 1) }))
+          .where('id', 'in', ids)
+          .where('status', '=', 'queued')
+          .returningAll()
+          .execute();
+      } catch {
+        // The database did not answer: the rows are still queued; try again shortly.
+        waiting.unshift(...ids);
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      const got = new Set(claimed.map((r) => r.id));
+      for (const id of ids) if (!got.has(id)) o.onOutcome({ id, status: 'elsewhere' });
+      for (const row of claimed) start(row, Date.now());
+      changed();
+    }
+  }
+  const kick = () => {
+    pumping ??= pump().finally(() => {
+      pumping = null;
+      if (!stopped && waiting.length && running.size < maxInFlight) kick();
+    });
+  };
+
+  function start(row: OutboxTable, claimedAt: number): void {
+    const p: Promise<void> = (async () => {
+      const left = Math.max(1000, claimedAt + deadlineMs - Date.now());
+      const { outcome, refused } = await attemptDelivery(row, owner, tenant, relay, false, left, deps);
+      if (refused && outcome.kind === 'failed') o.onRefused(outcome.error);
+      await writer.record(outcome);
+    })()
+      // attemptDelivery never throws; recording retries until the database answers.
+      .finally(() => {
+        running.delete(p);
+        changed();
+        kick();
+      });
+    running.add(p);
+  }
+
+  return {
+    send(ids) {
+      if (stopped) ids.forEach((id) => o.onOutcome({ id, status: 'left' }));
+      else {
+        waiting.push(...ids);
+        kick();
+      }
+    },
+    async ready() {
+      while (!stopped && waiting.length + running.size >= maxInFlight * 2) await nextChange();
+    },
+    stop() {
+      stopped = true;
+      for (const id of waiting.splice(0)) o.onOutcome({ id, status: 'left' });
+      changed();
+    },
+    async finish(graceMs) {
+      const end = Date.now() + graceMs;
+      while (pumping || waiting.length || running.size) {
+        if (stopped && Date.now() >= end) break;
+        await Promise.race([nextChange(), new Promise((r) => setTimeout(r, stopped ? Math.max(1, end - Date.now()) : 1000))]);
+      }
+      await writer.flush(10_000);
+      await deps.composer.close();
+    },
+  };
+}
+
+function reportOf(o: Outcome): RunMailOutcome {
+  switch (o.kind) {
+    case 'sent':
+      return { id: o.id, status: 'sent', reply: o.note ? `${o.reply} (${o.note})` : o.reply };
+    case 'retry':
+      return { id: o.id, status: 'retrying', error: o.error };
+    case 'failed':
+    case 'expired':
+      return { id: o.id, status: 'failed', reply: o.reply, error: o.error };
+    case 'paused':
+      // Not reached: a command's own relay fails its messages instead of pausing the tenant.
+      return { id: o.id, status: 'retrying', error: o.reason };
+  }
+}
