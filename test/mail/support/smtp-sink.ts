@@ -20,16 +20,21 @@ export interface Received {
 /** An SMTP reply to answer with instead of accepting. */
 export type Reply = { code: number; message: string };
 
+/** The points where the relay can be made to wait before it answers. */
+export type Stage = 'CONNECT' | 'MAIL' | 'RCPT' | 'DATA';
+
 /**
  * The fault modes of the test relay, switchable while it runs (reliability.md §6.0):
- * a reply for RCPT TO or for the end of DATA, dropping the connection after the data without a
- * reply, refusing the login.
+ * a reply for RCPT TO or for the end of DATA (possibly given later: the reply is held until the
+ * promise settles), dropping the connection after the data without a reply, refusing the login,
+ * and a delay before the greeting, the MAIL, RCPT and end-of-DATA replies (a stalling relay).
  */
 export interface Faults {
   rcpt?: (address: string) => Reply | null;
-  data?: (messageId: string | null) => Reply | null;
+  data?: (messageId: string | null) => Reply | null | Promise<Reply | null>;
   dropAfterData?: (messageId: string | null) => boolean;
   authFails?: boolean;
+  delayMs?: (stage: Stage) => number;
 }
 
 export interface SinkOptions {
@@ -72,21 +77,25 @@ export class SmtpSink {
         }
         cb(null, { user: auth.username });
       },
+      onConnect: (_session, cb) => this.#after('CONNECT', () => cb()),
+      onMailFrom: (_address, _session, cb) => this.#after('MAIL', () => cb()),
       onRcptTo: (address, _session, cb) => {
         const r = this.faults.rcpt?.(address.address);
-        cb(r ? Object.assign(new Error(r.message), { responseCode: r.code }) : null);
+        this.#after('RCPT', () => cb(r ? Object.assign(new Error(r.message), { responseCode: r.code }) : null));
       },
       onData: (stream, session, cb) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
+        stream.on('end', async () => {
           const raw = Buffer.concat(chunks).toString('utf8');
           const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? null;
           if (this.faults.dropAfterData?.(messageId)) return this.#socketOf(session)?.destroy();
-          const r = this.faults.data?.(messageId);
-          if (r) return cb(Object.assign(new Error(r.message), { responseCode: r.code }));
-          this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((a) => a.address), raw, messageId, authenticated: !!session.user });
-          cb(null, `2.0.0 Ok: queued as ${this.received.length}`);
+          const r = await this.faults.data?.(messageId);
+          this.#after('DATA', () => {
+            if (r) return cb(Object.assign(new Error(r.message), { responseCode: r.code }));
+            this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((a) => a.address), raw, messageId, authenticated: !!session.user });
+            cb(null, `2.0.0 Ok: queued as ${this.received.length}`);
+          });
         });
       },
     };
@@ -107,6 +116,13 @@ export class SmtpSink {
     this.#server = null;
     for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
     await new Promise<void>((resolve) => server.server.close(() => resolve()));
+  }
+
+  /** Runs `reply` after the delay the faults set for the stage (at once when none). */
+  #after(stage: Stage, reply: () => void): void {
+    const ms = this.faults.delayMs?.(stage) ?? 0;
+    if (ms > 0) setTimeout(reply, ms);
+    else reply();
   }
 
   #socketOf(session: SMTPServerSession): Socket | undefined {
