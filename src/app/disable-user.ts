@@ -4,7 +4,7 @@ import type { UsersTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
 import { releaseConferenceIds } from './conference-ids.ts';
 import { bridgeNameOf, mailData } from './dialin-user-view.ts';
-import { insertMailRows, mailRow } from './mail-queue.ts';
+import { insertMailRows, mailRow, supersedePinMails } from './mail-queue.ts';
 import { readSettings } from './tenant-settings.ts';
 import { perUser, type BatchHandler } from './bulk.ts';
 import type { TenantScope, Trx } from './context.ts';
@@ -37,7 +37,7 @@ export async function turnOffDialIn(trx: Trx, s: TenantScope, user: UsersTable, 
     })
     .where('id', '=', user.id)
     .execute();
-  await trx.updateTable('outbox').set({ status: 'superseded', pin_enc: null, last_error: 'dial-in was turned off' }).where('user_id', '=', user.id).where('status', '=', 'queued').where('pin_enc', 'is not', null).execute();
+  await supersedePinMails(trx, [user.id], 'dial-in was turned off');
   // The turned-off notice is automatic; -SendEmail asks for it whatever the tenant's switch says.
   const row = mailRow(s, next.sendEmail ? { ...settings, AutomaticallySendEmailsToUsers: true } : settings, { kind: 'turned_off', user, data, recipient: next.sendTo });
   if (row) await insertMailRows(trx, [row]);

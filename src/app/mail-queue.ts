@@ -86,19 +86,26 @@ export function mailRow(s: TenantScope, settings: TenantSettings, req: MailReque
  */
 export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<void> {
   const pinUsers = [...new Set(rows.filter((r) => r.pin_enc && r.user_id).map((r) => r.user_id!))];
-  for (let i = 0; i < pinUsers.length; i += 500) {
-    // Look up by user only (the outbox_user index); filtering on status in the same query lets
-    // SQLite pick the status index and scan every queued row, which grows with the backlog.
-    const pending = (await trx.selectFrom('outbox').select(['id', 'status', 'pin_enc']).where('user_id', 'in', pinUsers.slice(i, i + 500)).execute())
-      .filter((r) => r.status === 'queued' && r.pin_enc !== null)
-      .map((r) => r.id);
-    if (pending.length) {
-      await trx.updateTable('outbox').set({ status: 'superseded', pin_enc: null, last_error: 'superseded by a newer PIN mail' }).where('id', 'in', pending).execute();
-    }
-  }
+  await supersedePinMails(trx, pinUsers, 'superseded by a newer PIN mail');
   for (let i = 0; i < rows.length; i += 400) await trx.insertInto('outbox').values(rows.slice(i, i + 400)).execute();
   // Delivered to listening workers when the transaction commits (and not at all if it rolls back).
   if (rows.length && trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
+}
+
+/**
+ * Cancels the PIN mails of these users that no worker has claimed yet: their PIN no longer
+ * works (a newer PIN mail follows, the PIN was set without a mail, or dial-in was turned off).
+ * The sealed PIN is wiped with them.
+ */
+export async function supersedePinMails(trx: Trx, userIds: string[], reason: string): Promise<void> {
+  for (let i = 0; i < userIds.length; i += 500) {
+    // Look up by user only (the outbox_user index); filtering on status in the same query lets
+    // SQLite pick the status index and scan every queued row, which grows with the backlog.
+    const pending = (await trx.selectFrom('outbox').select(['id', 'status', 'pin_enc']).where('user_id', 'in', userIds.slice(i, i + 500)).execute())
+      .filter((r) => r.status === 'queued' && r.pin_enc !== null)
+      .map((r) => r.id);
+    if (pending.length) await trx.updateTable('outbox').set({ status: 'superseded', pin_enc: null, last_error: reason }).where('id', 'in', pending).execute();
+  }
 }
 
 export async function queueMail(trx: Trx, s: TenantScope, settings: TenantSettings, req: MailRequest): Promise<OutboxTable | null> {

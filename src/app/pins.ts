@@ -7,6 +7,7 @@ import type { UsersTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
 import { policyForUser } from './pin-policies.ts';
 import { readSettings } from './tenant-settings.ts';
+import { supersedePinMails } from './mail-queue.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 const DAY_MS = 86_400_000;
@@ -62,6 +63,8 @@ export async function setClientPin(trx: Trx, s: TenantScope, user: UsersTable, c
   if (user.pin_locked === 1) throw new AppError('PIN_LOCKED', `The PIN of ${user.sip} is locked; unlock it first with Unlock-CsClientPin.`, { field: 'Identity' });
   const p = await nextPin(trx, s, user, chosen, { checkHistory: false });
   await storePin(trx, s, user, p.hash);
+  // A queued welcome or PIN-changed mail would now deliver a PIN that no longer works.
+  await supersedePinMails(trx, [user.id], 'the PIN was set again with Set-CsClientPin before this mail went out');
   await audit(trx, s, 'pin.set', { userId: user.id, label: user.sip }, { chosen: chosen !== null && chosen !== undefined });
   return p;
 }
@@ -114,6 +117,19 @@ export interface VerifyResult {
   AllowPstnOnlyMeetings?: boolean;
 }
 
+const isExpired = (policy: PinPolicy, user: UsersTable, now: number) => policy.PINLifetime > 0 && user.pin_set_at !== null && now > user.pin_set_at + policy.PINLifetime * DAY_MS;
+
+async function leaderAnswer(trx: Trx, s: TenantScope, user: UsersTable): Promise<VerifyResult> {
+  const settings = await readSettings(trx, s.tenant.id);
+  return {
+    IsLeader: true,
+    EnableEntryExitNotifications: settings.EnableEntryExitNotifications,
+    EntryExitAnnouncementsType: settings.EntryExitAnnouncementsType,
+    EnableNameRecording: settings.EnableNameRecording,
+    AllowPstnOnlyMeetings: user.allow_pstn_only === 1,
+  };
+}
+
 /**
  * The bridge's PIN check. Refusal before any hashing when the ID is malformed, unknown, or the PIN
  * locked; otherwise one HMAC and the lockout counters updated in the same transaction, which on
@@ -122,6 +138,14 @@ export interface VerifyResult {
 export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string, hooks: { onLockout?: (level: 'temporary' | 'permanent') => void } = {}): Promise<VerifyResult> {
   const no: VerifyResult = { IsLeader: false };
   if (typeof conferenceId !== 'string' || typeof pin !== 'string' || !isWellFormedConferenceId(conferenceId) || !/^[0-9]{4,24}$/.test(pin)) return no;
+  // Read first, without a transaction: an unknown ID or a locked PIN is refused, and a right PIN
+  // with no failures to reset is accepted, all without taking a lock (nor waiting for another
+  // writer such as the mail worker). A wrong PIN, or counters to reset, take the locked path.
+  const seen = await s.db.kysely.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1).executeTakeFirst();
+  if (!seen || !seen.pin_hash || isLockedOut(lockoutOf(seen), s.now())) return no;
+  if (seen.pin_fail_local === 0 && seen.pin_window_start === null && seen.pin_locked_until === null && s.keys.pinMatches(seen.id, pin, seen.pin_hash)) {
+    if (!isExpired(await policyForUser(s.db.kysely, s.tenant.id, seen), seen, s.now())) return leaderAnswer(s.db.kysely, s, seen);
+  }
   // Reported after the commit, so a metric never counts a lockout that was rolled back.
   let lockout = null as 'temporary' | 'permanent' | null;
   const result = await s.db.kysely.transaction().execute(async (trx) => {
@@ -133,8 +157,7 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
     const state = lockoutOf(user);
     if (isLockedOut(state, now)) return no;
     const policy = await policyForUser(trx, s.tenant.id, user);
-    const expired = policy.PINLifetime > 0 && user.pin_set_at !== null && now > user.pin_set_at + policy.PINLifetime * DAY_MS;
-    const correct = s.keys.pinMatches(user.id, pin, user.pin_hash) && !expired;
+    const correct = s.keys.pinMatches(user.id, pin, user.pin_hash) && !isExpired(policy, user, now);
     // Lync sizes the automatic limits by the policy's PIN length.
     const limits = lockoutLimits(policy.MinPasswordLength, policy.MaximumLogonAttempts);
     const { state: next, outcome } = recordAttempt(state, now, correct, limits);
@@ -152,15 +175,7 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
         lockout = 'temporary';
       }
     }
-    if (outcome !== 'accepted') return no;
-    const settings = await readSettings(trx, s.tenant.id);
-    return {
-      IsLeader: true,
-      EnableEntryExitNotifications: settings.EnableEntryExitNotifications,
-      EntryExitAnnouncementsType: settings.EntryExitAnnouncementsType,
-      EnableNameRecording: settings.EnableNameRecording,
-      AllowPstnOnlyMeetings: user.allow_pstn_only === 1,
-    };
+    return outcome === 'accepted' ? leaderAnswer(trx, s, user) : no;
   });
   if (lockout) hooks.onLockout?.(lockout);
   return result;

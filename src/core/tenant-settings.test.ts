@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySettingsPatch, DEFAULT_TENANT_SETTINGS, SETTING_ALIASES, UNSUPPORTED_SETTINGS, type TenantSettings } from './tenant-settings.ts';
+import { applySettingsPatch, DEFAULT_TENANT_SETTINGS, UNSUPPORTED_SETTINGS, type TenantSettings } from './tenant-settings.ts';
 import { AppError } from './errors.ts';
 
 const D: TenantSettings = { ...DEFAULT_TENANT_SETTINGS };
@@ -103,7 +103,6 @@ describe('applySettingsPatch: sender override', () => {
     refused({ SendEmailFromAddress: null }, 'SENDER_OVERRIDE_INCOMPLETE', 'SendEmailFromOverride', on);
     assert.equal(applySettingsPatch(on, { SendEmailFromOverride: false, SendEmailFromAddress: null }).SendEmailFromAddress, null);
   });
-  it('is also spelled SendEmailOverride, as in the seed', () => assert.equal(SETTING_ALIASES.sendemailoverride, 'SendEmailFromOverride'));
 });
 
 describe('unsupported Microsoft settings', () => {

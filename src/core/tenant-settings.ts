@@ -34,11 +34,6 @@ export const DEFAULT_TENANT_SETTINGS: Readonly<TenantSettings> = Object.freeze({
   DefaultLanguage: 'en',
 });
 
-/** Accepted spellings of setting names (lower-case) → property. The seed calls the override flag SendEmailOverride. */
-export const SETTING_ALIASES: Readonly<Record<string, keyof TenantSettings>> = Object.freeze({
-  sendemailoverride: 'SendEmailFromOverride',
-});
-
 /**
  * Parameters of Microsoft's Set-CsOnlineDialInConferencingTenantSettings that have no effect in
  * dialin. They are refused with a message rather than silently stored.

@@ -47,6 +47,13 @@ for (const dialect of DIALECTS) {
       assert.ok(!JSON.stringify(audit).includes('80246813'));
     });
 
+    it('cancels a queued welcome whose PIN Set-CsClientPin has just replaced (it would mail a PIN that no longer works)', async () => {
+      const [welcome] = await t.ctx.db.kysely.selectFrom('outbox').selectAll().where('kind', '=', 'welcome').execute();
+      assert.equal(welcome!.status, 'superseded');
+      assert.equal(welcome!.pin_enc, null);
+      assert.match(welcome!.last_error!, /Set-CsClientPin/);
+    });
+
     it('generates a PIN of the tenant PinLength when none is given, for users not enabled too', async () => {
       const p = await setPin('ken1@contoso.com', null);
       assert.match(p.pin, /^[0-9]{5}$/);
