@@ -42,6 +42,28 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Keeps the last prepared statements: kysely prepares every query again, and on short queries
+ * (the bridge's PIN check) preparing costs more than running. Safe because the one connection is
+ * used by one query at a time (kysely's mutex) and nothing streams with `iterate`.
+ */
+function withStatementCache(db: SqliteDatabase.Database, size = 256): SqliteDatabase.Database {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= size) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as typeof db.prepare;
+  return db;
+}
+
 export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'dialin.sqlite');
 }
@@ -70,7 +92,7 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
         d.pragma('busy_timeout = 10000');
         // 32 MB of page cache: bulk runs over 100,000s of users re-read index pages otherwise.
         d.pragma('cache_size = -32768');
-        return d;
+        return withStatementCache(d);
       },
     }),
   });

@@ -6,6 +6,7 @@ import type { TenantsTable, WebSessionsTable } from '../db/schema.ts';
 import { authenticateApiToken } from '../../app/api-tokens.ts';
 import { findAdmin } from '../../app/admins.ts';
 import { findSession, type SessionKind } from '../../app/sessions.ts';
+import { tokenDigest } from '../crypto/secrets.ts';
 import { scopeOf } from '../../app/tenants.ts';
 import { checkCsrf, isUnsafe } from './csrf.ts';
 
@@ -65,14 +66,42 @@ export async function sessionPrincipal(ctx: AppContext, req: FastifyRequest, sec
   return { via: 'session', role: found.admin.role as Role, tenant: found.tenant, actor: `web:${found.admin.email}`, id: found.admin.id, email: found.admin.email, session };
 }
 
+/**
+ * How long a checked API token is trusted without asking the database again. A bridge sends
+ * thousands of PIN checks a second with one token; a revoked token stops working within this time.
+ */
+export const TOKEN_CACHE_MS = 5_000;
+
+/** Checked tokens by the digest of their value (the value itself is not kept). */
+export class TokenCache {
+  readonly #entries = new Map<string, { principal: Principal; until: number }>();
+  constructor(private readonly now: () => number) {}
+
+  async principal(ctx: AppContext, bearer: string): Promise<Principal | null> {
+    const key = tokenDigest(bearer);
+    const now = this.now();
+    const hit = this.#entries.get(key);
+    if (hit && now < hit.until) return hit.principal;
+    const found = await authenticateApiToken(ctx, bearer);
+    if (!found) {
+      this.#entries.delete(key);
+      return null;
+    }
+    const principal: Principal = { via: 'token', role: found.token.role as Role, tenant: found.tenant, actor: `api:${found.token.name}`, id: found.token.id };
+    if (this.#entries.size >= 10_000) this.#entries.clear();
+    this.#entries.set(key, { principal, until: now + TOKEN_CACHE_MS });
+    return principal;
+  }
+}
+
 /** The caller of an API request: `Authorization: Bearer dlt_…`, else the admin-center session cookie. */
-export async function apiPrincipal(ctx: AppContext, req: FastifyRequest, secure: boolean): Promise<Principal | null> {
+export async function apiPrincipal(ctx: AppContext, tokens: TokenCache, req: FastifyRequest, secure: boolean): Promise<Principal | null> {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && auth !== '') {
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    const found = m ? await authenticateApiToken(ctx, m[1]!) : null;
+    const found = m ? await tokens.principal(ctx, m[1]!) : null;
     if (!found) throw new AppError('UNAUTHENTICATED', 'The API token is unknown, revoked or malformed.');
-    return { via: 'token', role: found.token.role as Role, tenant: found.tenant, actor: `api:${found.token.name}`, id: found.token.id };
+    return found;
   }
   return sessionPrincipal(ctx, req, secure);
 }
@@ -82,10 +111,11 @@ export async function apiPrincipal(ctx: AppContext, req: FastifyRequest, secure:
  * route's `access`, and for a browser session changing something, the anti-forgery checks.
  */
 export function apiGuard(ctx: AppContext, opts: { secure: boolean; publicOrigin: string }) {
+  const tokens = new TokenCache(ctx.now);
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const access = req.routeOptions.config.access;
     if (!access) return;
-    const p = await apiPrincipal(ctx, req, opts.secure);
+    const p = await apiPrincipal(ctx, tokens, req, opts.secure);
     if (!p) throw new AppError('UNAUTHENTICATED', 'Sign in, or send an API token as `Authorization: Bearer dlt_…`.');
     if (!allows(access, p.role)) throw new AppError('FORBIDDEN', `The ${p.role} role may not do this.`);
     if (p.via === 'session' && isUnsafe(req.method)) checkCsrf(req, opts.publicOrigin, p.session!.csrf_token);
