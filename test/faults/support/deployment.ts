@@ -27,10 +27,44 @@ export const FAULT_TIMINGS: Record<string, string> = {
   DIALIN_MAIL_FROM: '"Dial-in Conferencing" <noreply@dialin.contoso.com>',
 };
 
+/** The resources of a deployment before anything opened its database: what `dialin` processes get. */
+export interface Prepared {
+  sink: SmtpSink;
+  env: Record<string, string>;
+  release(): Promise<void>;
+}
+
 /**
- * A deployment for multi-process tests: a PostgreSQL database (a fresh one on the machine's
- * server, or the given URL), a test relay, the environment the `dialin` processes get, an
- * in-process context on the same database for the test's own setup and checks, and API tokens.
+ * A test relay, a PostgreSQL database (a fresh one on the machine's server, or the given URL)
+ * left empty, a data directory and the environment pointing at them.
+ */
+export async function prepareDeployment(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<Prepared> {
+  const sink = await SmtpSink.start();
+  const pgdb = opts.databaseUrl ? null : await createPgDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialin-faults-'));
+  return {
+    sink,
+    env: {
+      DIALIN_DATA_DIR: dataDir,
+      DIALIN_PIN_KEY: crypto.randomBytes(32).toString('hex'),
+      DIALIN_PUBLIC_URL: 'https://dialin.test.example',
+      DATABASE_URL: opts.databaseUrl ?? pgdb!.url,
+      DIALIN_SMTP_URL: sink.url,
+      ...FAULT_TIMINGS,
+      ...opts.env,
+    },
+    async release() {
+      await sink.stop();
+      await pgdb?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A deployment for multi-process tests: the prepared resources, plus an in-process context on the
+ * same database (migrated) for the test's own setup and checks, a bridge with numbers, and API
+ * tokens for an admin and a bridge.
  */
 export interface Deployment {
   ctx: AppContext;
@@ -42,36 +76,26 @@ export interface Deployment {
   cleanup(): Promise<void>;
 }
 
-export async function deployment(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<Deployment> {
-  const sink = await SmtpSink.start();
-  const pgdb = opts.databaseUrl ? null : await createPgDatabase();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialin-faults-'));
-  const env: Record<string, string> = {
-    DIALIN_DATA_DIR: dataDir,
-    DIALIN_PIN_KEY: crypto.randomBytes(32).toString('hex'),
-    DIALIN_PUBLIC_URL: 'https://dialin.test.example',
-    DATABASE_URL: opts.databaseUrl ?? pgdb!.url,
-    DIALIN_SMTP_URL: sink.url,
-    ...FAULT_TIMINGS,
-    ...opts.env,
-  };
-  const ctx = await createContext(loadConfig(env), { actor: 'test' });
+export async function openDeployment(p: Prepared): Promise<Deployment> {
+  const ctx = await createContext(loadConfig(p.env), { actor: 'test' });
   const scope = scopeOf(ctx, await ensureDefaultTenant(ctx));
   await bridgeWithNumbers(scope, 'Conference Bridge', '+14255550100', ['tf:+18005550199']);
   return {
     ctx,
     scope,
-    sink,
-    env,
+    sink: p.sink,
+    env: p.env,
     adminToken: (await createApiToken(scope, { role: 'admin', name: 'fault test admin' })).token,
     bridgeToken: (await createApiToken(scope, { role: 'bridge', name: 'fault test bridge' })).token,
     async cleanup() {
-      await sink.stop();
       await ctx.db.close();
-      await pgdb?.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await p.release();
     },
   };
+}
+
+export async function deployment(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<Deployment> {
+  return openDeployment(await prepareDeployment(opts));
 }
 
 /**
