@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { AppError } from '../../../core/errors.ts';
 import { addUser, findUser, listUsers, userListing } from '../../../app/users.ts';
 import { importError, importUsers, type ImportRecord } from '../../../app/import-users.ts';
+import { enableUsers } from '../../../app/enable-users.ts';
 import { bridgeNameOf, dialInUserView, listDialInUsers } from '../../../app/dialin-user-view.ts';
 import { findBridge } from '../../../app/bridges.ts';
 import { readCsvText } from '../../files/csv-records.ts';
@@ -45,16 +46,19 @@ export function usersApi(app: FastifyInstance, deps: ApiDeps): void {
     config: { access: 'admin' },
     schema: {
       tags,
-      summary: 'Import users from CSV (UserUri,DisplayName,EmailAddress,Language[,Phone,Extension]); all or nothing unless SkipInvalid',
+      summary: 'Import users from CSV (UserUri,DisplayName,EmailAddress,Language[,Phone,Extension]); all or nothing unless SkipInvalid; Enable also enables them',
       description: 'Send the file as the body with Content-Type: text/csv.',
-      querystring: Type.Object({ SkipInvalid: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      querystring: Type.Object({ SkipInvalid: Type.Optional(Type.Boolean()), Enable: Type.Optional(Type.Boolean()), BridgeName: Type.Optional(Str()) }, { additionalProperties: false }),
       response: { 200: Type.Object({ Imported: Type.Integer(), Skipped: Type.Integer(), Problems: Type.Array(Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String() })) }), ...ERROR_RESPONSES },
     },
   }, async (req) => {
     if (!Buffer.isBuffer(req.body)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV file as the body with Content-Type: text/csv.');
     const records = readCsvText(req.body, { required: ['UserUri', 'DisplayName', 'EmailAddress', 'Language'], optional: ['Phone', 'Extension'] }) as AsyncIterable<ImportRecord>;
-    const res = await importUsers(scopeOfRequest(deps, req), records, { skipInvalid: !!req.query.SkipInvalid });
+    const s = scopeOfRequest(deps, req);
+    // With Enable, the new users are enabled in the same transaction (`dialin users import --enable`).
+    const res = await importUsers(s, records, { skipInvalid: !!req.query.SkipInvalid, afterInsert: req.query.Enable ? enableUsers(s, { bridge: { name: req.query.BridgeName ?? null } }) : undefined });
     if (res.rolledBack) throw importError(res);
+    if (req.query.Enable) s.onMailQueued?.();
     return { Imported: res.imported, Skipped: res.skipped, Problems: res.problems };
   });
 
