@@ -200,7 +200,7 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.context().close();
   });
 
-  it('looks tidy on a phone and in French; no page logged an error or a CSP violation', async () => {
+  it('looks tidy on a phone and in French; the API docs render; no page logged an error or a CSP violation', async () => {
     const phone = await newPage({ width: 390, height: 844 });
     await phone.goto(`${base}/dialin`);
     await shot(phone, 'dialin-sign-in-phone');
@@ -219,6 +219,12 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.getByRole('link', { name: 'English' }).click();
     await page.getByLabel('Automatically send emails to users if their dial-in settings change').waitFor();
     await fr.close();
+    const docs = await newPage();
+    await docs.goto(`${base}/api/docs`);
+    await docs.getByText('dialin REST API').first().waitFor();
+    await docs.getByText('/api/v1/bridge/verify').first().waitFor();
+    await shot(docs, 'api-docs');
+    await docs.context().close();
     assert.deepEqual(consoleProblems, []);
   });
 });
