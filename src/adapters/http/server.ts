@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AppContext } from '../../app/context.ts';
 import type { Config } from '../../config/config.ts';
 import { AppError } from '../../core/errors.ts';
-import { apiGuard, cookieName } from './auth.ts';
+import { apiGuard, cookieName, type Access } from './auth.ts';
 import { httpStatusOf, toAppError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -33,6 +33,8 @@ export interface HttpDeps {
   log: Logger;
   metrics: Metrics;
 }
+
+const ROLES_OF: Readonly<Record<Access, string>> = { staff: 'admin, helpdesk', admin: 'admin', bridge: 'bridge' };
 
 /** The REST API lives here; everything else is pages, static files and health. */
 export const API_PREFIX = '/api/v1';
@@ -112,6 +114,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       api.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
       api.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
       api.addHook('onRequest', apiGuard(ctx, { secure, publicOrigin }));
+      // The OpenAPI document says who may call each route.
+      api.addHook('onRoute', (route) => {
+        const access = (route.config as { access?: Access } | undefined)?.access;
+        if (access && route.schema) route.schema.description = `Roles: ${ROLES_OF[access]}.${route.schema.description ? ` ${route.schema.description}` : ''}`;
+      });
       // A POST without a body means "no options": validate it as an empty object.
       api.addHook('preValidation', async (req) => {
         if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) req.body = {};
