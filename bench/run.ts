@@ -7,6 +7,7 @@ type Scenario = { run(args: string[]): Promise<void> };
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   import: () => import('./import.ts'),
   verify: () => import('./verify.ts'),
+  welcome: () => import('./welcome.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -26,7 +26,7 @@ export type RunMailOutcome =
 export interface RunDelivery {
   /** Hands over rows the command just committed; each gets exactly one `onOutcome`. */
   send(ids: string[]): void;
-  /** Resolves when few enough rows wait that the command may write more (back-pressure). */
+  /** Resolves when fewer than `backlog` rows wait to be claimed: the command may write more (back-pressure). */
   ready(): Promise<void>;
   /** Stops claiming: rows not yet started are reported `left`; those in flight finish. */
   stop(): void;
@@ -51,6 +51,8 @@ export async function startRunDelivery(o: {
   relay: Relay;
   /** Threads composing mail (DIALIN_COMPOSE_THREADS unless given; 0 for a single message spares starting one). */
   composeThreads?: number;
+  /** Rows that may wait for a connection; a command writing in batches keeps about one batch waiting, so sending never starves. */
+  backlog: number;
   onOutcome: (r: RunMailOutcome) => void;
   /** The relay refused the login or TLS while sending: the run stops, later messages would fare no better. */
   onRefused: (reason: string) => void;
@@ -79,9 +81,14 @@ export async function startRunDelivery(o: {
   const changed = () => waiters.splice(0).forEach((w) => w());
   const nextChange = () => new Promise<void>((r) => waiters.push(r));
 
-  /** Claims waiting rows by id (only those still queued) and starts them, while there is room. */
+  /**
+   * Claims waiting rows by id (only those still queued) and starts them, while there is room. A
+   * claim waits for half the slots to be free (or for the last rows): each claim is a commit, and
+   * one per message would cost more than the sending.
+   */
+  const room = () => maxInFlight - running.size >= Math.min(waiting.length, Math.max(1, maxInFlight / 2));
   async function pump(): Promise<void> {
-    while (!stopped && waiting.length && running.size < maxInFlight) {
+    while (!stopped && waiting.length && room()) {
       const ids = waiting.splice(0, maxInFlight - running.size);
       const now = ctx.now();
       let claimed: OutboxTable[];
@@ -106,9 +113,11 @@ export async function startRunDelivery(o: {
     }
   }
   const kick = () => {
+    if (stopped || !waiting.length || !room()) return;
     pumping ??= pump().finally(() => {
       pumping = null;
-      if (!stopped && waiting.length && running.size < maxInFlight) kick();
+      changed();
+      kick();
     });
   };
 
@@ -137,7 +146,7 @@ export async function startRunDelivery(o: {
       }
     },
     async ready() {
-      while (!stopped && waiting.length + running.size >= maxInFlight * 2) await nextChange();
+      while (!stopped && waiting.length >= o.backlog) await nextChange();
     },
     stop() {
       stopped = true;
@@ -147,8 +156,16 @@ export async function startRunDelivery(o: {
     async finish(graceMs) {
       const end = Date.now() + graceMs;
       while (pumping || waiting.length || running.size) {
-        if (stopped && Date.now() >= end) break;
-        await Promise.race([nextChange(), new Promise((r) => setTimeout(r, stopped ? Math.max(1, end - Date.now()) : 1000))]);
+        if (!stopped) {
+          await nextChange();
+          continue;
+        }
+        // Stopped: what is in flight gets the grace, no more (its lease runs out, the worker retries it).
+        const left = end - Date.now();
+        if (left <= 0) break;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([nextChange(), new Promise((r) => (timer = setTimeout(r, left)))]);
+        clearTimeout(timer);
       }
       await writer.flush(10_000);
       await deps.composer.close();

@@ -148,6 +148,7 @@ function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, te
   const lines = [`${bound.def.name}: ${total} user(s): ${counts}.`];
   for (const r of results.slice(0, 20)) lines.push(`  ${r.status ?? (r.outcome === 'skipped' ? 'skipped' : 'unchanged')}: ${scalar(r.input)}${r.code ? ` (${r.code})` : ''}: ${r.reason ?? ''}`);
   if (results.length > 20) lines.push(`  … ${total - summary.done - 20} more (use --report FILE.csv for the full list)`);
+  if (output.note) lines.push(output.note);
   term.err(lines.join('\n'));
 }
 

@@ -131,6 +131,7 @@ async function sendRun(io: CmdletIO, who: Identities, req: WelcomeRequest, relay
     tenantId: io.scope.tenant.id,
     relay,
     composeThreads: who.group ? undefined : 0,
+    backlog: BATCH,
     onOutcome,
     onRefused: (reason) => {
       if (refused === null && who.group) io.warn(`The relay refused to send (${reason}); no more users are started.`);
