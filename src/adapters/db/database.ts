@@ -75,6 +75,10 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
     // An idle client losing its server (PostgreSQL restart) emits 'error'; without a handler
     // that would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});
+    // A client checked out of the pool has no listener of pg's: if the server dies between two
+    // of its queries (kill -9, `pg_ctl stop -m immediate`), its 'error' event crashed the process.
+    // The query that follows fails instead (and the pool drops the client).
+    pool.on('connect', (client) => client.on('error', () => {}));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: opts.log });
     return { kysely, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => kysely.destroy() };
   }
