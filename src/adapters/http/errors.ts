@@ -60,6 +60,8 @@ function fromValidation(issues: ValidationIssue[], where: string | undefined): A
 
 /** Driver errors that mean "the database is not there" (pg network errors and shutdown states, a busy SQLite file). */
 const DATABASE_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08006', '08001', 'SQLITE_BUSY']);
+/** pg's own errors for a connection that died under a query (they carry no code). */
+const CONNECTION_LOST = /^Connection terminated|is not queryable$/;
 
 /** Any error thrown while handling a request, as an AppError with a stable code. */
 export function toAppError(e: unknown): AppError {
@@ -78,6 +80,6 @@ export function toAppError(e: unknown): AppError {
       return new AppError('INVALID_ARGUMENT', 'The body is not valid JSON (or has a __proto__ or constructor key).');
   }
   if (f.statusCode && f.statusCode >= 400 && f.statusCode < 500) return new AppError('INVALID_ARGUMENT', 'The request is malformed.');
-  if (f.code && DATABASE_DOWN.has(f.code)) return new AppError('DATABASE_UNAVAILABLE', 'The database cannot be reached; try again shortly.', { cause: e });
+  if ((f.code && DATABASE_DOWN.has(f.code)) || (!f.code && CONNECTION_LOST.test(f.message ?? ''))) return new AppError('DATABASE_UNAVAILABLE', 'The database cannot be reached; try again shortly.', { cause: e });
   return new AppError('INTERNAL_ERROR', 'An unexpected error; see the server log.', { cause: e });
 }
