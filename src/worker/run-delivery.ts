@@ -26,7 +26,11 @@ export type RunMailOutcome =
 export interface RunDelivery {
   /** Hands over rows the command just committed; each gets exactly one `onOutcome`. */
   send(ids: string[]): void;
-  /** Resolves when fewer than `backlog` rows wait to be claimed: the command may write more (back-pressure). */
+  /**
+   * Resolves when the command may write more (back-pressure): fewer than `backlog` rows wait to be
+   * claimed, and the relay has answered for at least one message, so a relay that refuses to send
+   * stops the run after the first batch.
+   */
   ready(): Promise<void>;
   /** Stops claiming: rows not yet started are reported `left`; those in flight finish. */
   stop(): void;
@@ -77,6 +81,7 @@ export async function startRunDelivery(o: {
   const running = new Set<Promise<void>>();
   let pumping: Promise<void> | null = null;
   let stopped = false;
+  let answered = 0;
   let waiters: (() => void)[] = [];
   const changed = () => waiters.splice(0).forEach((w) => w());
   const nextChange = () => new Promise<void>((r) => waiters.push(r));
@@ -130,6 +135,7 @@ export async function startRunDelivery(o: {
     })()
       // attemptDelivery never throws; recording retries until the database answers.
       .finally(() => {
+        answered++;
         running.delete(p);
         changed();
         kick();
@@ -146,7 +152,7 @@ export async function startRunDelivery(o: {
       }
     },
     async ready() {
-      while (!stopped && waiting.length >= o.backlog) await nextChange();
+      while (!stopped && (waiting.length >= o.backlog || (answered === 0 && waiting.length + running.size > 0))) await nextChange();
     },
     stop() {
       stopped = true;
