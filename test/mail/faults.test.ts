@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import { addUsers, enable } from '../support/fixtures.ts';
 import { deliveryStatus } from '../../src/app/mail-admin.ts';
 import type { OutboxTable } from '../../src/adapters/db/schema.ts';
 import { OutboxStore } from '../../src/worker/outbox-store.ts';
+import { insertMailRows, mailRow } from '../../src/app/mail-queue.ts';
+import { readSettings } from '../../src/app/tenant-settings.ts';
 import { mailEnv, until, type MailEnv } from './support/mail-env.ts';
 
 async function rowsTo(m: MailEnv, prefix: string): Promise<OutboxTable[]> {
@@ -81,6 +84,26 @@ for (const dialect of DIALECTS) {
         assert.equal(r.attempts, 2);
         assert.ok(dropped.has(r.message_id), 'the retry reuses the Message-ID');
       }
+      m.sink.faults = {};
+    });
+
+    it('copies refused while the recipient is accepted: sent, with a note (a retry would send twice); the recipient refused: failed', async () => {
+      m.sink.faults = { rcpt: (a) => (a === 'copy.refused@contoso.com' || a === 'primary.refused@contoso.com' ? { code: 550, message: '5.1.1 User unknown' } : null) };
+      const settings = await readSettings(m.t.ctx.db.kysely, m.t.scope.tenant.id);
+      const data = { displayName: 'Copy Test', sipAddress: 'sip:copy@contoso.com', conferenceId: '1234567', tollNumber: '+14255550100', tollFreeNumber: null, bridgeName: 'Conference Bridge' };
+      const mail = (to: string, cc: string[]) => mailRow(m.t.scope, settings, { kind: 'conference_info', user: { id: crypto.randomUUID(), email: to, language: 'en' }, data, options: { cc, bcc: ['audit@contoso.com'] } })!;
+      const a = mail('copyok@contoso.com', ['copy.refused@contoso.com']);
+      const b = mail('primary.refused@contoso.com', ['copy2@contoso.com']);
+      await m.t.ctx.db.kysely.transaction().execute((trx) => insertMailRows(trx, [a, b]));
+      const final = async (id: string) => m.t.ctx.db.kysely.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      await until(async () => (await final(a.id)).status === 'sent' && (await final(b.id)).status === 'failed', 'the two outcomes');
+      assert.equal((await final(a.id)).last_error, 'accepted for the recipient; not for copy.refused@contoso.com');
+      assert.equal((await final(b.id)).last_error, 'the relay did not accept the recipient primary.refused@contoso.com');
+      assert.equal((await final(b.id)).attempts, 1);
+      const got = m.sink.received.find((r) => r.messageId === a.message_id)!;
+      assert.deepEqual(got.to, ['copyok@contoso.com', 'audit@contoso.com']);
+      assert.match(got.raw, /^Cc: copy\.refused@contoso\.com\r$/m);
+      assert.doesNotMatch(got.raw, /^Bcc:/im, 'Bcc only in the envelope');
       m.sink.faults = {};
     });
 
