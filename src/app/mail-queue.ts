@@ -3,6 +3,7 @@ import { KIND_CARRIES_PIN, shouldWriteMail, type MailData, type MailKind } from 
 import { pickMailLanguage } from '../core/languages.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
 import type { OutboxTable, UsersTable } from '../adapters/db/schema.ts';
+import { payloadWithoutRelayPassword } from '../adapters/db/outbox-payload.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 /** Per-message send options beyond the defaults (Set-CsPinSendCAWelcomeMail uses them). */
@@ -95,16 +96,17 @@ export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<voi
 /**
  * Cancels the PIN mails of these users that no worker has claimed yet: their PIN no longer
  * works (a newer PIN mail follows, the PIN was set without a mail, or dial-in was turned off).
- * The sealed PIN is wiped with them.
+ * The sealed PIN is wiped with them (and a command's sealed relay password).
  */
 export async function supersedePinMails(trx: Trx, userIds: string[], reason: string): Promise<void> {
+  const payload = payloadWithoutRelayPassword(trx.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite');
   for (let i = 0; i < userIds.length; i += 500) {
     // Look up by user only (the outbox_user index); filtering on status in the same query lets
     // SQLite pick the status index and scan every queued row, which grows with the backlog.
     const pending = (await trx.selectFrom('outbox').select(['id', 'status', 'pin_enc']).where('user_id', 'in', userIds.slice(i, i + 500)).execute())
       .filter((r) => r.status === 'queued' && r.pin_enc !== null)
       .map((r) => r.id);
-    if (pending.length) await trx.updateTable('outbox').set({ status: 'superseded', pin_enc: null, last_error: reason }).where('id', 'in', pending).execute();
+    if (pending.length) await trx.updateTable('outbox').set({ status: 'superseded', pin_enc: null, payload, last_error: reason }).where('id', 'in', pending).execute();
   }
 }
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../adapters/db/database.ts';
 import type { OutboxTable } from '../adapters/db/schema.ts';
+import { payloadWithoutRelayPassword } from '../adapters/db/outbox-payload.ts';
 
 /** How one delivery attempt ended, as recorded on its row (only while the worker still holds the lease). */
 export type Outcome =
@@ -11,16 +12,6 @@ export type Outcome =
   | { kind: 'paused'; id: string; owner: string; tenantId: string; reason: string; retryAt: number; at: number };
 
 const CHUNK = 400;
-
-/**
- * The payload without the sealed SMTP password of a command's own relay (Set-CsPinSendCAWelcomeMail
- * -Credential): it is kept for retries only, and wiped, like the PIN, once the message is final.
- */
-function withoutRelayPassword(dialect: Db['dialect']) {
-  return dialect === 'postgres'
-    ? sql<string>`case when strpos(payload, '"passwordSealed"') > 0 then (payload::jsonb #- '{options,relay,passwordSealed}')::text else payload end`
-    : sql<string>`case when instr(payload, '"passwordSealed"') > 0 then json_remove(payload, '$.options.relay.passwordSealed') else payload end`;
-}
 
 /**
  * The delivery worker's SQL. Claims take a lease (owner + deadline) and bump the attempt count;
@@ -74,7 +65,7 @@ export class OutboxStore {
   async record(outcomes: Outcome[]): Promise<number> {
     return this.db.kysely.transaction().execute(async (trx) => {
       let applied = 0;
-      const payload = withoutRelayPassword(this.db.dialect);
+      const payload = payloadWithoutRelayPassword(this.db.dialect);
       const sent = outcomes.filter((o): o is Extract<Outcome, { kind: 'sent' }> => o.kind === 'sent');
       for (let i = 0; i < sent.length; i += CHUNK) {
         const part = sent.slice(i, i + CHUNK);

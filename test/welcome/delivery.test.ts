@@ -103,6 +103,22 @@ for (const dialect of DIALECTS) {
       w.sink.faults = {};
     });
 
+    it('a mail left to the worker and then superseded (the PIN set again) loses its sealed password with its PIN', async () => {
+      const [late] = await enabledUsers(w, 'late', 1);
+      w.sink.faults = { rcpt: (a) => (a === late ? { code: 451, message: '4.3.2 Try again later' } : null) };
+      const r = await send(late!);
+      assert.equal(r.code, 3, r.stderr);
+      w.sink.faults = {};
+      const [queued] = await welcomeRows(w, late!);
+      assert.ok(queued!.payload.includes('passwordSealed'), 'kept sealed for the retries');
+      const reset = await runCli(['Set-CsClientPin', '-Identity', late!], w.t.env);
+      assert.equal(reset.code, 0, reset.stderr);
+      const [superseded] = await welcomeRows(w, late!);
+      assert.deepEqual([superseded!.status, superseded!.pin_enc], ['superseded', null]);
+      assert.ok(!superseded!.payload.includes('passwordSealed'));
+      assert.equal((JSON.parse(superseded!.payload) as { options: { relay: { user: string } } }).options.relay.user, SMTP_USER, 'the rest of the payload is intact');
+    });
+
     it('--dry-run shows who would get a new PIN and a mail, changes nothing and does not need the relay', async () => {
       const users = await enabledUsers(w, 'dry', 2);
       const list = path.join(w.dir, 'dry.txt');

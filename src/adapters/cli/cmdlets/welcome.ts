@@ -5,6 +5,7 @@ import { runInBatches, throwIfSkipped, type ItemResult } from '../../../app/bulk
 import { welcomeBatch, welcomeRequest, type WelcomeRequest } from '../../../app/welcome-mail.ts';
 import { startRunDelivery, type RunDelivery, type RunMailOutcome } from '../../../worker/run-delivery.ts';
 import { createSmtpRelay } from '../../smtp/smtp-relay.ts';
+import type { Relay } from '../../smtp/relay.ts';
 import { checkRelay, passwordOf, relaySpecOf, runRelayOf } from './welcome-relay.ts';
 import { bool, ids, list, str, TENANT_PARAM, type CmdletDef, type CmdletIO, type CmdletOutput, type Identities, type Params } from '../cmdlet.ts';
 
@@ -105,7 +106,7 @@ async function welcome(io: CmdletIO, p: Params): Promise<CmdletOutput> {
 }
 
 /** Writes PINs and mails batch by batch while sending them, and reports each user once their mail's outcome is known. */
-async function sendRun(io: CmdletIO, who: Identities, req: WelcomeRequest, relay: ReturnType<typeof createSmtpRelay>): Promise<CmdletOutput> {
+async function sendRun(io: CmdletIO, who: Identities, req: WelcomeRequest, relay: Relay): Promise<CmdletOutput> {
   const tally = new Map<string, number>();
   const kept: ItemResult[] = [];
   const awaiting = new Map<string, ItemResult>();
@@ -164,8 +165,12 @@ async function sendRun(io: CmdletIO, who: Identities, req: WelcomeRequest, relay
         delivery.send([mailId]);
       },
     });
-    await delivery.finish(STOP_GRACE_MS);
+  } catch (e) {
+    // The database failed under the run: what is in flight still gets its outcome recorded.
+    delivery.stop();
+    throw e;
   } finally {
+    await delivery.finish(STOP_GRACE_MS);
     process.off('SIGINT', onSigint);
   }
   // Still in flight after the grace: the lease runs out and `dialin worker` sends it.
