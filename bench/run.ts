@@ -6,6 +6,7 @@ type Scenario = { run(args: string[]): Promise<void> };
 
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   import: () => import('./import.ts'),
+  mail: () => import('./mail.ts'),
   verify: () => import('./verify.ts'),
   welcome: () => import('./welcome.ts'),
 };

@@ -37,7 +37,9 @@ export async function attemptDelivery(row: OutboxTable, owner: string, tenant: T
   try {
     mail = await d.composer.compose(buildJob(row, tenant, d.env, d.now()));
   } catch (e) {
-    if (e instanceof ComposeInterrupted) return transient(row, owner, { class: 'transient', reply: e.message, code: null, uncertain: false }, d);
+    // A stopped thread or a render over its time limit says more about the machine than the
+    // message (templates are checked when saved): try again later.
+    if (e instanceof ComposeInterrupted || (isAppError(e) && e.code === 'TEMPLATE_LIMIT_EXCEEDED')) return transient(row, owner, { class: 'transient', reply: (e as Error).message, code: null, uncertain: false }, d);
     const why = isAppError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e);
     return { outcome: { ...base, kind: 'failed', error: `the message could not be built: ${printable(why, 500)}`, reply: null }, uncertain: false };
   }

@@ -3,6 +3,12 @@ import { renderTemplateSet } from '../core/templates/engine.ts';
 import type { TemplateSet, TemplateValues } from '../core/templates/variables.ts';
 import type { Mailbox } from '../core/sender.ts';
 
+/**
+ * The render time allowed when sending: templates were held to 100 ms when saved; here the limit
+ * only stops a render that a loaded machine stalled (the thread's hard timeout is the backstop).
+ */
+const DELIVERY_RENDER_LIMIT_MS = 2_000;
+
 /** Everything needed to build one message; addresses are already validated. */
 export interface ComposeJob {
   templates: TemplateSet;
@@ -32,7 +38,7 @@ export interface ComposedMail {
  * as `{ name, address }` objects, the subject is one line, and files or URLs can never be read.
  */
 export async function composeMail(job: ComposeJob): Promise<ComposedMail> {
-  const rendered = renderTemplateSet(job.templates, job.values, { plainText: job.plainText });
+  const rendered = renderTemplateSet(job.templates, job.values, { plainText: job.plainText, renderLimitMs: DELIVERY_RENDER_LIMIT_MS });
   const subject = job.subject !== null ? job.subject.replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim() : rendered.subject;
   const composer = new MailComposer({
     from: { name: job.from.name, address: job.from.address },

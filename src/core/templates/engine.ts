@@ -8,7 +8,11 @@ const ALLOWED_TAGS: ReadonlySet<string> = new Set(['if', 'unless', 'comment', '#
 /** Filters a template may use: text shaping only (no `raw`, no `date`, nothing that reads data). */
 const ALLOWED_FILTERS: ReadonlySet<string> = new Set(['escape', 'upcase', 'downcase', 'capitalize', 'default', 'strip', 'append', 'prepend', 'replace', 'truncate', 'url_encode']);
 
-/** Limits of one template part: source size, render time and output size. */
+/**
+ * Limits of one template part: source size, render time (checked strictly when a template is
+ * saved; the delivery worker allows more, since a loaded machine can stall a fast render), memory
+ * and output size.
+ */
 export const TEMPLATE_LIMITS = Object.freeze({ sourceChars: 64_000, renderMs: 100, memoryBytes: 1_000_000, outputBytes: 256 * 1024 });
 
 type Mode = 'html' | 'plain';
@@ -26,7 +30,6 @@ const OPTIONS: LiquidOptions = {
   cache: false,
   // Given, so an engine does not ask Intl for the default locale (the slowest part of creating one).
   locale: 'en',
-  renderLimit: TEMPLATE_LIMITS.renderMs,
   memoryLimit: TEMPLATE_LIMITS.memoryBytes,
   parseLimit: TEMPLATE_LIMITS.sourceChars * 2,
 };
@@ -35,8 +38,8 @@ const OPTIONS: LiquidOptions = {
  * A new Liquid engine with only the allowed tags and filters; `html` escapes every output.
  * Engines are never shared between renders: each render builds its own (about 15 µs).
  */
-function newEngine(mode: Mode): Liquid {
-  const engine = new Liquid({ ...OPTIONS, ...(mode === 'html' ? { outputEscape: 'escape' as const } : {}) });
+function newEngine(mode: Mode, renderLimitMs: number = TEMPLATE_LIMITS.renderMs): Liquid {
+  const engine = new Liquid({ ...OPTIONS, renderLimit: renderLimitMs, ...(mode === 'html' ? { outputEscape: 'escape' as const } : {}) });
   for (const tag of Object.keys(engine.tags)) if (!ALLOWED_TAGS.has(tag)) delete engine.tags[tag];
   for (const filter of Object.keys(engine.filters)) if (!ALLOWED_FILTERS.has(filter)) delete engine.filters[filter];
   Object.freeze(engine.tags);
@@ -120,11 +123,11 @@ export const SAMPLE_VALUES: TemplateValues = Object.freeze({
 });
 
 /** Renders one part under the engine's limits; the output is capped too. */
-function renderPart(part: TemplatePart, source: string, values: TemplateValues): string {
+function renderPart(part: TemplatePart, source: string, values: TemplateValues, renderLimitMs?: number): string {
   const mode = modeOf(part);
   let out: string;
   try {
-    out = newEngine(mode).renderSync(parse(source, mode), { ...values });
+    out = newEngine(mode, renderLimitMs).renderSync(parse(source, mode), { ...values });
   } catch (e) {
     const msg = describeLiquidError(e);
     if (/limit exceeded/i.test(msg)) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template takes too long or too much memory to render (${msg}).`, { field: part });
@@ -144,11 +147,12 @@ export interface RenderedMail {
 }
 
 /** Renders the parts of a template set with the values of one mail. */
-export function renderTemplateSet(set: TemplateSet, values: TemplateValues, opts: { plainText?: boolean } = {}): RenderedMail {
+export function renderTemplateSet(set: TemplateSet, values: TemplateValues, opts: { plainText?: boolean; renderLimitMs?: number } = {}): RenderedMail {
+  const limit = opts.renderLimitMs;
   return {
     // A subject is one line whatever a value holds: line breaks can never start a header.
-    subject: renderPart('subject', set.subject, values).replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim(),
-    html: opts.plainText ? null : renderPart('html', set.html, values),
-    text: renderPart('text', set.text, values),
+    subject: renderPart('subject', set.subject, values, limit).replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim(),
+    html: opts.plainText ? null : renderPart('html', set.html, values, limit),
+    text: renderPart('text', set.text, values, limit),
   };
 }
