@@ -36,7 +36,7 @@ export function cmdletHelp(name: string): string {
     `SYNTAX\n  dialin ${def.name} ${syntax} [--json] [--tenant NAME]${def.confirmImpact ? ' [-Confirm]' : ''}${(def.extraOptions ?? []).map((o) => (o === '--password-file' ? ' [--password-file FILE]' : ` [${o}]`)).join('')}`,
     `PARAMETERS\n${params.join('\n')}`,
     refused.length ? `NOT SUPPORTED (refused with PARAMETER_NOT_SUPPORTED)\n  ${refused.join(', ')}` : '',
-    def.notes ? `${def.notes.title.toUpperCase()}\n${def.notes.text.replace(/^/gm, '  ')}` : '',
+    def.notes ? `${def.notes.title.toUpperCase()}\n${def.notes.text.replace(/^(?=.)/gm, '  ')}` : '',
     `EXAMPLES\n${def.examples.map((e) => `  dialin ${e.command}\n      ${e.effect}`).join('\n')}`,
     'OUTPUT\n  PowerShell-style "Name : Value" lists; --json for scripts; trailing | fl, | ft, | Select-Object A,B and -ExpandProperty are understood.',
   ]
