@@ -3,16 +3,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DIALECTS } from '../support/dialects.ts';
-import { allCells, dumpDb } from '../support/db-dump.ts';
+import { dumpDb } from '../support/db-dump.ts';
 import { expectRefused } from '../support/cli-expect.ts';
 import { runCli } from '../support/cli.ts';
-import { userRow } from '../support/fixtures.ts';
+import { enable, one, userRow } from '../support/fixtures.ts';
+import { perUser } from '../../src/app/bulk.ts';
 import { verifyLeaderPin } from '../../src/app/pins.ts';
-import { newPinPolicy } from '../../src/app/pin-policies.ts';
-import { TEMPLATE_VARIABLES } from '../../src/core/templates/variables.ts';
+import { grantPinPolicy, newPinPolicy } from '../../src/app/pin-policies.ts';
+import { addUser } from '../../src/app/users.ts';
 import { SmtpSink } from '../mail/support/smtp-sink.ts';
 import { parseMail, type ParsedMail } from '../mail/support/mime.ts';
-import { until } from '../mail/support/mail-env.ts';
 import { enabledUsers, runOnTerminal, selfSigned, SMTP_PASSWORD, SMTP_USER, welcomeEnv, withoutPin, type TestCert, type WelcomeEnv } from './support/welcome-env.ts';
 
 const WELCOME = 'Set-CsPinSendCAWelcomeMail';
@@ -38,8 +38,8 @@ for (const dialect of DIALECTS) {
       cert = selfSigned();
       w = await welcomeEnv(dialect, cert);
       env = { DIALIN_SMTP_PASSWORD: SMTP_PASSWORD };
-      await enabledUsers(w, 'bob', 1);
-      await w.t.ctx.db.kysely.updateTable('users').set({ sip: 'sip:bob@contoso.com', email: 'bob@contoso.com', display_name: 'Bob Kelly' }).where('sip', '=', 'sip:bob0@contoso.com').execute();
+      await addUser(w.t.scope, { UserUri: 'bob@contoso.com', DisplayName: 'Bob Kelly' });
+      await enable(w.t.scope, ['bob@contoso.com']);
     });
     after(async () => {
       await w.cleanup();
@@ -116,13 +116,14 @@ for (const dialect of DIALECTS) {
     });
 
     it('-TemplatePath: an HTML template with the documented placeholders (values escaped); a French user gets the French default subject', async () => {
-      const [marie] = await enabledUsers(w, 'marie', 1, { Language: 'fr-CA' });
+      const marie = 'marie@contoso.com';
+      await addUser(w.t.scope, { UserUri: marie, DisplayName: 'Marie <Dupont>', Language: 'fr-CA' });
+      await enable(w.t.scope, [marie]);
       const file = path.join(w.dir, 'CAWelcomeEmailTemplate.html');
       fs.writeFileSync(file, '<h1>Bienvenue {{ displayName }}</h1><p>ID {{ conferenceId }}, PIN {{ pin }}, {{ tollNumber }}{% if tollFreeNumber %} / {{ tollFreeNumber }}{% endif %}</p><a href="{{ settingsUrl }}">Paramètres</a>');
-      await w.t.ctx.db.kysely.updateTable('users').set({ display_name: 'Marie <Dupont>' }).where('sip', '=', `sip:${marie}`).execute();
-      const r = await w.welcome(['-UserUri', marie!, '-From', 'it@contoso.com', '-TemplatePath', file, '-Force', '-SmtpServer', w.server, ...LOGIN], env);
+      const r = await w.welcome(['-UserUri', marie, '-From', 'it@contoso.com', '-TemplatePath', file, '-Force', '-SmtpServer', w.server, ...LOGIN], env);
       assert.equal(r.code, 0, r.stderr);
-      const [mail] = mailsTo(w.sink, marie!);
+      const [mail] = mailsTo(w.sink, marie);
       assert.equal(mail!.subject, 'Bienvenue dans les conférences rendez-vous');
       const row = await userRow(w.t.scope, `sip:${marie}`);
       const pin = /PIN (\d+)/.exec(mail!.html!)![1]!;
@@ -159,9 +160,10 @@ for (const dialect of DIALECTS) {
       const args = ['-From', 'it@contoso.com', '-Force', '-SmtpServer', w.server, ...LOGIN];
       await expectRefused(w.t, [WELCOME, '-UserUri', 'bob@contoso.com', '-Pin', '123456', ...args], 'PIN_COMMON_PATTERN', /Pin is a common pattern/);
       await expectRefused(w.t, [WELCOME, '-UserUri', 'bob@contoso.com', '-Pin', '12a45', ...args], 'PIN_NOT_DIGITS', /Pin must contain only the digits/);
-      await w.t.ctx.db.kysely.updateTable('users').set({ pin_policy: 'tag:Strict' }).where('sip', '=', 'sip:bob@contoso.com').execute();
+      const grant = (policy: string | null) => one(w.t.scope, 'bob@contoso.com', perUser(async (trx, u) => (await grantPinPolicy(trx, w.t.scope, u, policy), { outcome: 'done' })));
+      await grant('Strict');
       await expectRefused(w.t, [WELCOME, '-UserUri', 'bob@contoso.com', '-Pin', '1357924', ...args], 'PIN_TOO_SHORT', /at least 8 digits/);
-      await w.t.ctx.db.kysely.updateTable('users').set({ pin_policy: null }).where('sip', '=', 'sip:bob@contoso.com').execute();
+      await grant(null);
       await expectRefused(w.t, [WELCOME, '-UserUri', 'bob@contoso.com,ann0@contoso.com', '-Pin', '13579246', ...args], 'CONFLICTING_PARAMETERS', /-Pin cannot be given with a list of users/);
       await expectRefused(w.t, [WELCOME, '-UserUri', 'bob@contoso.com,ann0@contoso.com', '-UserEmailAddress', 'x@contoso.com', ...args], 'CONFLICTING_PARAMETERS', /-UserEmailAddress cannot be given with a list/);
       await expectRefused(w.t, [WELCOME, '-UserUri', 'bob@contoso.com', '-Cc', 'not an address', ...args], 'EMAIL_INVALID', /Cc "not an address" is not a valid e-mail address/);

@@ -60,8 +60,8 @@ export async function welcomeEnv(dialect: Dialect, cert: TestCert, sink: SinkOpt
 }
 
 /** Users `prefix0@contoso.com`… enabled for dial-in (so each has a conference ID and a generated PIN). */
-export async function enabledUsers(w: WelcomeEnv, prefix: string, n: number, extra: { Language?: string } = {}): Promise<string[]> {
-  const sips = await addUsers(w.t.scope, prefix, n, extra);
+export async function enabledUsers(w: WelcomeEnv, prefix: string, n: number): Promise<string[]> {
+  const sips = await addUsers(w.t.scope, prefix, n);
   await enable(w.t.scope, sips);
   return sips.map((s) => s.replace(/^sip:/, ''));
 }
