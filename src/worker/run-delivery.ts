@@ -76,6 +76,7 @@ export async function startRunDelivery(o: {
   };
   const maxInFlight = d.concurrency * 4;
   const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
+  // The writer keeps outcomes it could not record and tries again: nothing to do on an error.
   const writer = new OutcomeWriter(store, (batch) => batch.forEach((b) => o.onOutcome(reportOf(b))), () => {});
   const waiting: string[] = [];
   const running = new Set<Promise<void>>();
