@@ -7,7 +7,6 @@ import type { AppContext } from '../../app/context.ts';
 import { executeTokens, isCmdletName, processTerminal, unknownCmdlet, type Terminal } from './execute.ts';
 import { argvToLine, logicalLines, tokenize } from './ps-tokenize.ts';
 import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
-import { registerNativeCommands } from './native-commands.ts';
 
 /** Exit status by error kind: scripts can tell "fix your input" from "try again later". */
 export function exitCodeOf(e: unknown): number {
@@ -73,7 +72,7 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
       return 0;
     }
     if (first && !first.startsWith('-') && !NATIVE.includes(first)) throw unknownCmdlet(first, NATIVE);
-    const program = buildProgram(holder, term);
+    const program = await buildProgram(holder, term);
     await program.parseAsync(['node', 'dialin', ...argv]);
     return 0;
   } catch (e) {
@@ -86,7 +85,7 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
   }
 }
 
-function buildProgram(holder: ContextHolder, term: Terminal): Command {
+async function buildProgram(holder: ContextHolder, term: Terminal): Promise<Command> {
   const program = new Command('dialin')
     .description('Self-hosted administration for dial-in (audio) conferencing.\nRun a cmdlet as `dialin <Cmdlet-Name> -Param value …` (names are case-insensitive); `dialin help` lists them.')
     .exitOverride()
@@ -137,6 +136,8 @@ DIALIN_MAIL_FROM, DIALIN_PUBLIC_URL, DIALIN_PIN_KEY, PSEmailServer, PORT.`,
       }
     });
 
+  // Loaded only for dialin's own commands: a cmdlet line never pays for the web and mail modules.
+  const { registerNativeCommands } = await import('./native-commands.ts');
   registerNativeCommands(program, holder, term);
   return program;
 }
