@@ -1,11 +1,13 @@
-import { ERROR_CODES } from '../src/core/errors.ts';
+import { AppError, ERROR_CODES, type ErrorCode } from '../src/core/errors.ts';
 import { referenceMarkdown } from '../src/adapters/cli/help.ts';
-
-const EXIT: Record<string, string> = { unavailable: '3', internal: '70' };
-const HTTP: Record<string, string> = { validation: '400', not_found: '404', conflict: '409', forbidden: '403', unauthenticated: '401', rate_limited: '429', unavailable: '503', internal: '500' };
+import { exitCodeOf } from '../src/adapters/cli/main.ts';
+import { httpStatusOf } from '../src/adapters/http/errors.ts';
 
 export function errorsMarkdown(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, d]) => `| \`${code}\` | ${d.kind} | ${EXIT[d.kind] ?? '1'} | ${HTTP[d.kind]} | ${d.description} |`);
+  const rows = Object.entries(ERROR_CODES).map(([code, d]) => {
+    const e = new AppError(code as ErrorCode, '');
+    return `| \`${code}\` | ${d.kind} | ${exitCodeOf(e)} | ${httpStatusOf(e)} | ${d.description} |`;
+  });
   return [
     '# Error codes',
     '',

@@ -71,7 +71,8 @@ export function sqliteFile(dataDir: string): string {
 /** Opens the embedded SQLite database (WAL, synchronous=FULL) or PostgreSQL when a URL is given. */
 export function openDb(opts: { dataDir: string; databaseUrl: string | null; poolSize?: number; log?: LogConfig }): Db {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // A bounded connect time: with the server down, requests fail fast (503) instead of hanging.
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its server (PostgreSQL restart) emits 'error'; without a handler
     // that would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});
