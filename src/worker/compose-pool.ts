@@ -12,7 +12,21 @@ export interface Composer {
 export class ComposeInterrupted extends Error {}
 
 type Pending = { resolve: (m: ComposedMail) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-type Thread = { worker: Worker; pending: Map<number, Pending> };
+/** `known`: the template sources this thread already holds (sent once, then named by number). */
+type Thread = { worker: Worker; pending: Map<number, Pending>; known: Set<number>; forget: boolean };
+
+/** What goes to a thread: the job with its templates named by number, plus the sources it lacks. */
+export interface WireJob {
+  id: number;
+  job: Omit<ComposeJob, 'templates'>;
+  templates: [subject: number, html: number, text: number];
+  sources: [number, string][];
+  /** Drop every source held so far (the numbering was reset). */
+  forget: boolean;
+}
+
+/** Distinct template sources remembered before the numbering starts over (bounds memory). */
+const MAX_SOURCES = 1024;
 
 // The thread runs TypeScript: register tsx inside it first (loader hooks are per thread).
 const TSX_API = import.meta.resolve('tsx/esm/api');
@@ -29,9 +43,26 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
   let closing = false;
   let seq = 0;
   const pool: Thread[] = [];
+  // Templates are the same for thousands of mails: number each source, send it to a thread once.
+  const sourceIds = new Map<string, number>();
+  let sourceSeq = 0;
+  const sourceId = (text: string): number => {
+    let n = sourceIds.get(text);
+    if (n === undefined) {
+      if (sourceIds.size >= MAX_SOURCES) {
+        sourceIds.clear();
+        for (const t of pool) {
+          t.known.clear();
+          t.forget = true;
+        }
+      }
+      sourceIds.set(text, (n = ++sourceSeq));
+    }
+    return n;
+  };
 
   const spawn = (): Thread => {
-    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map() };
+    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map(), known: new Set(), forget: false };
     const fail = (why: string) => {
       for (const p of t.pending.values()) {
         clearTimeout(p.timer);
@@ -72,7 +103,13 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
           void t.worker.terminate();
         }, hardTimeoutMs);
         t.pending.set(id, { resolve, reject, timer });
-        t.worker.postMessage({ id, job });
+        const { templates, ...rest } = job;
+        const parts = [templates.subject, templates.html, templates.text];
+        const ids = parts.map(sourceId) as WireJob['templates'];
+        const sources = ids.flatMap((n, i): [number, string][] => (t.known.has(n) ? [] : (t.known.add(n), [[n, parts[i]!]])));
+        const wire: WireJob = { id, job: rest, templates: ids, sources, forget: t.forget };
+        t.forget = false;
+        t.worker.postMessage(wire);
       });
     },
     async close() {

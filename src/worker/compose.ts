@@ -48,6 +48,9 @@ export async function composeMail(job: ComposeJob): Promise<ComposedMail> {
     text: rendered.text,
     ...(rendered.html !== null ? { html: rendered.html } : {}),
     messageId: job.messageId,
+    // MIME boundaries from the Message-ID (unique per message; base64 parts cannot contain it)
+    // rather than from fresh random bytes for every message.
+    baseBoundary: job.messageId.replace(/[^A-Za-z0-9]/g, '').slice(0, 40),
     date: new Date(job.date),
     // base64 is encoded natively; quoted-printable costs noticeably more per message.
     textEncoding: 'base64',

@@ -48,8 +48,10 @@ for (const dialect of DIALECTS) {
       const countSent = async () => Number((await m.t.ctx.db.kysely.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n);
 
       const inFlightAtKill = new Set<string>();
+      const logs: (() => string)[] = [];
       for (let k = 0; k < KILLS; k++) {
         const w = startWorker(m);
+        logs.push(w.stderr);
         // Let it deliver for a while (after its start-up), then kill it mid-run.
         const before = m.sink.received.length;
         await until(() => m.sink.received.length > before + 200 || w.child.exitCode !== null, 'the worker delivering', 30_000);
@@ -64,6 +66,7 @@ for (const dialect of DIALECTS) {
       assert.ok((await countSent()) < USERS, 'the kills happened mid-run');
 
       const last = startWorker(m);
+      logs.push(last.stderr);
       await until(async () => (await countSent()) === USERS, 'all mail sent', 90_000);
       last.child.kill('SIGTERM');
       assert.equal(await last.exited, 0, `SIGTERM exits 0\n${last.stderr()}`);
@@ -74,9 +77,11 @@ for (const dialect of DIALECTS) {
       assert.equal(expected.length, USERS);
       for (const e of expected) assert.ok(counts.has(e.message_id), `${e.message_id} delivered`);
       const duplicated = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
-      for (const id of duplicated) assert.ok(inFlightAtKill.has(id), `${id} was delivered twice but was not in flight at a kill`);
+      // Besides the kills, an attempt that timed out after the data (a loaded machine) is resent: the worker says so.
+      const uncertain = new Set(logs.flatMap((l) => l().split('\n')).filter((l) => l.includes('may arrive twice')).map((l) => (JSON.parse(l) as { messageId: string }).messageId));
+      for (const id of duplicated) assert.ok(inFlightAtKill.has(id) || uncertain.has(id), `${id} was delivered twice but was neither in flight at a kill nor reported uncertain`);
       assert.ok(duplicated.length <= KILLS * WINDOW);
-      tc.diagnostic(`${KILLS} kills: ${inFlightAtKill.size} messages in flight at a kill, ${duplicated.length} delivered twice`);
+      tc.diagnostic(`${KILLS} kills: ${inFlightAtKill.size} messages in flight at a kill, ${uncertain.size} uncertain attempts, ${duplicated.length} delivered twice`);
       const sending = await m.t.ctx.db.kysely.selectFrom('outbox').select('id').where('status', 'in', ['sending', 'queued']).execute();
       assert.equal(sending.length, 0, 'nothing left in flight or queued');
       const pins = await m.t.ctx.db.kysely.selectFrom('outbox').select('id').where('pin_enc', 'is not', null).execute();

@@ -36,15 +36,23 @@ const OPTIONS: LiquidOptions = {
 
 /**
  * A new Liquid engine with only the allowed tags and filters; `html` escapes every output.
- * Engines are never shared between renders: each render builds its own (about 15 µs).
+ * Engines are never shared between mails: each mail's render builds its own (about 15 µs each).
  */
 function newEngine(mode: Mode, renderLimitMs: number = TEMPLATE_LIMITS.renderMs): Liquid {
-  const engine = new Liquid({ ...OPTIONS, renderLimit: renderLimitMs, ...(mode === 'html' ? { outputEscape: 'escape' as const } : {}) });
-  for (const tag of Object.keys(engine.tags)) if (!ALLOWED_TAGS.has(tag)) delete engine.tags[tag];
-  for (const filter of Object.keys(engine.filters)) if (!ALLOWED_FILTERS.has(filter)) delete engine.filters[filter];
+  const engine = new RestrictedLiquid({ ...OPTIONS, renderLimit: renderLimitMs, ...(mode === 'html' ? { outputEscape: 'escape' as const } : {}) });
   Object.freeze(engine.tags);
   Object.freeze(engine.filters);
   return engine;
+}
+
+/** Liquid that registers only the allowed tags and filters (its constructor registers through these). */
+class RestrictedLiquid extends Liquid {
+  override registerTag(name: string, tag: Parameters<Liquid['registerTag']>[1]): void {
+    if (ALLOWED_TAGS.has(name)) super.registerTag(name, tag);
+  }
+  override registerFilter(name: string, filter: Parameters<Liquid['registerFilter']>[1]): void {
+    if (ALLOWED_FILTERS.has(name)) super.registerFilter(name, filter);
+  }
 }
 
 const modeOf = (part: TemplatePart): Mode => (part === 'html' ? 'html' : 'plain');
@@ -107,7 +115,7 @@ export function validateTemplatePart(kind: MailKind, part: TemplatePart, source:
     }
     if (full !== name) throw invalid(part, `${at}{{ ${full} }}: placeholders have no properties; write {{ ${name} }}.`);
   }
-  renderPart(part, source, SAMPLE_VALUES);
+  renderPart(engine, part, source, SAMPLE_VALUES);
 }
 
 /** Values used to check that a template renders (and for previews without a chosen user). */
@@ -123,11 +131,10 @@ export const SAMPLE_VALUES: TemplateValues = Object.freeze({
 });
 
 /** Renders one part under the engine's limits; the output is capped too. */
-function renderPart(part: TemplatePart, source: string, values: TemplateValues, renderLimitMs?: number): string {
-  const mode = modeOf(part);
+function renderPart(engine: Liquid, part: TemplatePart, source: string, values: TemplateValues): string {
   let out: string;
   try {
-    out = newEngine(mode, renderLimitMs).renderSync(parse(source, mode), { ...values });
+    out = engine.renderSync(parse(source, modeOf(part)), { ...values });
   } catch (e) {
     const msg = describeLiquidError(e);
     if (/limit exceeded/i.test(msg)) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template takes too long or too much memory to render (${msg}).`, { field: part });
@@ -148,11 +155,12 @@ export interface RenderedMail {
 
 /** Renders the parts of a template set with the values of one mail. */
 export function renderTemplateSet(set: TemplateSet, values: TemplateValues, opts: { plainText?: boolean; renderLimitMs?: number } = {}): RenderedMail {
-  const limit = opts.renderLimitMs;
+  // The engines of this mail: one escaping for HTML, one for the subject and the text.
+  const plain = newEngine('plain', opts.renderLimitMs);
   return {
     // A subject is one line whatever a value holds: line breaks can never start a header.
-    subject: renderPart('subject', set.subject, values, limit).replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim(),
-    html: opts.plainText ? null : renderPart('html', set.html, values, limit),
-    text: renderPart('text', set.text, values, limit),
+    subject: renderPart(plain, 'subject', set.subject, values).replace(/[\s\u0085\u2028\u2029]+/g, ' ').trim(),
+    html: opts.plainText ? null : renderPart(newEngine('html', opts.renderLimitMs), 'html', set.html, values),
+    text: renderPart(plain, 'text', set.text, values),
   };
 }
