@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { inFlightLimit } from '../../src/worker/delivery-worker.ts';
 import { until } from '../mail/support/mail-env.ts';
 import { deliveries, deployment, enableMany, statusCounts, type Deployment } from './support/deployment.ts';
-import { spawnDialin, startWorker, type DialinProcess } from './support/procs.ts';
+import { spawnDialin, startWorker, stopAll, type DialinProcess } from './support/procs.ts';
 
 const MAILS = 10_000;
 const KILLS = 20;
@@ -29,7 +29,10 @@ describe(`kill -9 of a worker ${KILLS} times during a ${MAILS.toLocaleString('en
   before(async () => {
     d = await deployment({ env: { DIALIN_SMTP_CONNECTIONS: String(CONNECTIONS), DIALIN_LEASE_MS: '4000' } });
   });
-  after(() => d.cleanup());
+  after(async () => {
+    await stopAll();
+    await d?.cleanup();
+  });
 
   it('0 lost; every duplicate keeps its Message-ID and was in flight at a kill; nothing stuck in sending', { timeout: 300_000 }, async (tc) => {
     await enableMany(d.scope, 'kill', MAILS);

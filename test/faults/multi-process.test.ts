@@ -6,7 +6,7 @@ import { createPgDatabase } from '../support/dialects.ts';
 import { addUsers } from '../support/fixtures.ts';
 import { until } from '../mail/support/mail-env.ts';
 import { deliveries, enableMany, openDeployment, prepareDeployment, statusCounts, type Deployment, type Prepared } from './support/deployment.ts';
-import { startServe, startWorker, type DialinProcess } from './support/procs.ts';
+import { startServe, startWorker, stopAll, type DialinProcess } from './support/procs.ts';
 
 /** The totals a worker logs when it stops. */
 function sentBy(w: DialinProcess): number {
@@ -36,7 +36,7 @@ describe('several API and worker processes on one PostgreSQL database', () => {
     d = await openDeployment(p);
   });
   after(async () => {
-    for (const x of [...(apis ?? []).map((a) => a.proc), ...(workers ?? [])]) await x.stop();
+    await stopAll();
     await (d ? d.cleanup() : p?.release());
   });
 

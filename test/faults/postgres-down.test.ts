@@ -6,7 +6,7 @@ import { until } from '../mail/support/mail-env.ts';
 import { deliveries, deployment, enableMany, statusCounts, type Deployment } from './support/deployment.ts';
 import { canRunPrivatePostgres, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts';
 import { request, startProbe } from './support/probe.ts';
-import { startServe, startWorker, type DialinProcess } from './support/procs.ts';
+import { startServe, startWorker, stopAll, type DialinProcess } from './support/procs.ts';
 
 const MAILS = 3000;
 const OUTAGE_MS = 30_000;
@@ -31,7 +31,7 @@ describe('PostgreSQL stopped for 30 s during a run (a private cluster)', { skip:
     d = await deployment({ databaseUrl: server.url, env: { DIALIN_SMTP_CONNECTIONS: String(CONNECTIONS) } });
   });
   after(async () => {
-    for (const p of procs) await p.stop();
+    await stopAll();
     await d?.cleanup();
     server?.remove();
   });

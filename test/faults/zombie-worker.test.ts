@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Reply } from '../mail/support/smtp-sink.ts';
 import { until } from '../mail/support/mail-env.ts';
 import { deliveries, deployment, enableMany, statusCounts, type Deployment } from './support/deployment.ts';
-import { pidOfOwner, startWorker } from './support/procs.ts';
+import { pidOfOwner, startWorker, stopAll } from './support/procs.ts';
 
 /** The worker's final totals, from its "Delivery worker stopped." log line. */
 function finalStats(output: string): { sent: number; stale: number } {
@@ -23,7 +23,10 @@ describe('SIGSTOP a worker past its lease (PostgreSQL, 2 workers)', () => {
   before(async () => {
     d = await deployment({ env: { DIALIN_LEASE_MS: '3000' } });
   });
-  after(() => d.cleanup());
+  after(async () => {
+    await stopAll();
+    await d?.cleanup();
+  });
 
   it("another worker delivers; the first one's late result is ignored", { timeout: 120_000 }, async () => {
     const workers = await Promise.all([startWorker(d.env), startWorker(d.env)]);

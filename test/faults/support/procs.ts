@@ -15,6 +15,20 @@ export interface DialinProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** Every process started here that has not exited yet. */
+const running = new Set<DialinProcess>();
+
+// A test that fails half-way must not leave workers behind it: whatever still runs when the
+// test file's process exits is killed.
+process.on('exit', () => {
+  for (const p of running) p.signal('SIGKILL');
+});
+
+/** Stops every process started by this test file that still runs (for `after` hooks). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop()));
+}
+
 /** Starts `dialin ARGS` with only the test's environment (no NODE_EXTRA_CA_CERTS: it slows every start). */
 export function spawnDialin(args: string[], env: Record<string, string>): DialinProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -26,7 +40,7 @@ export function spawnDialin(args: string[], env: Record<string, string>): Dialin
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
+  const p: DialinProcess = {
     child,
     pid: child.pid!,
     exited,
@@ -35,9 +49,9 @@ export function spawnDialin(args: string[], env: Record<string, string>): Dialin
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     },
     async stop(graceMs = 30_000) {
-      this.signal('SIGCONT');
-      this.signal('SIGTERM');
-      const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+      p.signal('SIGCONT');
+      p.signal('SIGTERM');
+      const timer = setTimeout(() => p.signal('SIGKILL'), graceMs);
       try {
         return await exited;
       } finally {
@@ -45,6 +59,9 @@ export function spawnDialin(args: string[], env: Record<string, string>): Dialin
       }
     },
   };
+  running.add(p);
+  void exited.then(() => running.delete(p));
+  return p;
 }
 
 /** Resolves once the process printed a line matching `pattern`; rejects if it exits first or after `timeoutMs`. */
