@@ -12,18 +12,22 @@ export interface Composer {
 export class ComposeInterrupted extends Error {}
 
 type Pending = { resolve: (m: ComposedMail) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-/** `known`: the template sources this thread already holds (sent once, then named by number). */
-type Thread = { worker: Worker; pending: Map<number, Pending>; known: Set<number>; forget: boolean };
+/**
+ * `known`: the template sources this thread holds (sent once, then named by number);
+ * `batch`: the jobs of the current tick, posted together (a postMessage costs tens of µs).
+ */
+type Thread = { worker: Worker; pending: Map<number, Pending>; known: Set<number>; forget: boolean; batch: WireBatch['jobs'] };
 
-/** What goes to a thread: the job with its templates named by number, plus the sources it lacks. */
-export interface WireJob {
-  id: number;
-  job: Omit<ComposeJob, 'templates'>;
-  templates: [subject: number, html: number, text: number];
+/** Main → thread: jobs with their templates named by number, plus the sources the thread lacks. */
+export interface WireBatch {
+  jobs: { id: number; job: Omit<ComposeJob, 'templates'>; templates: [subject: number, html: number, text: number] }[];
   sources: [number, string][];
   /** Drop every source held so far (the numbering was reset). */
   forget: boolean;
 }
+
+/** Thread → main: the answers of some jobs (bytes transferred, or the error). */
+export type WireResults = ({ id: number; raw: Uint8Array; envelope: ComposedMail['envelope'] } | { id: number; error: { code: string; message: string } })[];
 
 /** Distinct template sources remembered before the numbering starts over (bounds memory). */
 const MAX_SOURCES = 1024;
@@ -62,7 +66,7 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
   };
 
   const spawn = (): Thread => {
-    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map(), known: new Set(), forget: false };
+    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map(), known: new Set(), forget: false, batch: [] };
     const fail = (why: string) => {
       for (const p of t.pending.values()) {
         clearTimeout(p.timer);
@@ -74,15 +78,15 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
       pool.splice(i, 1);
       if (!closing) pool.push(spawn());
     };
-    t.worker.on('message', (msg: { id: number; raw?: Uint8Array; envelope?: ComposedMail['envelope']; error?: { code: string; message: string } }) => {
-      const p = t.pending.get(msg.id);
-      if (!p) return;
-      t.pending.delete(msg.id);
-      clearTimeout(p.timer);
-      if (msg.error) {
-        const code = (msg.error.code in ERROR_CODES ? msg.error.code : 'INTERNAL_ERROR') as ErrorCode;
-        p.reject(new AppError(code, msg.error.message));
-      } else p.resolve({ raw: msg.raw!, envelope: msg.envelope! });
+    t.worker.on('message', (results: WireResults) => {
+      for (const r of results) {
+        const p = t.pending.get(r.id);
+        if (!p) continue;
+        t.pending.delete(r.id);
+        clearTimeout(p.timer);
+        if ('error' in r) p.reject(new AppError((r.error.code in ERROR_CODES ? r.error.code : 'INTERNAL_ERROR') as ErrorCode, r.error.message));
+        else p.resolve({ raw: r.raw, envelope: r.envelope });
+      }
     });
     t.worker.on('error', (e) => fail(`the compose thread failed: ${e.message}`));
     t.worker.on('exit', () => fail('the compose thread stopped'));
@@ -90,6 +94,27 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
     return t;
   };
   for (let i = 0; i < threads; i++) pool.push(spawn());
+
+  /** The texts of the templates a queued job names, until its batch is posted. */
+  const sourcesOf = new Map<number, ComposeJob['templates']>();
+  const post = (t: Thread) => {
+    const jobs = t.batch.splice(0);
+    const sources: [number, string][] = [];
+    for (const j of jobs) {
+      const texts = sourcesOf.get(j.id)!;
+      sourcesOf.delete(j.id);
+      [texts.subject, texts.html, texts.text].forEach((text, i) => {
+        const n = j.templates[i]!;
+        if (!t.known.has(n)) {
+          t.known.add(n);
+          sources.push([n, text]);
+        }
+      });
+    }
+    const batch: WireBatch = { jobs, sources, forget: t.forget };
+    t.forget = false;
+    t.worker.postMessage(batch);
+  };
 
   return {
     compose(job) {
@@ -104,12 +129,9 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
         }, hardTimeoutMs);
         t.pending.set(id, { resolve, reject, timer });
         const { templates, ...rest } = job;
-        const parts = [templates.subject, templates.html, templates.text];
-        const ids = parts.map(sourceId) as WireJob['templates'];
-        const sources = ids.flatMap((n, i): [number, string][] => (t.known.has(n) ? [] : (t.known.add(n), [[n, parts[i]!]])));
-        const wire: WireJob = { id, job: rest, templates: ids, sources, forget: t.forget };
-        t.forget = false;
-        t.worker.postMessage(wire);
+        if (!t.batch.length) queueMicrotask(() => post(t));
+        t.batch.push({ id, job: rest, templates: [sourceId(templates.subject), sourceId(templates.html), sourceId(templates.text)] });
+        sourcesOf.set(id, templates);
       });
     },
     async close() {

@@ -1,27 +1,40 @@
 import { parentPort } from 'node:worker_threads';
 import { composeMail } from './compose.ts';
-import type { WireJob } from './compose-pool.ts';
+import type { WireBatch, WireResults } from './compose-pool.ts';
 
 /** Template sources by number, as the pool sent them. */
 const sources = new Map<number, string>();
+/** Answers go back in groups of this many, so the first mails of a batch need not wait for all. */
+const ANSWER_EVERY = 8;
 
 /**
  * A compose thread: renders and composes the jobs it is sent and returns the bytes (transferred,
  * not copied back). Template errors come back as { code, message } so the worker can fail the
  * message; the thread itself never holds a job after answering.
  */
-parentPort!.on('message', async ({ id, job, templates, sources: added, forget }: WireJob) => {
-  try {
-    if (forget) sources.clear();
-    for (const [n, text] of added) sources.set(n, text);
-    const [subject, html, text] = templates.map((n) => sources.get(n)!) as [string, string, string];
-    const mail = await composeMail({ ...job, templates: { subject, html, text } });
-    // A fresh buffer of its own: Buffers from the pool share memory that must not be transferred.
-    const raw = new Uint8Array(mail.raw.byteLength);
-    raw.set(mail.raw);
-    parentPort!.postMessage({ id, raw, envelope: mail.envelope }, [raw.buffer]);
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    parentPort!.postMessage({ id, error: { code: err.code ?? 'INTERNAL_ERROR', message: String(err.message ?? e) } });
+parentPort!.on('message', async ({ jobs, sources: added, forget }: WireBatch) => {
+  if (forget) sources.clear();
+  for (const [n, text] of added) sources.set(n, text);
+  // Look the texts up before the first await: the next batch may arrive meanwhile and forget them.
+  const full = jobs.map(({ id, job, templates: [s, h, t] }) => ({ id, job: { ...job, templates: { subject: sources.get(s)!, html: sources.get(h)!, text: sources.get(t)! } } }));
+  let results: WireResults = [];
+  let transfer: ArrayBuffer[] = [];
+  for (const [i, { id, job }] of full.entries()) {
+    try {
+      const mail = await composeMail(job);
+      // A fresh buffer of its own: Buffers from the pool share memory that must not be transferred.
+      const raw = new Uint8Array(mail.raw.byteLength);
+      raw.set(mail.raw);
+      results.push({ id, raw, envelope: mail.envelope });
+      transfer.push(raw.buffer);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      results.push({ id, error: { code: err.code ?? 'INTERNAL_ERROR', message: String(err.message ?? e) } });
+    }
+    if (results.length >= ANSWER_EVERY || i === jobs.length - 1) {
+      parentPort!.postMessage(results, transfer);
+      results = [];
+      transfer = [];
+    }
   }
 });
