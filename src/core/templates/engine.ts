@@ -58,19 +58,20 @@ class RestrictedLiquid extends Liquid {
 const modeOf = (part: TemplatePart): Mode => (part === 'html' ? 'html' : 'plain');
 
 /**
- * Parsed templates by source. A parse result is immutable data (the escaping is part of it), so
- * it is safe to reuse; rendering state lives in the per-render engine and context.
+ * Parsed templates by mode and source. A parse result is immutable data (the escaping is part of
+ * it), so it is safe to reuse; rendering state lives in the per-render engine and context. Keyed
+ * by the source string itself, whose hash the engine computes once per string.
  */
-const parsed = new Map<string, Template[]>();
+const parsed: Record<Mode, Map<string, Template[]>> = { html: new Map(), plain: new Map() };
 const PARSE_CACHE_SIZE = 256;
 
 function parse(source: string, mode: Mode): Template[] {
-  const key = `${mode}\u0000${source}`;
-  let t = parsed.get(key);
+  const cache = parsed[mode];
+  let t = cache.get(source);
   if (!t) {
     t = newEngine(mode).parse(source);
-    if (parsed.size >= PARSE_CACHE_SIZE) parsed.delete(parsed.keys().next().value!);
-    parsed.set(key, t);
+    if (cache.size >= PARSE_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(source, t);
   }
   return t;
 }
