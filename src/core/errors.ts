@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { kind: 'rate_limited', description: 'Too many attempts; wait and try again.' },
   DATABASE_UNAVAILABLE: { kind: 'unavailable', description: 'The database cannot be reached.' },
   KEY_INVALID: { kind: 'validation', description: 'The key file or DIALIN_PIN_KEY is malformed.' },
+  DOCTOR_FOUND_PROBLEMS: { kind: 'conflict', description: '`dialin doctor` found something wrong with the deployment; each problem is printed with what to fix.' },
   INTERNAL_ERROR: { kind: 'internal', description: 'An unexpected error; see the server log.' },
   // web and API access
   CSRF_INVALID: { kind: 'forbidden', description: 'A browser request changing something came from another site or without its anti-forgery token.' },

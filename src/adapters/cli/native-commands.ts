@@ -11,6 +11,7 @@ import { readCsv } from '../files/csv-records.ts';
 import { render } from './format.ts';
 import { registerWebCommands } from './web-commands.ts';
 import { registerMailCommands } from './mail-commands.ts';
+import { registerDoctorCommand } from './doctor-command.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -20,6 +21,7 @@ type Globals = { tenant?: string; json?: boolean };
 export function registerNativeCommands(program: Command, holder: ContextHolder, term: Terminal): void {
   registerWebCommands(program, holder, term);
   registerMailCommands(program, holder, term);
+  registerDoctorCommand(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();
