@@ -4,6 +4,7 @@ import type { OutboxTable } from '../adapters/db/schema.ts';
 import { classifySendError, type SendFailure } from '../adapters/smtp/classify.ts';
 import type { Relay, RelayReceipt } from '../adapters/smtp/relay.ts';
 import { ComposeInterrupted, type Composer } from './compose-pool.ts';
+import { NotStarted } from './send-gate.ts';
 import { buildJob, type JobEnv, type TenantMail } from './mail-job.ts';
 import { afterTransientFailure, type RetryPolicy } from './retry-policy.ts';
 import type { Outcome } from './outbox-store.ts';
@@ -47,6 +48,7 @@ export async function attemptDelivery(row: OutboxTable, owner: string, tenant: T
   try {
     receipt = await relay.send({ envelope: mail.envelope, raw: mail.raw, messageId: row.message_id }, deadlineMs);
   } catch (e) {
+    if (e instanceof NotStarted) return { outcome: { ...base, kind: 'retry', runAt: d.now(), error: e.message, reply: null, notAttempted: true }, uncertain: false };
     const f = classifySendError(e);
     if (f.class === 'permanent') return { outcome: { ...base, kind: 'failed', error: 'the relay refused the message', reply: f.reply }, uncertain: false };
     if (f.class === 'pause') {

@@ -17,6 +17,7 @@ import { createSmtpRelay } from '../adapters/smtp/smtp-relay.ts';
 import type { Relay } from '../adapters/smtp/relay.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
 import { createComposer } from './compose-pool.ts';
+import { gateRelay, type GatedRelay } from './send-gate.ts';
 import type { TenantMail } from './mail-job.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { listenForOutbox } from './outbox-listener.ts';
@@ -105,7 +106,7 @@ function readCa(file: string | null): string | null {
 export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContext; config: Readonly<Config>; log: WorkerLog }): Promise<DeliveryWorker> {
   const d = config.delivery;
   const ca = readCa(config.smtpCaFile);
-  const relay = deploymentRelay(config, ca);
+  const relay = gateRelay(deploymentRelay(config, ca), d.concurrency);
   const defaultFrom = parseMailbox(config.mailFrom);
   const db = await ownConnection(ctx.db, config);
   const store = new OutboxStore(db);
@@ -123,7 +124,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   };
   const stats: DeliveryStats = { sent: 0, retried: 0, failed: 0, expired: 0, paused: 0, uncertain: 0, stale: 0, inFlight: 0 };
   const pausedTenants = new Set<string>();
-  const ownRelays = new Map<string, Relay>();
+  const ownRelays = new Map<string, GatedRelay>();
   const signal = new Signal();
   const maxInFlight = inFlightLimit(d.concurrency);
   const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
@@ -166,7 +167,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     let own = ownRelays.get(key);
     if (!own) {
       const spec: RelaySpec = { host: r.host, port: r.port, secure: r.secure, requireTLS: r.requireTLS, auth: r.user ? { user: r.user, pass: r.passwordSealed ? ctx.keys.open(r.passwordSealed) : '' } : null, ca };
-      own = createSmtpRelay(spec, { connections: Math.min(4, d.concurrency), replyTimeoutMs: Math.floor(d.leaseMs * 0.7) });
+      const connections = Math.min(4, d.concurrency);
+      own = gateRelay(createSmtpRelay(spec, { connections, replyTimeoutMs: Math.floor(d.leaseMs * 0.7) }), connections);
       ownRelays.set(key, own);
     }
     return { relay: own, own: true };
@@ -256,6 +258,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     stopping = true;
     signal.notify();
     await running;
+    // Messages not yet handed to the relay go back to the queue unsent; those being sent finish.
+    for (const r of [relay, ...ownRelays.values()]) r.closeGate();
     const pending = [...inFlight.values()];
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(pending.map((p) => p.done)), new Promise((r) => (grace = setTimeout(r, Math.min(deadlineMs, STOP_GRACE_MS))))]);

@@ -6,7 +6,8 @@ import { payloadWithoutRelayPassword } from '../adapters/db/outbox-payload.ts';
 /** How one delivery attempt ended, as recorded on its row (only while the worker still holds the lease). */
 export type Outcome =
   | { kind: 'sent'; id: string; owner: string; tenantId: string; reply: string; note: string | null; at: number }
-  | { kind: 'retry'; id: string; owner: string; runAt: number; error: string; reply: string | null }
+  /** `notAttempted`: the relay never saw it (the worker was stopping): the attempt does not count. */
+  | { kind: 'retry'; id: string; owner: string; runAt: number; error: string; reply: string | null; notAttempted?: boolean }
   | { kind: 'failed'; id: string; owner: string; error: string; reply: string | null }
   | { kind: 'expired'; id: string; owner: string; error: string; reply: string | null }
   | { kind: 'paused'; id: string; owner: string; tenantId: string; reason: string; retryAt: number; at: number };
@@ -84,7 +85,7 @@ export class OutboxStore {
         const fence = trx.updateTable('outbox').where('id', '=', o.id).where('lease_owner', '=', o.owner).where('status', '=', 'sending');
         const free = { lease_owner: null, lease_until: null };
         let r;
-        if (o.kind === 'retry') r = await fence.set({ ...free, status: 'queued', run_at: o.runAt, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        if (o.kind === 'retry') r = await fence.set((eb) => ({ ...free, status: 'queued', run_at: o.runAt, last_error: o.error, last_reply: o.reply, ...(o.notAttempted ? { attempts: eb('attempts', '-', 1) } : {}) })).executeTakeFirst();
         // A PIN is never re-sent later (only reset), so a final failure wipes it too.
         else if (o.kind === 'failed') r = await fence.set({ ...free, status: 'failed', pin_enc: null, payload, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
         else if (o.kind === 'expired') r = await fence.set({ ...free, status: 'expired', pin_enc: null, payload, last_error: o.error, last_reply: o.reply }).executeTakeFirst();

@@ -1,0 +1,53 @@
+import type { OutgoingMail, Relay, RelayReceipt } from '../adapters/smtp/relay.ts';
+
+/** A message the relay never saw: nothing was sent, the attempt does not count. */
+export class NotStarted extends Error {}
+
+/** A relay behind a gate: at most `limit` sends at once; `close` turns the waiting ones away. */
+export interface GatedRelay extends Relay {
+  close(): Promise<void>;
+  /** Sends not yet started are refused with NotStarted; started ones run to their end. */
+  closeGate(): void;
+}
+
+/**
+ * Lets at most `limit` messages (one per pooled connection) into the relay at once; the others
+ * wait here rather than in nodemailer's queue, so that a stopping worker can give them back
+ * unsent, and a message's deadline runs from when its SMTP transaction starts. A message that
+ * waited so long that too little of its deadline is left is given back too.
+ */
+export function gateRelay(relay: Relay, limit: number): GatedRelay {
+  let active = 0;
+  let closed = false;
+  const waiting: { go: () => void; stop: (e: Error) => void }[] = [];
+  const next = () => {
+    if (active < limit && waiting.length) {
+      active++;
+      waiting.shift()!.go();
+    }
+  };
+  return {
+    description: relay.description,
+    async send(mail: OutgoingMail, deadlineMs: number): Promise<RelayReceipt> {
+      const asked = Date.now();
+      if (closed) throw new NotStarted('not sent: the worker was stopping');
+      await new Promise<void>((go, stop) => {
+        waiting.push({ go, stop });
+        next();
+      });
+      try {
+        const left = deadlineMs - (Date.now() - asked);
+        if (left < Math.min(1000, deadlineMs / 2)) throw new NotStarted('not sent: it waited too long for a free connection');
+        return await relay.send(mail, left);
+      } finally {
+        active--;
+        next();
+      }
+    },
+    closeGate() {
+      closed = true;
+      for (const w of waiting.splice(0)) w.stop(new NotStarted('not sent: the worker was stopping'));
+    },
+    close: () => relay.close(),
+  };
+}
