@@ -41,6 +41,8 @@ const COMMIT_DELAY_MS = 3;
 export class OutcomeWriter {
   #queue: { outcome: Outcome; committed: () => void }[] = [];
   #running: Promise<void> | null = null;
+  /** Ends the current wait for more outcomes early (the group is full). */
+  #full: (() => void) | null = null;
 
   constructor(
     private readonly store: OutboxStore,
@@ -54,6 +56,7 @@ export class OutcomeWriter {
   record(outcome: Outcome): Promise<void> {
     return new Promise((committed) => {
       this.#queue.push({ outcome, committed });
+      if (this.#queue.length >= this.groupSize) this.#full?.();
       this.#running ??= this.#drain().finally(() => (this.#running = null));
     });
   }
@@ -69,10 +72,18 @@ export class OutcomeWriter {
   async #drain(): Promise<void> {
     while (this.#queue.length) {
       // Let more outcomes join (replies that already arrived, those of the next milliseconds):
-      // a commit costs an fsync on SQLite, and SQLite blocks the event loop while it runs.
-      const end = Date.now() + COMMIT_DELAY_MS;
-      do await new Promise((r) => setImmediate(r));
-      while (this.#queue.length < this.groupSize && Date.now() < end);
+      // a commit can cost an fsync, and SQLite blocks the event loop while it runs.
+      if (this.#queue.length < this.groupSize) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, COMMIT_DELAY_MS);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.#full = done;
+        });
+        this.#full = null;
+      }
       const batch = this.#queue.splice(0);
       try {
         const outcomes = batch.map((b) => b.outcome);
