@@ -36,20 +36,19 @@ export class OutboxStore {
   }
 
   /**
-   * Claims up to `limit` due rows of tenants that are not paused, in one statement: `FOR UPDATE
-   * SKIP LOCKED` lets PostgreSQL workers claim side by side; SQLite has one writer. No ORDER BY:
-   * just after a burst of inserts, PostgreSQL's stale estimates made it sort every due row to take
-   * a few (100 ms for 20,000); the (status, run_at) index yields them oldest first on SQLite, and
-   * PostgreSQL in about the order they were written.
+   * Claims up to `limit` due rows of tenants that are not paused, oldest first, in one statement:
+   * `FOR UPDATE SKIP LOCKED` lets PostgreSQL workers claim side by side; SQLite has one writer.
    */
   async claim(owner: string, limit: number, now: number, leaseMs: number): Promise<OutboxTable[]> {
-    const due = sql`select id from outbox where status = 'queued' and run_at <= ${now} and tenant_id not in (select tenant_id from mail_pauses where retry_at > ${now}) limit ${limit}`;
+    const due = sql`select id from outbox where status = 'queued' and run_at <= ${now} and tenant_id not in (select tenant_id from mail_pauses where retry_at > ${now}) order by run_at limit ${limit}`;
     const set = sql`status = 'sending', lease_owner = ${owner}, lease_until = ${now + leaseMs}, attempts = attempts + 1`;
-    const q =
-      this.db.dialect === 'postgres'
-        ? sql<OutboxTable>`with c as (${due} for update skip locked) update outbox set ${set} from c where outbox.id = c.id returning outbox.*`
-        : sql<OutboxTable>`update outbox set ${set} where id in (${due}) returning *`;
-    return (await q.execute(this.db.kysely)).rows;
+    if (this.db.dialect === 'sqlite') return (await sql<OutboxTable>`update outbox set ${set} where id in (${due}) returning *`.execute(this.db.kysely)).rows;
+    return this.db.kysely.transaction().execute(async (trx) => {
+      // Read the (status, run_at) index in order. Just after a burst of inserts, stale estimates
+      // would have PostgreSQL sort every due row to take a few (100 ms for 20,000).
+      await sql`set local enable_sort = off`.execute(trx);
+      return (await sql<OutboxTable>`with c as (${due} for update skip locked) update outbox set ${set} from c where outbox.id = c.id returning outbox.*`.execute(trx)).rows;
+    });
   }
 
   /** When something next becomes due: a retry, a lease that runs out, a pause that ends. */
