@@ -94,9 +94,8 @@ for (const dialect of DIALECTS) {
 
       const retry = await runCli(['mail', 'retry', info.Id], m.t.env);
       assert.equal(retry.code, 0, retry.stderr);
-      await until(() => m.sink.received.some((x) => x.to.includes('bounce.home@fabrikam.com')), 'the retried mail');
-      const row = await m.t.ctx.db.kysely.selectFrom('outbox').selectAll().where('id', '=', info.Id).executeTakeFirstOrThrow();
-      assert.equal(row.status, 'sent');
+      await until(async () => (await m.t.ctx.db.kysely.selectFrom('outbox').select('status').where('id', '=', info.Id).executeTakeFirstOrThrow()).status === 'sent', 'the retried mail sent');
+      assert.ok(m.sink.received.some((x) => x.to.includes('bounce.home@fabrikam.com')));
 
       await m.sink.down();
       await enable(m.t.scope, await addUsers(m.t.scope, 'later', 1));

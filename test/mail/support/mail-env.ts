@@ -8,7 +8,7 @@ import { SmtpSink, type SinkOptions } from './smtp-sink.ts';
 export const FAST_DELIVERY: Record<string, string> = {
   DIALIN_RETRY_BASE_MS: '200',
   DIALIN_RETRY_MAX_MS: '1000',
-  DIALIN_LEASE_MS: '3000',
+  DIALIN_LEASE_MS: '10000',
   DIALIN_MAIL_POLL_MS: '25',
   DIALIN_SMTP_CONNECTIONS: '4',
   DIALIN_MAIL_FROM: '"Dial-in Conferencing" <noreply@dialin.contoso.com>',
