@@ -76,7 +76,7 @@ export const ERROR_CODES = {
   SMTP_CONFIG_INVALID: { kind: 'validation', description: 'The SMTP relay URL or its options are malformed.' },
   SMTP_UNAVAILABLE: { kind: 'unavailable', description: 'The SMTP relay cannot be reached or refused the login.' },
   TEMPLATE_LIMIT_EXCEEDED: { kind: 'validation', description: 'An e-mail template is too long, renders too slowly or renders too much text.' },
-  MAIL_NOT_RETRYABLE: { kind: 'conflict', description: 'Only a failed, expired or superseded outbox message can be retried.' },
+  MAIL_NOT_RETRYABLE: { kind: 'conflict', description: 'Only a failed or expired message without a PIN can be queued again (a PIN is never re-sent: reset it).' },
   MAIL_NOT_DELIVERED: { kind: 'unavailable', description: 'Set-CsPinSendCAWelcomeMail: some welcome mails were refused by the relay or are left to `dialin worker` to retry; the report says which.' },
   RUN_INTERRUPTED: { kind: 'conflict', description: 'A run over a group was interrupted (Ctrl-C); run the same command again to finish what is left.' },
   // access
