@@ -18,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../src/adapters/db/schema.ts';
 import { createPgDatabase } from '../test/support/dialects.ts';
 import { spawnDialin, waitForOutput, type DialinProcess } from '../test/faults/support/procs.ts';
 import { loadConfig } from '../src/config/config.ts';
@@ -62,11 +63,27 @@ interface WorkersRun {
   rate: number;
   workerCpuMs: number;
   sinkCpuMs: number;
-  /** The rest of the machine's busy CPU (PostgreSQL, and whatever else ran), per mail. */
+  /** PostgreSQL's backends for this database, per mail. */
+  pgCpuMs: number;
+  /** The rest of the machine's busy CPU (other PostgreSQL work, the proxy, whatever else ran), per mail. */
   otherCpuMs: number;
   lost: number;
   duplicates: number;
   avgSize: number;
+}
+
+/** CPU seconds of each PostgreSQL backend serving the database (the workers' connections, the bench's own). */
+async function backends(db: Kysely<Database>): Promise<Map<number, number>> {
+  const rows = (await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db)).rows;
+  const out = new Map<number, number>();
+  for (const r of rows) {
+    try {
+      out.set(r.pid, cpuSeconds(r.pid));
+    } catch {
+      // the connection ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** What the dump of smtp-sink holds: messages, distinct Message-IDs, and their average size. */
@@ -118,6 +135,7 @@ async function workersRun(tools: PostfixTools, mails: number, workers: number, c
     const cpu0 = procs.reduce((a, p) => a + cpuSeconds(p.pid), 0);
     const sink0 = cpuSeconds(sink.sinkPid);
     const busy0 = machineBusySeconds();
+    const pg0 = await backends(ctx.db.kysely);
     const t0 = Date.now();
     await ctx.db.kysely.transaction().execute(async (trx) => {
       await trx.updateTable('outbox').set({ run_at: t0 }).execute();
@@ -134,12 +152,13 @@ async function workersRun(tools: PostfixTools, mails: number, workers: number, c
     }
     const cpu = procs.reduce((a, p) => a + cpuSeconds(p.pid), 0) - cpu0;
     const sinkCpu = cpuSeconds(sink.sinkPid) - sink0;
-    const other = machineBusySeconds() - busy0 - cpu - sinkCpu;
+    const pgCpu = [...(await backends(ctx.db.kysely))].reduce((a, [pid, t]) => a + t - (pg0.get(pid) ?? 0), 0);
+    const other = machineBusySeconds() - busy0 - cpu - sinkCpu - pgCpu;
     const last = Number((await ctx.db.kysely.selectFrom('outbox').select((eb) => eb.fn.max('sent_at').as('t')).executeTakeFirstOrThrow()).t);
     for (const p of procs) await p.stop();
     await sink.stop();
     const d = readDump(dump);
-    return { workers, rate: mails / ((last - t0) / 1000), workerCpuMs: (cpu * 1000) / mails, sinkCpuMs: (sinkCpu * 1000) / mails, otherCpuMs: (other * 1000) / mails, lost: mails - d.distinct, duplicates: d.messages - d.distinct, avgSize: d.avgSize };
+    return { workers, rate: mails / ((last - t0) / 1000), workerCpuMs: (cpu * 1000) / mails, sinkCpuMs: (sinkCpu * 1000) / mails, pgCpuMs: (pgCpu * 1000) / mails, otherCpuMs: (other * 1000) / mails, lost: mails - d.distinct, duplicates: d.messages - d.distinct, avgSize: d.avgSize };
   } finally {
     for (const p of procs) await p.stop();
     await sink.stop();
@@ -187,13 +206,14 @@ export async function run(args: string[]): Promise<ScenarioReport> {
         `Baselines against the same relay: smtp-source (${limit.sessions} sessions, reused connections, the same size) ${Math.round(limit.rate).toLocaleString('en')} mails/s; the legacy loop (compose, a new connection per mail, one at a time, ${legacyN} mails) ${Math.round(legacyRate).toLocaleString('en')} mails/s.` +
         (rttMs ? '' : ' Goal: ≥ 40 % of the smtp-source limit and ≥ 4× the legacy loop.'),
     );
-    const head = ['workers', 'mails/s', 'vs 1 worker', 'worker CPU per mail', 'sink CPU per mail', `other CPU per mail (PostgreSQL${rttMs ? ', the proxy' : ''}, the rest of the machine)`, 'lost / delivered twice', '% of smtp-source', '× legacy loop'];
+    const head = ['workers', 'mails/s', 'vs 1 worker', 'worker CPU per mail', 'sink CPU per mail', 'PostgreSQL CPU per mail', `rest of the machine${rttMs ? ' (the proxy…)' : ''}`, 'lost / delivered twice', '% of smtp-source', '× legacy loop'];
     const rows = runs.map((r) => [
       String(r.workers),
       Math.round(r.rate).toLocaleString('en'),
       `${(r.rate / runs[0]!.rate).toFixed(2)}×`,
       `${r.workerCpuMs.toFixed(2)} ms`,
       `${r.sinkCpuMs.toFixed(3)} ms`,
+      `${r.pgCpuMs.toFixed(2)} ms`,
       `${r.otherCpuMs.toFixed(2)} ms`,
       `${r.lost} / ${r.duplicates}`,
       `${((100 * r.rate) / limit.rate).toFixed(0)} %`,
