@@ -11,6 +11,7 @@ import { createComposer } from './compose-pool.ts';
 import type { TenantMail } from './mail-job.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
+import { deliveryConnection, releaseDeliveryConnection } from './delivery-connection.ts';
 
 /** How one of the command's messages ended, as far as this process knows. */
 export type RunMailOutcome =
@@ -63,7 +64,8 @@ export async function startRunDelivery(o: {
 }): Promise<RunDelivery> {
   const { ctx, config, relay } = o;
   const d = config.delivery;
-  const store = new OutboxStore(ctx.db);
+  const db = await deliveryConnection(ctx.db, config);
+  const store = new OutboxStore(db);
   const owner = `${os.hostname()}/${process.pid}/run-${ctx.newId().slice(-8)}`;
   const overrides = (await loadTemplateOverrides(ctx.db.kysely, [o.tenantId])).get(o.tenantId)!;
   const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides };
@@ -99,7 +101,7 @@ export async function startRunDelivery(o: {
       const now = ctx.now();
       let claimed: OutboxTable[];
       try {
-        claimed = await ctx.db.kysely
+        claimed = await db.kysely
           .updateTable('outbox')
           .set((eb) => ({ status: 'sending', lease_owner: owner, lease_until: now + d.leaseMs, attempts: eb('attempts', '+', 1) }))
           .where('id', 'in', ids)
@@ -176,6 +178,7 @@ export async function startRunDelivery(o: {
       }
       await writer.flush(10_000);
       await deps.composer.close();
+      await releaseDeliveryConnection(db, ctx.db);
     },
   };
 }
