@@ -6,7 +6,7 @@ import type { Relay, RelayReceipt } from '../adapters/smtp/relay.ts';
 import { ComposeInterrupted, type Composer } from './compose-pool.ts';
 import { NotStarted } from './send-gate.ts';
 import { buildJob, type JobEnv, type TenantMail } from './mail-job.ts';
-import { afterTransientFailure, type RetryPolicy } from './retry-policy.ts';
+import { afterTransientFailure, gaveUpNote, type RetryPolicy } from './retry-policy.ts';
 import type { Outcome } from './outbox-store.ts';
 
 /** What one attempt needs besides the row. */
@@ -19,10 +19,11 @@ export interface AttemptDeps {
 }
 
 /**
- * An outcome, plus whether the failure may have delivered the message (a retry may duplicate), and
- * whether the relay refused us (login, TLS) rather than the message: the next message fares no better.
+ * An outcome, plus whether the failure may have delivered the message (a retry may duplicate),
+ * whether the relay refused us (login, TLS) rather than the message, and whether it could not be
+ * reached at all: in both cases the next message fares no better.
  */
-export type AttemptResult = { outcome: Outcome; uncertain: boolean; refused?: boolean };
+export type AttemptResult = { outcome: Outcome; uncertain: boolean; refused?: boolean; unreachable?: boolean };
 
 const UNCERTAIN = ' (the relay may have received it: a retry can deliver it twice)';
 
@@ -84,8 +85,7 @@ function transient(row: OutboxTable, owner: string, f: SendFailure, d: AttemptDe
   const error = `${f.reply}${f.uncertain ? UNCERTAIN : ''}`;
   const reply = f.code !== null ? f.reply : null;
   if ('expired' in next) {
-    const days = ((now - row.created_at) / 86_400_000).toFixed(1);
-    return { outcome: { id: row.id, owner, kind: 'expired', error: `gave up after ${row.attempts} attempt(s) over ${days} day(s); last error: ${error}`, reply }, uncertain: f.uncertain };
+    return { outcome: { id: row.id, owner, kind: 'expired', error: gaveUpNote(row.attempts, row.created_at, now, error), reply }, uncertain: f.uncertain, unreachable: !!f.unreachable };
   }
-  return { outcome: { id: row.id, owner, kind: 'retry', runAt: next.retryAt, error, reply }, uncertain: f.uncertain };
+  return { outcome: { id: row.id, owner, kind: 'retry', runAt: next.retryAt, error, reply }, uncertain: f.uncertain, unreachable: !!f.unreachable };
 }

@@ -10,7 +10,6 @@ import type { MailPayload } from '../app/mail-queue.ts';
 import { loadTemplateOverrides } from '../app/templates.ts';
 import { readSettings } from '../app/tenant-settings.ts';
 import type { OutboxTable } from '../adapters/db/schema.ts';
-import { openDb, type Db } from '../adapters/db/database.ts';
 import { createMailDrop } from '../adapters/smtp/mail-drop.ts';
 import { parseRelayUrl, type RelaySpec } from '../adapters/smtp/relay-url.ts';
 import { createSmtpRelay } from '../adapters/smtp/smtp-relay.ts';
@@ -18,10 +17,12 @@ import type { Relay } from '../adapters/smtp/relay.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
 import { createComposer } from './compose-pool.ts';
 import { gateRelay, type GatedRelay } from './send-gate.ts';
+import { RelayBreaker } from './relay-breaker.ts';
 import type { TenantMail } from './mail-job.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { listenForOutbox } from './outbox-listener.ts';
 import { OutcomeWriter, Signal } from './outcome-writer.ts';
+import { deliveryConnection, releaseDeliveryConnection } from './delivery-connection.ts';
 
 /** pino-compatible logging: an object of facts (never a PIN, password or body) and a message. */
 export interface WorkerLog {
@@ -73,21 +74,6 @@ function deploymentRelay(config: Readonly<Config>, ca: string | null): Relay {
   return config.smtpUrl ? createSmtpRelay(parseRelayUrl(config.smtpUrl, ca), tuning) : createMailDrop(path.join(config.dataDir, 'maildrop'));
 }
 
-/**
- * On SQLite the worker writes through a connection of its own, with synchronous=NORMAL: its
- * commits (claims, outcomes) stay atomic and survive the crash of any process, but no longer wait
- * for an fsync, which otherwise dominates a bulk run (1-8 ms each here) and blocks the event loop.
- * Only an OS crash or power loss can undo its last commits, and that only sends those messages
- * again (a duplicate, never a loss): the outbox rows themselves are written by the API and the CLI
- * with synchronous=FULL. Its own connection also keeps `dialin serve`'s API off the worker's queue.
- */
-async function ownConnection(shared: Db, config: Readonly<Config>): Promise<Db> {
-  if (shared.dialect !== 'sqlite') return shared;
-  const db = openDb({ dataDir: config.dataDir, databaseUrl: null });
-  await sql`pragma synchronous = NORMAL`.execute(db.kysely);
-  return db;
-}
-
 function readCa(file: string | null): string | null {
   if (!file) return null;
   try {
@@ -108,7 +94,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   const ca = readCa(config.smtpCaFile);
   const relay = gateRelay(deploymentRelay(config, ca), d.concurrency);
   const defaultFrom = parseMailbox(config.mailFrom);
-  const db = await ownConnection(ctx.db, config);
+  // Its own connection on SQLite also keeps `dialin serve`'s API off the worker's queue.
+  const db = await deliveryConnection(ctx.db, config);
   const store = new OutboxStore(db);
   const workerId = `${os.hostname()}/${process.pid}/${ctx.newId().slice(-8)}`;
   const lifted = await store.liftPauses();
@@ -129,7 +116,11 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   const maxInFlight = inFlightLimit(d.concurrency);
   const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
   const inFlight = new Map<string, { owner: string; done: Promise<void> }>();
+  // Checks of an unreachable relay: every few seconds at first, at most every minute.
+  const breaker = new RelayBreaker({ threshold: 3, baseMs: Math.min(d.retryBaseMs, 5_000), maxMs: Math.min(d.retryMaxMs, 60_000) });
   let stopping = false;
+  let whenStopping: () => void = () => {};
+  const stopRequested = new Promise<void>((r) => (whenStopping = r));
   let claimSeq = 0;
 
   const writer = new OutcomeWriter(
@@ -186,7 +177,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     const done = (async () => {
       const { relay: via, own } = relayFor(row);
       const left = Math.max(1000, claimedAt + deadlineMs - Date.now());
-      const { outcome, uncertain } = await attemptDelivery(row, owner, tenant, via, !own, left, deps);
+      const { outcome, uncertain, unreachable } = await attemptDelivery(row, owner, tenant, via, !own, left, deps);
+      if (!own) watchRelay(outcome, unreachable && 'error' in outcome ? outcome.error : null);
       if (uncertain) {
         stats.uncertain++;
         log.info({ id: row.id, messageId: row.message_id }, 'The attempt failed after the relay may have received the message; it will be sent again and may arrive twice.');
@@ -205,11 +197,46 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     stats.inFlight = inFlight.size;
   }
 
+  /** Feeds the breaker: a message the relay accepted, or one it could not even be reached for. */
+  function watchRelay(outcome: Outcome, unreachable: string | null): void {
+    if (unreachable !== null) {
+      if (!breaker.unreachable(Date.now())) return;
+      log.warn({ relay: relay.description, err: unreachable }, `The relay cannot be reached (${unreachable}). No more mail is taken until it answers; it is checked every few seconds without sending anything.`);
+      relay.turnAwayWaiting('the relay cannot be reached; the message waits in the queue until it answers');
+    } else if (outcome.kind === 'sent' && breaker.reached()) log.info({ relay: relay.description }, 'The relay answers again; deliveries resume.');
+  }
+
+  /** While the breaker is open: wait for the next check, then connect to the relay (no message). */
+  async function checkRelay(): Promise<void> {
+    const wait = breaker.checkAt! - Date.now();
+    if (wait > 0) return signal.wait(wait);
+    try {
+      const expired = await store.expireOverdue(ctx.now(), 'the relay could not be reached');
+      if (expired) log.warn({ messages: expired }, 'Messages expired while the relay could not be reached (their lifetime is over).');
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'Expiring old messages failed (is the database reachable?); trying again at the next check.');
+    }
+    try {
+      const checked = relay.check();
+      checked.catch(() => {});
+      await Promise.race([checked, stopRequested]);
+      if (stopping) return;
+      if (breaker.reached()) log.info({ relay: relay.description, checks: breaker.checks + 1 }, 'The relay answers again; deliveries resume.');
+    } catch (e) {
+      breaker.checkFailed(Date.now());
+      log.debug({ err: (e as Error).message, next: new Date(breaker.checkAt!).toISOString() }, 'The relay still cannot be reached.');
+    }
+  }
+
   let nextReap = 0;
   const reapEveryMs = Math.min(1000, Math.max(100, Math.floor(d.leaseMs / 4)));
 
   async function loop(): Promise<void> {
     while (!stopping) {
+      if (breaker.isOpen) {
+        await checkRelay();
+        continue;
+      }
       const free = maxInFlight - inFlight.size;
       // Claim in batches (a claim is a commit, like an outcome): when half the window is free.
       if (free < Math.max(1, maxInFlight / 2)) {
@@ -256,6 +283,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
 
   async function stop(): Promise<void> {
     stopping = true;
+    whenStopping();
     signal.notify();
     await running;
     // Messages not yet handed to the relay go back to the queue unsent; those being sent finish.
@@ -272,7 +300,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     clearInterval(summary);
     await listener?.close();
     await Promise.all([relay.close(), ...[...ownRelays.values()].map((r) => r.close()), deps.composer.close()]);
-    if (db !== ctx.db) await db.close();
+    await releaseDeliveryConnection(db, ctx.db);
     log.info({ ...stats }, 'Delivery worker stopped.');
   }
 }

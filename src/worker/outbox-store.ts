@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Db } from '../adapters/db/database.ts';
 import type { Database, OutboxTable } from '../adapters/db/schema.ts';
 import { payloadWithoutRelayPassword } from '../adapters/db/outbox-payload.ts';
+import { gaveUpNote } from './retry-policy.ts';
 
 /** How one delivery attempt ended, as recorded on its row (only while the worker still holds the lease). */
 export type Outcome =
@@ -117,6 +118,26 @@ export class OutboxStore {
     const r = await update.execute(db);
     await sql`delete from mail_pauses where tenant_id in (${tenants})`.execute(db);
     return Number(r.numAffectedRows ?? 0);
+  }
+
+  /**
+   * Queued rows whose lifetime is over expire as their next attempt would have made them: used
+   * while nothing is attempted (the relay cannot be reached), so a long outage still ends in
+   * *expired*, not in old PINs mailed days later. Returns how many.
+   */
+  async expireOverdue(now: number, lastError: string): Promise<number> {
+    const rows = await this.db.kysely.selectFrom('outbox').select(['id', 'attempts', 'created_at', 'last_error']).where('status', '=', 'queued').where('expires_at', '<=', now).limit(CHUNK).execute();
+    if (!rows.length) return 0;
+    const payload = payloadWithoutRelayPassword(this.db.dialect);
+    return this.db.kysely.transaction().execute(async (trx) => {
+      let n = 0;
+      for (const r of rows) {
+        const note = gaveUpNote(r.attempts, r.created_at, now, r.last_error ?? lastError);
+        const u = await trx.updateTable('outbox').set({ status: 'expired', pin_enc: null, payload, last_error: note }).where('id', '=', r.id).where('status', '=', 'queued').executeTakeFirst();
+        n += Number(u.numUpdatedRows);
+      }
+      return n;
+    });
   }
 
   /** Ends every pause (a worker starting may have a new relay configuration); returns how many. */

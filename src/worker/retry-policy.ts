@@ -27,3 +27,9 @@ export function afterTransientFailure(attempts: number, now: number, expiresAt: 
   const retryAt = now + retryDelay(attempts, p, random);
   return retryAt >= expiresAt ? { expired: true } : { retryAt };
 }
+
+/** What an expired message says: how many attempts over how long, and the last error. */
+export function gaveUpNote(attempts: number, createdAt: number, now: number, lastError: string): string {
+  const days = ((now - createdAt) / 86_400_000).toFixed(1);
+  return `gave up after ${attempts} attempt(s) over ${days} day(s); last error: ${lastError}`;
+}

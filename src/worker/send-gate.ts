@@ -8,6 +8,8 @@ export interface GatedRelay extends Relay {
   close(): Promise<void>;
   /** Sends not yet started are refused with NotStarted; started ones run to their end. */
   closeGate(): void;
+  /** Sends waiting for a connection now are refused with NotStarted (the gate stays open). */
+  turnAwayWaiting(why: string): void;
 }
 
 /**
@@ -43,6 +45,10 @@ export function gateRelay(relay: Relay, limit: number): GatedRelay {
         active--;
         next();
       }
+    },
+    check: () => relay.check(),
+    turnAwayWaiting(why) {
+      for (const w of waiting.splice(0)) w.stop(new NotStarted(`not sent: ${why}`));
     },
     closeGate() {
       closed = true;

@@ -13,6 +13,8 @@ export interface SendFailure {
   reply: string;
   code: number | null;
   uncertain: boolean;
+  /** The relay could not be reached at all (refused, no greeting, unknown host): nothing was sent. */
+  unreachable?: boolean;
 }
 
 interface MailerError {
@@ -56,5 +58,5 @@ export function classifySendError(err: unknown): SendFailure {
   // A connection lost or silent once the session was under way may have delivered the message.
   const connecting = e.originalCode === 'ECONNREFUSED' || e.timeoutType === 'CONNECT_TIMEOUT' || e.timeoutType === 'GREETING_TIMEOUT' || e.code === 'EDNS';
   const uncertain = code === null && !connecting && (e.code === 'ECONNECTION' || e.code === 'ETIMEDOUT' || e.code === DEADLINE);
-  return { class: 'transient', reply, code, uncertain };
+  return { class: 'transient', reply, code, uncertain, ...(connecting ? { unreachable: true } : {}) };
 }

@@ -28,6 +28,11 @@ export function createMailDrop(dir: string): Relay {
       await fs.rename(tmp, file);
       return { accepted: [...mail.envelope.to], rejected: [], response: `250 written to ${file}` };
     },
+    async check() {
+      ready ??= fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      await ready;
+      await fs.access(dir, fs.constants.W_OK);
+    },
     async close() {},
   };
 }

@@ -20,5 +20,7 @@ export interface Relay {
   readonly description: string;
   /** Sends one message; rejects with the relay's error, or a deadline error after `deadlineMs`. */
   send(mail: OutgoingMail, deadlineMs: number): Promise<RelayReceipt>;
+  /** Checks that the relay can be reached (and TLS and login pass) without sending anything; rejects as `send` would. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }

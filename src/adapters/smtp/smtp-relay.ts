@@ -72,6 +72,7 @@ export function createSmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Relay {
           .finally(() => clearTimeout(timer));
       });
     },
+    check: () => verifySmtpRelay(spec, tuning),
     async close() {
       transport.close();
     },
