@@ -11,6 +11,7 @@ import { AppError } from '../../core/errors.ts';
 import { apiGuard, cookieName, type Access } from './auth.ts';
 import { httpStatusOf, toAppError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
+import { OutageLog } from './outage-log.ts';
 import { securityHeaders } from './security-headers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { staticRoutes } from './routes/static.ts';
@@ -90,10 +91,12 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     req.log[level]({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.principal?.actor }, 'request');
   });
 
+  const outage = new OutageLog(10_000);
   app.setErrorHandler(async (err, req, reply) => {
     const e = toAppError(err);
     const status = httpStatusOf(e);
-    if (status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+    if (status === 503) outage.note(req.log, e.code, e.cause instanceof Error ? e.cause.message : null);
+    else if (status >= 500) req.log.error({ err, code: e.code }, 'request failed');
     else req.log.info({ code: e.code, field: e.field, route: req.routeOptions.url }, 'request refused');
     reply.code(status);
     if (isApi(req) || !req.method.match(/^(GET|POST)$/)) return reply.send(e.toJSON());
