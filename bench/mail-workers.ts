@@ -222,6 +222,17 @@ export async function run(args: string[]): Promise<ScenarioReport> {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
     console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+    // What the machine allows at all: the sink and PostgreSQL need their CPU per mail whatever the worker costs.
+    const cores = os.availableParallelism();
+    const needed = (r: WorkersRun) => r.sinkCpuMs + r.pgCpuMs;
+    const ceiling = (cores * 1000) / needed(runs[0]!);
+    const withWorker = (cores * 1000) / (needed(runs[0]!) + runs[0]!.workerCpuMs);
+    if (!rttMs) {
+      console.log(
+        `\nThe machine's ceiling: on ${cores} cores, the sink and PostgreSQL alone (${needed(runs[0]!).toFixed(2)} ms of CPU per mail) allow ${Math.round(ceiling).toLocaleString('en')} mails/s with a worker that cost nothing ` +
+          `(${((100 * ceiling) / limit.rate).toFixed(0)} % of smtp-source); with one worker's ${runs[0]!.workerCpuMs.toFixed(2)} ms, ${Math.round(withWorker).toLocaleString('en')} mails/s.`,
+      );
+    }
     const intact = { goal: `no mail lost or delivered twice by several workers${rttMs ? ` (relay ${rttMs} ms away)` : ''}`, measured: runs.map((r) => `${r.workers}: ${r.lost} lost, ${r.duplicates} twice`).join('; '), met: runs.every((r) => r.lost === 0 && r.duplicates === 0) };
     if (rttMs) {
       const grows = runs.every((r, i) => i === 0 || r.rate > runs[i - 1]!.rate);
@@ -229,7 +240,7 @@ export async function run(args: string[]): Promise<ScenarioReport> {
     }
     return {
       goals: [
-        { goal: 'mail end to end ≥ 40 % of the smtp-source → smtp-sink limit', measured: `${Math.round(best.rate).toLocaleString('en')} mails/s (${best.workers} worker(s)) = ${((100 * best.rate) / limit.rate).toFixed(0)} % of ${Math.round(limit.rate).toLocaleString('en')}/s`, met: best.rate >= 0.4 * limit.rate },
+        { goal: 'mail end to end ≥ 40 % of the smtp-source → smtp-sink limit', measured: `${Math.round(best.rate).toLocaleString('en')} mails/s (${best.workers} worker(s)) = ${((100 * best.rate) / limit.rate).toFixed(0)} % of ${Math.round(limit.rate).toLocaleString('en')}/s; the sink and PostgreSQL alone cap ${cores} cores at ${((100 * ceiling) / limit.rate).toFixed(0)} %`, met: best.rate >= 0.4 * limit.rate },
         { goal: 'mail end to end ≥ 4× the legacy connection-per-message loop', measured: `${(best.rate / legacyRate).toFixed(1)}× (${Math.round(legacyRate).toLocaleString('en')} mails/s)`, met: best.rate >= 4 * legacyRate },
         intact,
       ],
