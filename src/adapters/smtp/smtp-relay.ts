@@ -1,4 +1,5 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer from 'nodemailer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { deadlineError } from './classify.ts';
 import { describeRelay, type RelaySpec } from './relay-url.ts';
@@ -38,45 +39,155 @@ function poolOptions(spec: RelaySpec, t: SmtpTuning): SMTPPool.Options {
   };
 }
 
+/** Messages sent over one connection before it is replaced (as nodemailer's pool does). */
+const MAX_MESSAGES = 1000;
+
+/** One pooled session: `broken` once it failed or the server closed it (never reused then). */
+interface Session {
+  smtp: SMTPConnection;
+  sent: number;
+  broken: boolean;
+}
+
+/** The session options of nodemailer's SMTP connection (the pool-only options left out). */
+function sessionOptions(spec: RelaySpec, t: SmtpTuning): SMTPConnection.Options {
+  const { pool: _p, maxConnections: _c, maxMessages: _m, maxRequeues: _r, auth: _a, disableFileAccess: _f, disableUrlAccess: _u, ...session } = poolOptions(spec, t);
+  return session as SMTPConnection.Options;
+}
+
 /**
- * The relay in DIALIN_SMTP_URL (or a command's own) through one pooled nodemailer transport.
- * A send that outlives its deadline recycles the pool: a hung connection cannot block the worker.
+ * The relay in DIALIN_SMTP_URL (or a command's own): a pool of nodemailer SMTP connections
+ * (`nodemailer/lib/smtp-connection`: EHLO, STARTTLS, AUTH, pipelined MAIL/RCPT/DATA, dot-stuffing)
+ * that messages composed beforehand are written to directly. nodemailer's transport would wrap
+ * each raw message in a mail object, a MIME node and a stream pipeline again: 0.25 ms of CPU a
+ * message against 0.10 ms here. Sessions are opened on demand up to `connections`, reused for up
+ * to 1,000 messages, and dropped after any failure or a send past its deadline, so a hung or
+ * confused connection never carries the next message.
  */
 export function createSmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Relay {
-  const options = poolOptions(spec, tuning);
-  const open = (): Transporter<SMTPPool.SentMessageInfo> => {
-    const t = nodemailer.createTransport(options);
-    // Errors also reach each sendMail callback; the event must not crash the process.
-    t.on('error', () => {});
-    return t;
-  };
-  let transport = open();
+  const options = sessionOptions(spec, tuning);
+  const idle: Session[] = [];
+  /** Every session not yet ended (connecting, idle or sending): at most `connections`. */
+  const live = new Set<Session>();
+  const waiting: (() => void)[] = [];
+  let closed = false;
+
+  const wakeOne = () => waiting.shift()?.();
+  /** The session is gone: out of the pool, and its place is free for a waiting send. */
+  function forget(s: Session): void {
+    s.broken = true;
+    const i = idle.indexOf(s);
+    if (i >= 0) idle.splice(i, 1);
+    if (live.delete(s)) wakeOne();
+  }
+  function discard(s: Session, politely: boolean): void {
+    if (politely && !s.broken) s.smtp.quit();
+    else s.smtp.close();
+    forget(s);
+  }
+
+  function connect(): Promise<Session> {
+    return new Promise((resolve, reject) => {
+      const smtp = new SMTPConnection(options);
+      const s: Session = { smtp, sent: 0, broken: false };
+      live.add(s);
+      let settled = false;
+      const ready = () => {
+        if (settled) return;
+        settled = true;
+        resolve(s);
+      };
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        smtp.close();
+        forget(s);
+        reject(e);
+      };
+      // Once the session is up, errors also reach the send in flight; here they only retire it.
+      smtp.on('error', (e) => (settled ? (s.broken = true) : fail(e)));
+      smtp.once('end', () => (settled ? forget(s) : fail(Object.assign(new Error('the relay closed the connection'), { code: 'ECONNECTION' }))));
+      smtp.connect((err?: Error) => {
+        if (err) return fail(err);
+        // As nodemailer's pool: log in when the relay offers AUTH (after STARTTLS, which requireTLS enforces).
+        if (!spec.auth || !smtp.allowsAuth) return ready();
+        smtp.login({ user: spec.auth.user, pass: spec.auth.pass }, (e) => (e ? fail(e) : ready()));
+      });
+    });
+  }
+
+  async function acquire(): Promise<Session> {
+    for (;;) {
+      if (closed) throw Object.assign(new Error('the relay connection pool is closed'), { code: 'ECONNECTION' });
+      const s = idle.pop();
+      if (s && !s.broken) return s;
+      if (s) continue;
+      if (live.size < tuning.connections) return connect();
+      await new Promise<void>((r) => waiting.push(r));
+    }
+  }
+
+  function release(s: Session): void {
+    if (s.broken || closed || s.sent >= MAX_MESSAGES) discard(s, !s.broken);
+    else {
+      idle.push(s);
+      wakeOne();
+    }
+  }
+
   return {
     description: describeRelay(spec),
-    send(mail: OutgoingMail, deadlineMs: number): Promise<RelayReceipt> {
-      const current = transport;
+    async send(mail: OutgoingMail, deadlineMs: number): Promise<RelayReceipt> {
+      const start = Date.now();
+      const acquiring = acquire();
+      let s: Session;
+      try {
+        s = await withDeadline(acquiring, deadlineMs);
+      } catch (e) {
+        // A session that comes up after the deadline goes back to the pool.
+        acquiring.then(release, () => {});
+        throw e;
+      }
       return new Promise<RelayReceipt>((resolve, reject) => {
+        let done = false;
         const timer = setTimeout(() => {
-          if (transport === current) {
-            transport = open();
-            current.close();
-          }
+          done = true;
+          discard(s, false);
           reject(deadlineError(deadlineMs));
-        }, deadlineMs);
-        current
-          .sendMail({ envelope: mail.envelope, raw: Buffer.from(mail.raw.buffer, mail.raw.byteOffset, mail.raw.byteLength), messageId: mail.messageId })
-          .then(
-            (info) => resolve({ accepted: info.accepted.map(String), rejected: info.rejected.map(String), response: info.response }),
-            reject,
-          )
-          .finally(() => clearTimeout(timer));
+        }, Math.max(1, deadlineMs - (Date.now() - start)));
+        // A fresh envelope object: the connection keeps its transaction state on it.
+        s.smtp.send({ from: mail.envelope.from, to: [...mail.envelope.to] }, Buffer.from(mail.raw.buffer, mail.raw.byteOffset, mail.raw.byteLength), (err, info) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          // Leave the connection's reply handling before it takes the next message.
+          setImmediate(() => {
+            if (err) {
+              // A refused message leaves a session in an unknown state: start the next one afresh.
+              s.broken = true;
+              release(s);
+              return reject(err);
+            }
+            s.sent++;
+            release(s);
+            resolve({ accepted: info.accepted.map(String), rejected: info.rejected.map(String), response: info.response });
+          });
+        });
       });
     },
     check: () => verifySmtpRelay(spec, tuning),
     async close() {
-      transport.close();
+      closed = true;
+      for (const s of [...idle]) discard(s, true);
+      waiting.splice(0).forEach((w) => w());
     },
   };
+}
+
+/** Rejects with the deadline error if `p` has not settled within `ms` (connecting to a silent relay). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(deadlineError(ms)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 /**
