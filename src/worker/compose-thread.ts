@@ -27,11 +27,12 @@ parentPort!.on('message', async ({ jobs, sources: added, forget }: WireBatch) =>
   for (const [i, { id, job }] of full.entries()) {
     try {
       const mail = await composeMail(job);
-      // A fresh buffer of its own: Buffers from the pool share memory that must not be transferred.
-      const raw = new Uint8Array(mail.raw.byteLength);
-      raw.set(mail.raw);
+      // Transferred, so it must own its memory: a message over 4 KiB already does (Buffer.concat
+      // allocates it outside Node's shared pool); a smaller one is copied first.
+      const owns = mail.raw.byteOffset === 0 && mail.raw.byteLength === mail.raw.buffer.byteLength;
+      const raw = owns ? mail.raw : new Uint8Array(mail.raw);
       results.push({ id, raw, envelope: mail.envelope });
-      transfer.push(raw.buffer);
+      transfer.push(raw.buffer as ArrayBuffer);
     } catch (e) {
       const err = e as { code?: string; message?: string };
       results.push({ id, error: { code: err.code ?? 'INTERNAL_ERROR', message: String(err.message ?? e) } });
