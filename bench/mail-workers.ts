@@ -115,6 +115,8 @@ async function workersRun(tools: PostfixTools, mails: number, workers: number, c
     DIALIN_SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
     DIALIN_SMTP_CONNECTIONS: String(connections),
     DATABASE_URL: pgdb.url,
+    // The workers get only this environment; a compose-thread count given to the bench is passed on.
+    ...(process.env.DIALIN_COMPOSE_THREADS ? { DIALIN_COMPOSE_THREADS: process.env.DIALIN_COMPOSE_THREADS } : {}),
   };
   const ctx = await createContext(loadConfig(env), { actor: 'bench' });
   const procs: DialinProcess[] = [];

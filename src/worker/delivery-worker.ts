@@ -55,12 +55,13 @@ export interface DeliveryWorker {
 }
 
 /**
- * How many messages a worker holds at once (claimed, not yet recorded): 8 per SMTP connection.
- * Enough to keep the connections busy and to amortise commits (an fsync each on SQLite); also
- * the most a crash can deliver twice.
+ * How many messages a worker holds at once (claimed, not yet recorded): 16 per SMTP connection.
+ * Enough to keep the connections and the compose thread busy while earlier messages wait for
+ * their outcome's commit (8 left them idle a quarter of the time: 1,450 against 1,800 mails/s
+ * here), and to amortise claims and commits; also the most a crash can deliver twice.
  */
 export function inFlightLimit(connections: number): number {
-  return connections * 8;
+  return connections * 16;
 }
 
 /** The longest a render may take before its thread is stopped. */

@@ -7,6 +7,7 @@ import { readSettings } from '../app/tenant-settings.ts';
 import type { OutboxTable } from '../adapters/db/schema.ts';
 import type { Relay } from '../adapters/smtp/relay.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
+import { inFlightLimit } from './delivery-worker.ts';
 import { createComposer } from './compose-pool.ts';
 import type { TenantMail } from './mail-job.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
@@ -47,7 +48,7 @@ const COMPOSE_TIMEOUT_MS = 5_000;
  * (Set-CsPinSendCAWelcomeMail): so it can report each outcome, and so the password it was given
  * is used where it was typed. Rows are claimed by id with a lease, exactly as the worker claims
  * them, and every outcome is recorded with the worker's own fencing; a transient failure leaves
- * the row queued for `dialin worker`. Up to `connections × 4` messages are in flight.
+ * the row queued for `dialin worker`. As many messages are in flight as in the worker.
  */
 export async function startRunDelivery(o: {
   ctx: AppContext;
@@ -76,7 +77,7 @@ export async function startRunDelivery(o: {
     now: ctx.now,
     random: Math.random,
   };
-  const maxInFlight = d.concurrency * 4;
+  const maxInFlight = inFlightLimit(d.concurrency);
   const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
   // The writer keeps outcomes it could not record and tries again: nothing to do on an error.
   const writer = new OutcomeWriter(store, (batch) => batch.forEach((b) => o.onOutcome(reportOf(b))), () => {});
