@@ -197,7 +197,10 @@ export async function run(args: string[]): Promise<ScenarioReport> {
         for (let i = 0; i < 3; i++) rates.push(await smtpSourceRate(tools, sink.port, { sessions, messages: rttMs ? 3000 : 20_000, size }));
         if (median(rates) > limit.rate) limit = { rate: median(rates), sessions };
       }
-      legacyRate = await legacy(sink.port, legacyN);
+      // The median of three runs, as for smtp-source: one run alone varied from 275 to 460 mails/s here.
+      const legacyRates: number[] = [];
+      for (let i = 0; i < 3; i++) legacyRates.push(await legacy(sink.port, legacyN));
+      legacyRate = median(legacyRates);
     } finally {
       await sink.stop();
     }
@@ -205,7 +208,7 @@ export async function run(args: string[]): Promise<ScenarioReport> {
     const where = rttMs ? `Postfix smtp-sink behind a proxy adding ${rttMs} ms of round trip (a relay across a network)` : 'Postfix smtp-sink on loopback';
     console.log(
       `\nmail end to end, ${mails.toLocaleString('en')} welcome mails (${size.toLocaleString('en')} bytes on average) through W \`dialin worker\` processes on PostgreSQL, ${connections} SMTP connections each, to ${where} (${tools.origin}). ` +
-        `Baselines against the same relay: smtp-source (${limit.sessions} sessions, reused connections, the same size) ${Math.round(limit.rate).toLocaleString('en')} mails/s; the legacy loop (compose, a new connection per mail, one at a time, ${legacyN} mails) ${Math.round(legacyRate).toLocaleString('en')} mails/s.` +
+        `Baselines against the same relay: smtp-source (${limit.sessions} sessions, reused connections, the same size) ${Math.round(limit.rate).toLocaleString('en')} mails/s; the legacy loop (compose, a new connection per mail, one at a time, ${legacyN} mails, median of 3 runs) ${Math.round(legacyRate).toLocaleString('en')} mails/s.` +
         (rttMs ? '' : ' Goal: ≥ 40 % of the smtp-source limit and ≥ 4× the legacy loop.'),
     );
     const head = ['workers', 'mails/s', 'vs 1 worker', 'worker CPU per mail', 'sink CPU per mail', 'PostgreSQL CPU per mail', `rest of the machine${rttMs ? ' (the proxy…)' : ''}`, 'lost / delivered twice', '% of smtp-source', '× legacy loop'];
@@ -237,8 +240,11 @@ export async function run(args: string[]): Promise<ScenarioReport> {
     }
     const intact = { goal: `no mail lost or delivered twice by several workers${rttMs ? ` (relay ${rttMs} ms away)` : ''}`, measured: runs.map((r) => `${r.workers}: ${r.lost} lost, ${r.duplicates} twice`).join('; '), met: runs.every((r) => r.lost === 0 && r.duplicates === 0) };
     if (rttMs) {
-      const grows = runs.every((r, i) => i === 0 || r.rate > runs[i - 1]!.rate);
-      return { goals: [{ goal: `mail throughput grows with workers (relay ${rttMs} ms away)`, measured: runs.map((r) => `${r.workers}: ${Math.round(r.rate).toLocaleString('en')}/s`).join(', '), met: grows }, intact] };
+      // "Until the relay is the limit": a step may stay flat once the workers already reach 70 % of what smtp-source gets through.
+      const atRelayLimit = (rate: number) => rate >= 0.7 * limit.rate;
+      const grows = runs.every((r, i) => i === 0 || r.rate > runs[i - 1]!.rate || atRelayLimit(runs[i - 1]!.rate));
+      const measured = `${runs.map((r) => `${r.workers}: ${Math.round(r.rate).toLocaleString('en')}/s`).join(', ')} (the relay's limit, smtp-source: ${Math.round(limit.rate).toLocaleString('en')}/s)`;
+      return { goals: [{ goal: `mail throughput grows with workers until the relay is the limit (relay ${rttMs} ms away)`, measured, met: grows }, intact] };
     }
     return {
       goals: [
