@@ -1,8 +1,5 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
-import { AppError } from '../core/errors.ts';
 import { parseMailbox } from '../core/sender.ts';
 import type { Config } from '../config/config.ts';
 import type { AppContext } from '../app/context.ts';
@@ -13,6 +10,7 @@ import type { OutboxTable } from '../adapters/db/schema.ts';
 import { createMailDrop } from '../adapters/smtp/mail-drop.ts';
 import { parseRelayUrl, type RelaySpec } from '../adapters/smtp/relay-url.ts';
 import { createSmtpRelay } from '../adapters/smtp/smtp-relay.ts';
+import { readCaFile } from '../adapters/smtp/ca-file.ts';
 import type { Relay } from '../adapters/smtp/relay.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
 import { createComposer } from './compose-pool.ts';
@@ -75,14 +73,6 @@ function deploymentRelay(config: Readonly<Config>, ca: string | null): Relay {
   return config.smtpUrl ? createSmtpRelay(parseRelayUrl(config.smtpUrl, ca), tuning) : createMailDrop(path.join(config.dataDir, 'maildrop'));
 }
 
-function readCa(file: string | null): string | null {
-  if (!file) return null;
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new AppError('SMTP_CONFIG_INVALID', `DIALIN_SMTP_CA_FILE ${file} cannot be read: ${(e as Error).message}`, { field: 'DIALIN_SMTP_CA_FILE' });
-  }
-}
 
 /**
  * The delivery worker (`dialin worker`, and inside `dialin serve`): claims due outbox rows with a
@@ -92,7 +82,7 @@ function readCa(file: string | null): string | null {
  */
 export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContext; config: Readonly<Config>; log: WorkerLog }): Promise<DeliveryWorker> {
   const d = config.delivery;
-  const ca = readCa(config.smtpCaFile);
+  const ca = readCaFile(config.smtpCaFile);
   const relay = gateRelay(deploymentRelay(config, ca), d.concurrency);
   const defaultFrom = parseMailbox(config.mailFrom);
   // Its own connection on SQLite also keeps `dialin serve`'s API off the worker's queue.
@@ -204,7 +194,13 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
       if (!breaker.unreachable(Date.now())) return;
       log.warn({ relay: relay.description, err: unreachable }, `The relay cannot be reached (${unreachable}). No more mail is taken until it answers; it is checked every few seconds without sending anything.`);
       relay.turnAwayWaiting('the relay cannot be reached; the message waits in the queue until it answers');
-    } else if (outcome.kind === 'sent' && breaker.reached()) log.info({ relay: relay.description }, 'The relay answers again; deliveries resume.');
+    } else if (outcome.kind === 'sent') relayAnswered();
+  }
+
+  /** The relay took a message or passed a check: if the breaker was open, deliveries resume. */
+  function relayAnswered(): void {
+    const failedChecks = breaker.checks;
+    if (breaker.reached()) log.info({ relay: relay.description, failedChecks }, 'The relay answers again; deliveries resume.');
   }
 
   /** While the breaker is open: wait for the next check, then connect to the relay (no message). */
@@ -222,7 +218,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
       checked.catch(() => {});
       await Promise.race([checked, stopRequested]);
       if (stopping) return;
-      if (breaker.reached()) log.info({ relay: relay.description, checks: breaker.checks + 1 }, 'The relay answers again; deliveries resume.');
+      relayAnswered();
     } catch (e) {
       breaker.checkFailed(Date.now());
       log.debug({ err: (e as Error).message, next: new Date(breaker.checkAt!).toISOString() }, 'The relay still cannot be reached.');

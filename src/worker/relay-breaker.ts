@@ -10,7 +10,7 @@ export class RelayBreaker {
   #failures = 0;
   #openUntil: number | null = null;
   #coolOffMs: number;
-  /** Checks made since it opened (for the log). */
+  /** Checks that failed since it last opened (for the log). */
   checks = 0;
 
   constructor(private readonly o: { threshold: number; baseMs: number; maxMs: number }) {

@@ -9,6 +9,7 @@ import { MIGRATIONS } from '../db/migrations/index.ts';
 import { KEY_FILE, loadKeys } from '../crypto/keys.ts';
 import { classifySendError } from '../smtp/classify.ts';
 import { describeRelay, parseRelayUrl } from '../smtp/relay-url.ts';
+import { readCaFile } from '../smtp/ca-file.ts';
 import { verifySmtpRelay } from '../smtp/smtp-relay.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
@@ -51,7 +52,7 @@ function relayOf(config: Readonly<Config>): DoctorDeps['relay'] {
   }
   let ca: string | null = null;
   try {
-    ca = config.smtpCaFile ? fs.readFileSync(config.smtpCaFile, 'utf8') : null;
+    ca = readCaFile(config.smtpCaFile);
     const spec = parseRelayUrl(config.smtpUrl, ca);
     return {
       description: describeRelay(spec),

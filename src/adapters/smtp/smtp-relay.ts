@@ -1,32 +1,26 @@
 import nodemailer from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { deadlineError } from './classify.ts';
 import { describeRelay, type RelaySpec } from './relay-url.ts';
 import type { OutgoingMail, Relay, RelayReceipt } from './relay.ts';
 
-/** How hard the pool works: connections kept open, and the longest wait for any SMTP reply. */
+/** How hard the pool works: sessions kept open, and the longest wait for any SMTP reply. */
 export interface SmtpTuning {
   connections: number;
   replyTimeoutMs: number;
 }
 
-function poolOptions(spec: RelaySpec, t: SmtpTuning): SMTPPool.Options {
+/** The options of one SMTP session (nodemailer's SMTP connection), also used to check a relay. */
+function sessionOptions(spec: RelaySpec, t: SmtpTuning): SMTPConnection.Options {
   const connectMs = Math.min(30_000, t.replyTimeoutMs);
   const isIp = /^[0-9.]+$|:/.test(spec.host);
   return {
-    pool: true,
     host: spec.host,
     port: spec.port,
     secure: spec.secure,
     requireTLS: spec.requireTLS,
-    ...(spec.auth ? { auth: { user: spec.auth.user, pass: spec.auth.pass } } : {}),
     // Certificates are always verified; a private relay's CA is added, never "accept anything".
     tls: { minVersion: 'TLSv1.2', ...(spec.ca ? { ca: spec.ca } : {}), ...(isIp ? {} : { servername: spec.host }) },
-    maxConnections: t.connections,
-    maxMessages: 1000,
-    // The outbox owns retries: a message whose connection dropped is not silently re-queued.
-    maxRequeues: 0,
     connectionTimeout: connectMs,
     greetingTimeout: connectMs,
     dnsTimeout: connectMs,
@@ -34,8 +28,6 @@ function poolOptions(spec: RelaySpec, t: SmtpTuning): SMTPPool.Options {
     // No transaction log: with debug on, nodemailer would write message bodies (PINs) to it.
     logger: false,
     debug: false,
-    disableFileAccess: true,
-    disableUrlAccess: true,
   };
 }
 
@@ -47,12 +39,6 @@ interface Session {
   smtp: SMTPConnection;
   sent: number;
   broken: boolean;
-}
-
-/** The session options of nodemailer's SMTP connection (the pool-only options left out). */
-function sessionOptions(spec: RelaySpec, t: SmtpTuning): SMTPConnection.Options {
-  const { pool: _p, maxConnections: _c, maxMessages: _m, maxRequeues: _r, auth: _a, disableFileAccess: _f, disableUrlAccess: _u, ...session } = poolOptions(spec, t);
-  return session as SMTPConnection.Options;
 }
 
 /**
@@ -196,7 +182,7 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
  * Rejects with nodemailer's error (classify it with `classifySendError`).
  */
 export async function verifySmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Promise<void> {
-  const t = nodemailer.createTransport(poolOptions(spec, tuning));
+  const t = nodemailer.createTransport({ ...sessionOptions(spec, tuning), ...(spec.auth ? { auth: { user: spec.auth.user, pass: spec.auth.pass } } : {}) });
   t.on('error', () => {});
   try {
     await t.verify();

@@ -5,6 +5,7 @@ import { runInBatches, throwIfSkipped, type ItemResult } from '../../../app/bulk
 import { welcomeBatch, welcomeRequest, type WelcomeRequest } from '../../../app/welcome-mail.ts';
 import { startRunDelivery, type RunDelivery, type RunMailOutcome } from '../../../worker/run-delivery.ts';
 import { createSmtpRelay } from '../../smtp/smtp-relay.ts';
+import { readCaFile } from '../../smtp/ca-file.ts';
 import type { Relay } from '../../smtp/relay.ts';
 import { checkRelay, passwordOf, relaySpecOf, runRelayOf } from './welcome-relay.ts';
 import { bool, ids, list, str, TENANT_PARAM, type CmdletDef, type CmdletIO, type CmdletOutput, type Identities, type Params } from '../cmdlet.ts';
@@ -31,7 +32,7 @@ export async function welcome(io: CmdletIO, p: Params): Promise<CmdletOutput> {
   if (who.group && p.Pin !== undefined) throw new AppError('CONFLICTING_PARAMETERS', '-Pin cannot be given with a list of users: each user gets their own PIN.', { field: 'Pin' });
   if (who.group && p.UserEmailAddress !== undefined) throw new AppError('CONFLICTING_PARAMETERS', "-UserEmailAddress cannot be given with a list of users: each mail goes to its user's address.", { field: 'UserEmailAddress' });
   const user = str(p, 'Credential');
-  const spec = relaySpecOf(str(p, 'SmtpServer') ?? io.config.psEmailServer, { useSsl: bool(p, 'UseSsl') === true, user, ca: readCa(io.config.smtpCaFile) });
+  const spec = relaySpecOf(str(p, 'SmtpServer') ?? io.config.psEmailServer, { useSsl: bool(p, 'UseSsl') === true, user, ca: readCaFile(io.config.smtpCaFile) });
   let req = welcomeRequest(io.scope, {
     from: str(p, 'From')!,
     subject: str(p, 'Subject'),
@@ -214,11 +215,3 @@ function readTemplate(file: string): string {
   }
 }
 
-function readCa(file: string | null): string | null {
-  if (!file) return null;
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new AppError('SMTP_CONFIG_INVALID', `DIALIN_SMTP_CA_FILE ${file} cannot be read: ${(e as Error).message}`, { field: 'DIALIN_SMTP_CA_FILE' });
-  }
-}
