@@ -24,14 +24,10 @@ import { createPgDatabase } from '../test/support/dialects.ts';
 import { spawnDialin, waitForOutput, type DialinProcess } from '../test/faults/support/procs.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createContext } from '../src/main/context.ts';
-import { ensureDefaultTenant, scopeOf } from '../src/app/tenants.ts';
 import { runInBatches } from '../src/app/bulk.ts';
 import { enableUsers } from '../src/app/enable-users.ts';
-import { newUserRow } from '../src/app/users.ts';
-import { newBridge, setBridge } from '../src/app/bridges.ts';
-import { registerServiceNumber } from '../src/app/service-numbers.ts';
 import { OUTBOX_CHANNEL } from '../src/app/mail-queue.ts';
-import { legacy } from './mail.ts';
+import { legacy, seedUsers } from './mail.ts';
 import { cpuSeconds, machineBusySeconds, postfixTools, smtpSourceRate, startSmtpSink, type PostfixTools } from './postfix.ts';
 import type { ScenarioReport } from './report.ts';
 
@@ -121,14 +117,8 @@ async function workersRun(tools: PostfixTools, mails: number, workers: number, c
   const ctx = await createContext(loadConfig(env), { actor: 'bench' });
   const procs: DialinProcess[] = [];
   try {
-    const s = scopeOf(ctx, await ensureDefaultTenant(ctx));
-    await newBridge(s, { name: 'Conference Bridge' });
-    await registerServiceNumber(s, { number: '+14255550100', bridge: { name: 'Conference Bridge' } });
-    await setBridge(s, { name: 'Conference Bridge' }, { defaultServiceNumber: '+14255550100' });
-    const now = Date.now();
-    const rows = Array.from({ length: mails }, (_, i) => newUserRow(s, { UserUri: `user${i}@contoso.com`, DisplayName: `User ${i}`, Language: i % 3 === 0 ? 'fr-FR' : 'en-US' }, now));
-    for (let i = 0; i < rows.length; i += 500) await ctx.db.kysely.insertInto('users').values(rows.slice(i, i + 500)).execute();
-    await runInBatches(s, rows.map((r) => r.sip), enableUsers(s, { bridge: {} }), { batchSize: 1000 });
+    const { s, sips } = await seedUsers(ctx, mails);
+    await runInBatches(s, sips, enableUsers(s, { bridge: {} }), { batchSize: 1000 });
     // Queued, but held a day: the workers start (a few seconds each) before any of it is due.
     await ctx.db.kysely.updateTable('outbox').set({ run_at: Date.now() + 86_400_000 }).execute();
     await sql`analyze outbox`.execute(ctx.db.kysely);

@@ -18,6 +18,7 @@ import { createPgDatabase } from '../test/support/dialects.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createContext } from '../src/main/context.ts';
 import { ensureDefaultTenant, scopeOf } from '../src/app/tenants.ts';
+import type { AppContext, TenantScope } from '../src/app/context.ts';
 import { runInBatches } from '../src/app/bulk.ts';
 import { enableUsers } from '../src/app/enable-users.ts';
 import { newUserRow } from '../src/app/users.ts';
@@ -79,6 +80,21 @@ export async function legacy(port: number, n: number): Promise<number> {
 /** A goal of the issue and what this run measured for it (the shape bench/run.ts reports). */
 type Goal = { goal: string; measured: string; met: boolean };
 
+/**
+ * The default tenant with a bridge and its default number, and `n` users (user0@contoso.com…, a
+ * third of them French) inserted directly, not yet enabled. Returns the scope and their SIP addresses.
+ */
+export async function seedUsers(ctx: AppContext, n: number): Promise<{ s: TenantScope; sips: string[] }> {
+  const s = scopeOf(ctx, await ensureDefaultTenant(ctx));
+  await newBridge(s, { name: 'Conference Bridge' });
+  await registerServiceNumber(s, { number: '+14255550100', bridge: { name: 'Conference Bridge' } });
+  await setBridge(s, { name: 'Conference Bridge' }, { defaultServiceNumber: '+14255550100' });
+  const now = Date.now();
+  const rows = Array.from({ length: n }, (_, i) => newUserRow(s, { UserUri: `user${i}@contoso.com`, DisplayName: `User ${i}`, Language: i % 3 === 0 ? 'fr-FR' : 'en-US' }, now));
+  for (let i = 0; i < rows.length; i += 500) await ctx.db.kysely.insertInto('users').values(rows.slice(i, i + 500)).execute();
+  return { s, sips: rows.map((r) => r.sip) };
+}
+
 export async function run(args: string[]): Promise<{ goals: Goal[] }> {
   const users = Number(opt(args, 'users', '100000'));
   const legacyN = Number(opt(args, 'legacy', '500'));
@@ -97,16 +113,10 @@ export async function run(args: string[]): Promise<{ goals: Goal[] }> {
   const config = loadConfig(env);
   const ctx = await createContext(config, { actor: 'bench' });
   try {
-    const s = scopeOf(ctx, await ensureDefaultTenant(ctx));
-    await newBridge(s, { name: 'Conference Bridge' });
-    await registerServiceNumber(s, { number: '+14255550100', bridge: { name: 'Conference Bridge' } });
-    await setBridge(s, { name: 'Conference Bridge' }, { defaultServiceNumber: '+14255550100' });
-    const now = Date.now();
-    const rows = Array.from({ length: users }, (_, i) => newUserRow(s, { UserUri: `user${i}@contoso.com`, DisplayName: `User ${i}`, Language: i % 3 === 0 ? 'fr-FR' : 'en-US' }, now));
-    for (let i = 0; i < rows.length; i += 500) await ctx.db.kysely.insertInto('users').values(rows.slice(i, i + 500)).execute();
+    const { s, sips } = await seedUsers(ctx, users);
 
     let t = performance.now();
-    await runInBatches(s, rows.map((r) => r.sip), enableUsers(s, { bridge: {} }), { batchSize: 1000 });
+    await runInBatches(s, sips, enableUsers(s, { bridge: {} }), { batchSize: 1000 });
     const enableS = (performance.now() - t) / 1000;
 
     const sink0 = await sink.stats();

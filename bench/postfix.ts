@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from '../test/support/cli.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 export interface PostfixTools {
   sink: string;
@@ -58,16 +59,6 @@ export function postfixTools(): PostfixTools | null {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function listening(port: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -14,7 +14,8 @@ import { addAdmin } from '../../src/app/admins.ts';
 import { createApiToken } from '../../src/app/api-tokens.ts';
 import { registerServiceNumber } from '../../src/app/service-numbers.ts';
 import { serve, type RunningServer } from '../../src/main/serve.ts';
-import { freePort, launchChromium, screenshotDir, watchConsole } from './browser.ts';
+import { launchChromium, screenshotDir, watchConsole } from './browser.ts';
+import { freePort } from '../support/free-port.ts';
 
 const PASSWORD = 'a long admin password';
 const KEN = { sip: 'sip:ken.myer@contoso.com', email: 'ken.myer@contoso.com' };

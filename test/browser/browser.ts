@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -14,14 +13,6 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A port free right now on 127.0.0.1 (the server's public URL must name it before it listens). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /**
  * Where screenshots go: docs/screenshots when DIALIN_SCREENSHOTS=1 (to refresh the committed

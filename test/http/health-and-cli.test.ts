@@ -12,7 +12,7 @@ import { buildHttpApp } from '../../src/adapters/http/server.ts';
 import { createMetrics } from '../../src/adapters/http/metrics.ts';
 import { revokeApiToken } from '../../src/app/api-tokens.ts';
 import { appFor, bearer, tokenFor } from './harness.ts';
-import { freePort } from '../browser/browser.ts';
+import { freePort } from '../support/free-port.ts';
 
 for (const dialect of DIALECTS) {
   describe(`health, readiness, metrics and the web CLI commands (${dialect})`, () => {

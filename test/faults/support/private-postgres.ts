@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../support/free-port.ts';
 
 const BIN_DIR = process.env.DIALIN_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -28,16 +28,6 @@ export function canRunPrivatePostgres(): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * initdb into a temporary directory and start the server on a free loopback port. The server runs
