@@ -69,6 +69,8 @@ export async function legacy(port: number, n: number): Promise<number> {
       messageId: `<legacy-${i}-${crypto.randomUUID()}@dialin.example.com>`,
       language: 'en',
       date: Date.now(),
+      envelopeFrom: 'noreply@dialin.example.com',
+      dkim: [],
     });
     const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, disableFileAccess: true, disableUrlAccess: true });
     await t.sendMail({ envelope: mail.envelope, raw: Buffer.from(mail.raw) });

@@ -3,6 +3,7 @@ import type { Db } from '../adapters/db/database.ts';
 import type { Database, TenantsTable } from '../adapters/db/schema.ts';
 import type { Keys } from '../adapters/crypto/keys.ts';
 import type { RandomInt } from '../core/pin.ts';
+import type { Mailbox } from '../core/sender.ts';
 
 /** What every use-case gets: the database, the keys, time and randomness as ports, and who acts. */
 export interface AppContext {
@@ -13,8 +14,8 @@ export interface AppContext {
   readonly newId: () => string;
   /** Who makes the change, as recorded in the audit log: `cli:alice`, `api:token-name`, `web:admin@x`. */
   readonly actor: string;
-  /** Domain used on the right of generated Message-IDs. */
-  readonly messageIdDomain: string;
+  /** The default sender (DIALIN_MAIL_FROM); a Message-ID is made on the domain of the mail's own sender. */
+  readonly defaultFrom: Mailbox;
   /** The Dial-in Conferencing Settings page (DIALIN_PUBLIC_URL + /dialin), linked from every mail. */
   readonly settingsUrl: string;
   /** How long a mail is retried before it is marked expired. */

@@ -1,6 +1,8 @@
 import { PostgresAdapter, sql } from 'kysely';
 import { KIND_CARRIES_PIN, shouldWriteMail, type MailData, type MailKind } from '../core/mail-kinds.ts';
 import { pickMailLanguage } from '../core/languages.ts';
+import { chooseSender } from '../core/sender.ts';
+import { domainOf } from '../core/deliverability.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
 import type { OutboxTable, UsersTable } from '../adapters/db/schema.ts';
 import { payloadWithoutRelayPassword } from '../adapters/db/outbox-payload.ts';
@@ -43,7 +45,7 @@ export interface MailRequest {
   options?: MailOptions;
 }
 
-export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'failed', 'expired', 'superseded'] as const;
+export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'delayed', 'bounced', 'complained', 'failed', 'expired', 'superseded'] as const;
 
 /** PostgreSQL NOTIFY channel the delivery workers LISTEN on; notified when outbox rows commit. */
 export const OUTBOX_CHANNEL = 'dialin_outbox';
@@ -67,7 +69,8 @@ export function mailRow(s: TenantScope, settings: TenantSettings, req: MailReque
     language: pickMailLanguage(req.user.language, settings.DefaultLanguage),
     payload: JSON.stringify(payload),
     pin_enc: carriesPin ? s.keys.sealPin(req.pin!) : null,
-    message_id: `<${id}@${s.messageIdDomain}>`,
+    // On the sender's domain (receivers compare them), fixed for every retry of the message.
+    message_id: `<${id}@${domainOf(chooseSender(settings, s.defaultFrom, req.options?.from).address)}>`,
     status: 'queued',
     attempts: 0,
     run_at: now,

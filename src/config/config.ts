@@ -53,10 +53,29 @@ export interface Config {
    * an idle worker looks for mail written by another process; 250 ms).
    */
   delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; concurrency: number; composeThreads: number; pollMs: number };
+  /** DIALIN_SMTP_HELO_NAME: the name said in EHLO; default the machine's fully qualified name. */
+  smtpHeloName: string | null;
+  /**
+   * DIALIN_DNS_SERVERS: comma-separated `ip[:port]` of the DNS servers the deliverability checks
+   * ask (SPF, DMARC, DKIM records); default the system's. DIALIN_DNS_TIMEOUT_MS: per query (3 s).
+   */
+  dns: { servers: string[] | null; timeoutMs: number };
+  /**
+   * Bounces. DIALIN_BOUNCE_DOMAIN: each mail's envelope sender becomes bounce+<token>@this domain
+   * (VERP), so a returned mail names its message. DIALIN_BOUNCE_LISTEN: `host:port` where
+   * `dialin serve` / `dialin bounces` receive returns by SMTP. DIALIN_BOUNCE_TLS_KEY_FILE and
+   * DIALIN_BOUNCE_TLS_CERT_FILE: the listener's STARTTLS certificate (default a built-in
+   * self-signed one). DIALIN_BOUNCE_MAX_BYTES: largest return accepted (1 MiB).
+   * DIALIN_BOUNCE_IMAP_URL (secret: may hold a password): a mailbox polled for returns,
+   * imaps://user:pass@host[:port][/mailbox] or imap://…; DIALIN_BOUNCE_IMAP_POLL_MS (60 s).
+   */
+  bounces: { domain: string | null; listen: { host: string; port: number } | null; tlsKeyFile: string | null; tlsCertFile: string | null; maxBytes: number; imapUrl: string | null; imapPollMs: number };
+  /** DIALIN_QUEUE_STALL_MS: mail due this long with no worker claiming any is reported by the doctor (2 min). */
+  queueStallMs: number;
 }
 
 /** Keys whose values are secrets and must be redacted wherever config is printed. */
-export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['pinKey', 'smtpUrl', 'smtpPassword'] as const);
+export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['pinKey', 'smtpUrl', 'smtpPassword', 'bounces'] as const);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
@@ -94,6 +113,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch {
     problems.push('DIALIN_PUBLIC_URL must be an absolute URL such as https://dialin.contoso.com');
   }
+  const heloName = str('DIALIN_SMTP_HELO_NAME');
+  if (heloName && !/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(heloName)) problems.push('DIALIN_SMTP_HELO_NAME must be a host name such as mail.contoso.com');
+  const dnsServers = str('DIALIN_DNS_SERVERS')?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
+  for (const d of dnsServers ?? []) if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(d)) problems.push(`DIALIN_DNS_SERVERS has "${d}": give IP addresses, optionally with :port`);
+  const bounceDomain = str('DIALIN_BOUNCE_DOMAIN')?.toLowerCase() ?? null;
+  if (bounceDomain && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(bounceDomain)) problems.push('DIALIN_BOUNCE_DOMAIN must be a domain name such as bounces.contoso.com');
+  const listenAt = str('DIALIN_BOUNCE_LISTEN');
+  let listen: Config['bounces']['listen'] = null;
+  if (listenAt) {
+    const m = /^(?:\[?([^\]]*)\]?:)?(\d{1,5})$/.exec(listenAt);
+    if (!m || Number(m[2]) > 65535) problems.push('DIALIN_BOUNCE_LISTEN must be host:port, e.g. 0.0.0.0:25 or 127.0.0.1:2525');
+    else listen = { host: m[1] || '0.0.0.0', port: Number(m[2]) };
+    if (!bounceDomain) problems.push('DIALIN_BOUNCE_LISTEN needs DIALIN_BOUNCE_DOMAIN (the domain whose return paths it accepts)');
+  }
+  const imapUrl = str('DIALIN_BOUNCE_IMAP_URL');
+  if (imapUrl && !/^imaps?:\/\//i.test(imapUrl)) problems.push('DIALIN_BOUNCE_IMAP_URL must start with imap:// or imaps://');
   const cfg: Config = {
     dataDir: path.resolve(cwd, str('DIALIN_DATA_DIR') ?? './data'),
     databaseUrl,
@@ -121,9 +156,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       composeThreads: int('DIALIN_COMPOSE_THREADS', Math.min(2, Math.max(0, os.availableParallelism() - 1)), 0, 16),
       pollMs: int('DIALIN_MAIL_POLL_MS', 250, 10, 60_000),
     },
+    smtpHeloName: heloName,
+    dns: { servers: dnsServers, timeoutMs: int('DIALIN_DNS_TIMEOUT_MS', 3000, 100, 60_000) },
+    bounces: {
+      domain: bounceDomain,
+      listen,
+      tlsKeyFile: str('DIALIN_BOUNCE_TLS_KEY_FILE'),
+      tlsCertFile: str('DIALIN_BOUNCE_TLS_CERT_FILE'),
+      maxBytes: int('DIALIN_BOUNCE_MAX_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      imapUrl,
+      imapPollMs: int('DIALIN_BOUNCE_IMAP_POLL_MS', 60_000, 100, 86_400_000),
+    },
+    queueStallMs: int('DIALIN_QUEUE_STALL_MS', 120_000, 1000, 86_400_000),
   };
   if (problems.length) {
     throw new AppError('INVALID_ARGUMENT', `Configuration is invalid:\n  - ${problems.join('\n  - ')}`);
   }
-  return Object.freeze({ ...cfg, delivery: Object.freeze(cfg.delivery), verifyLimits: Object.freeze(cfg.verifyLimits) });
+  return Object.freeze({ ...cfg, delivery: Object.freeze(cfg.delivery), verifyLimits: Object.freeze(cfg.verifyLimits), dns: Object.freeze(cfg.dns), bounces: Object.freeze(cfg.bounces) });
 }

@@ -78,6 +78,15 @@ export const ERROR_CODES = {
   TEMPLATE_LIMIT_EXCEEDED: { kind: 'validation', description: 'An e-mail template is too long, renders too slowly or renders too much text.' },
   MAIL_NOT_RETRYABLE: { kind: 'conflict', description: 'Only a failed or expired message without a PIN can be queued again (a PIN is never re-sent: reset it).' },
   MAIL_NOT_DELIVERED: { kind: 'unavailable', description: 'Set-CsPinSendCAWelcomeMail: some welcome mails were refused by the relay or are left to `dialin worker` to retry; the report says which.' },
+  // deliverability: DKIM, checked defaults, bounces (issue 14)
+  DKIM_DOMAIN_INVALID: { kind: 'validation', description: 'A DKIM domain is not a domain name (letters, digits, hyphens and dots, at least two labels).' },
+  DKIM_SELECTOR_INVALID: { kind: 'validation', description: 'A DKIM selector is not one or more DNS labels (letters, digits, hyphens; dots between labels).' },
+  DKIM_KEY_EXISTS: { kind: 'conflict', description: 'The domain already has a DKIM key with that selector.' },
+  DKIM_KEY_NOT_FOUND: { kind: 'not_found', description: 'No DKIM key has that domain and selector (for this tenant).' },
+  DKIM_TOO_MANY_KEYS: { kind: 'conflict', description: 'The domain already has two keys of that algorithm (one signing, one for rotation): remove one first.' },
+  DKIM_DOMAIN_TAKEN: { kind: 'conflict', description: 'The domain\'s DKIM keys belong to another tenant (or to the deployment).' },
+  BOUNCES_NOT_CONFIGURED: { kind: 'validation', description: '`dialin bounces` needs DIALIN_BOUNCE_LISTEN or DIALIN_BOUNCE_IMAP_URL (and DIALIN_BOUNCE_DOMAIN).' },
+  BOUNCE_MAILBOX_UNAVAILABLE: { kind: 'unavailable', description: 'The bounce mailbox (DIALIN_BOUNCE_IMAP_URL) cannot be reached or refused the login.' },
   RUN_INTERRUPTED: { kind: 'conflict', description: 'A run over a group was interrupted (Ctrl-C); run the same command again to finish what is left.' },
   // access
   FORBIDDEN: { kind: 'forbidden', description: 'The caller may not do this.' },

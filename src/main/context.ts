@@ -4,6 +4,7 @@ import { migrate, openDb, type Db } from '../adapters/db/database.ts';
 import { loadKeys, secureRandomInt } from '../adapters/crypto/keys.ts';
 import { uuidv7 } from '../adapters/crypto/ids.ts';
 import type { AppContext } from '../app/context.ts';
+import { parseMailbox } from '../core/sender.ts';
 
 /** Composition root: config → database (migrated) → keys → the context every use-case gets. */
 export async function createContext(config: Readonly<Config>, opts: { actor: string; poolSize?: number; onMailQueued?: () => void }): Promise<AppContext> {
@@ -21,20 +22,13 @@ export async function createContext(config: Readonly<Config>, opts: { actor: str
     randomInt: secureRandomInt,
     newId: () => uuidv7(),
     actor: opts.actor,
-    messageIdDomain: messageIdDomain(config.publicUrl),
+    defaultFrom: parseMailbox(config.mailFrom),
     settingsUrl: `${config.publicUrl}/dialin`,
     mailLifetimeMs: config.delivery.lifetimeMs,
     onMailQueued: opts.onMailQueued,
   };
 }
 
-function messageIdDomain(publicUrl: string): string {
-  try {
-    return new URL(publicUrl).hostname || 'dialin.localhost';
-  } catch {
-    return 'dialin.localhost';
-  }
-}
 
 export function cliActor(): string {
   let name = 'unknown';

@@ -19,6 +19,8 @@ const job = (i: number, over: Partial<ComposeJob> = {}): ComposeJob => ({
   messageId: `<m${i}@contoso.com>`,
   language: 'en',
   date: Date.UTC(2026, 0, 5),
+  envelopeFrom: 'noreply@contoso.com',
+  dkim: [],
   ...over,
 });
 

@@ -11,12 +11,14 @@ import { createMailDrop } from '../adapters/smtp/mail-drop.ts';
 import { parseRelayUrl, type RelaySpec } from '../adapters/smtp/relay-url.ts';
 import { createSmtpRelay } from '../adapters/smtp/smtp-relay.ts';
 import { readCaFile } from '../adapters/smtp/ca-file.ts';
+import { heloName } from '../adapters/smtp/helo-name.ts';
 import type { Relay } from '../adapters/smtp/relay.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
 import { createComposer } from './compose-pool.ts';
 import { gateRelay, type GatedRelay } from './send-gate.ts';
 import { RelayBreaker } from './relay-breaker.ts';
 import type { TenantMail } from './mail-job.ts';
+import { loadSigningKeys, type BrokenKey, type SigningKeyOf } from '../app/dkim.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { listenForOutbox } from './outbox-listener.ts';
 import { OutcomeWriter, Signal } from './outcome-writer.ts';
@@ -69,7 +71,7 @@ const STOP_GRACE_MS = 30_000;
 
 /** The relay of DIALIN_SMTP_URL, or the local mail drop when there is none. */
 function deploymentRelay(config: Readonly<Config>, ca: string | null): Relay {
-  const tuning = { connections: config.delivery.concurrency, replyTimeoutMs: Math.floor(config.delivery.leaseMs * 0.7) };
+  const tuning = { connections: config.delivery.concurrency, replyTimeoutMs: Math.floor(config.delivery.leaseMs * 0.7), heloName: heloName(config.smtpHeloName) };
   return config.smtpUrl ? createSmtpRelay(parseRelayUrl(config.smtpUrl, ca), tuning) : createMailDrop(path.join(config.dataDir, 'maildrop'));
 }
 
@@ -94,7 +96,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   if (lifted) log.info({ tenants: lifted }, 'Paused deliveries resume: the worker started with the current relay settings.');
 
   const deps: AttemptDeps = {
-    env: { defaultFrom, settingsUrl: ctx.settingsUrl, keys: ctx.keys },
+    env: { defaultFrom, settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
     composer: createComposer(d.composeThreads, COMPOSE_TIMEOUT_MS),
     retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
     now: ctx.now,
@@ -150,17 +152,20 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     if (!own) {
       const spec: RelaySpec = { host: r.host, port: r.port, secure: r.secure, requireTLS: r.requireTLS, auth: r.user ? { user: r.user, pass: r.passwordSealed ? ctx.keys.open(r.passwordSealed) : '' } : null, ca };
       const connections = Math.min(4, d.concurrency);
-      own = gateRelay(createSmtpRelay(spec, { connections, replyTimeoutMs: Math.floor(d.leaseMs * 0.7) }), connections);
+      own = gateRelay(createSmtpRelay(spec, { connections, replyTimeoutMs: Math.floor(d.leaseMs * 0.7), heloName: heloName(config.smtpHeloName) }), connections);
       ownRelays.set(key, own);
     }
     return { relay: own, own: true };
   }
 
+  const dkimCache = new Map<string, SigningKeyOf | BrokenKey>();
   async function tenantsOf(rows: OutboxTable[]): Promise<Map<string, TenantMail>> {
     const ids = [...new Set(rows.map((r) => r.tenant_id))];
     const overrides = await loadTemplateOverrides(db.kysely, ids);
+    const dkim = await loadSigningKeys(db.kysely, ctx.keys, ids, dkimCache);
+    for (const b of dkim.broken) log.error({ domain: b.domain, selector: b.selector }, `The DKIM key ${b.selector}._domainkey.${b.domain} cannot be used: ${b.error}. Mail from ${b.domain} goes out unsigned until it is fixed (\`dialin doctor\`).`);
     const out = new Map<string, TenantMail>();
-    for (const id of ids) out.set(id, { settings: await readSettings(db.kysely, id), overrides: overrides.get(id)! });
+    for (const id of ids) out.set(id, { settings: await readSettings(db.kysely, id), overrides: overrides.get(id)!, dkim: dkim.byTenant.get(id) ?? [] });
     return out;
   }
 

@@ -12,11 +12,16 @@ import type { MailPayload } from '../app/mail-queue.ts';
 import { resolveTemplate, type TemplateOverrides } from '../app/templates.ts';
 import { loginLinkUrl } from '../app/login-links.ts';
 import type { ComposeJob } from './compose.ts';
+import { domainOf } from '../core/deliverability.ts';
+import { returnPathOf } from '../app/return-path.ts';
+import { keysForDomain, type SigningKeyOf } from '../app/dkim.ts';
 
 /** What the worker knows of a tenant while it sends the tenant's mail. */
 export interface TenantMail {
   settings: TenantSettings;
   overrides: TemplateOverrides;
+  /** Active DKIM keys that may sign this tenant's mail (its own, then the deployment's), opened. */
+  dkim: SigningKeyOf[];
 }
 
 /** Deployment-wide inputs of every job. */
@@ -24,6 +29,8 @@ export interface JobEnv {
   defaultFrom: Mailbox;
   settingsUrl: string;
   keys: Keys;
+  /** DIALIN_BOUNCE_DOMAIN: envelope senders become per-message return paths there. */
+  bounceDomain: string | null;
 }
 
 /**
@@ -46,18 +53,21 @@ export function buildJob(row: OutboxTable, tenant: TenantMail, env: JobEnv, now:
     else throw new AppError('PIN_NOT_SET', `A ${kind} mail must carry a PIN, and this one has none.`);
   }
   const base = resolveTemplate(tenant.overrides, kind, language);
+  const from = chooseSender(tenant.settings, env.defaultFrom, explicitFrom);
   return {
     templates: { subject: base.subject, html: o.templateHtml ?? base.html, text: o.templateText ?? base.text },
     // A sign-in link mail links to the page with its one-time token, derived from the link id.
     values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin),
     plainText: !!o.plainText,
     subject: o.subject ?? null,
-    from: chooseSender(tenant.settings, env.defaultFrom, explicitFrom),
+    from,
     to: { name: checkDisplayName(payload.data.displayName, 'DisplayName'), address: normalizeEmail(row.recipient, 'Recipient') },
     cc: (o.cc ?? []).map((a) => normalizeEmail(a, 'Cc')),
     bcc: (o.bcc ?? []).map((a) => normalizeEmail(a, 'Bcc')),
     messageId: row.message_id,
     language,
     date: now,
+    envelopeFrom: env.bounceDomain ? returnPathOf(env.keys, row.id, env.bounceDomain) : from.address,
+    dkim: keysForDomain(tenant.dkim, row.tenant_id, domainOf(from.address)),
   };
 }

@@ -1,3 +1,4 @@
+import { loadSigningKeys } from '../app/dkim.ts';
 import os from 'node:os';
 import { parseMailbox } from '../core/sender.ts';
 import type { Config } from '../config/config.ts';
@@ -69,9 +70,10 @@ export async function startRunDelivery(o: {
   const store = new OutboxStore(db);
   const owner = `${os.hostname()}/${process.pid}/run-${ctx.newId().slice(-8)}`;
   const overrides = (await loadTemplateOverrides(ctx.db.kysely, [o.tenantId])).get(o.tenantId)!;
-  const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides };
+  const dkim = await loadSigningKeys(ctx.db.kysely, ctx.keys, [o.tenantId], new Map());
+  const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides, dkim: dkim.byTenant.get(o.tenantId) ?? [] };
   const deps: AttemptDeps = {
-    env: { defaultFrom: parseMailbox(config.mailFrom), settingsUrl: ctx.settingsUrl, keys: ctx.keys },
+    env: { defaultFrom: parseMailbox(config.mailFrom), settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
     composer: createComposer(o.composeThreads ?? d.composeThreads, COMPOSE_TIMEOUT_MS),
     retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
     now: ctx.now,

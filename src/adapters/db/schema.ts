@@ -113,7 +113,7 @@ export interface OutboxTable {
   /** base64 AES-256-GCM of the PIN (welcome and pin_changed only); wiped once the relay accepted. */
   pin_enc: string | null;
   message_id: string;
-  /** 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'superseded' */
+  /** 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'superseded', and after sent: 'delayed' | 'bounced' | 'complained' */
   status: string;
   attempts: number;
   run_at: number;
@@ -124,6 +124,12 @@ export interface OutboxTable {
   created_at: number;
   sent_at: number | null;
   expires_at: number;
+  /** What the last report after delivery said (migration 0009): the DSN status (5.1.1) or 'abuse' for a complaint. */
+  report_status?: string | null;
+  report_diagnostic?: string | null;
+  /** The MTA that reported it (Reporting-MTA of the DSN). */
+  report_mta?: string | null;
+  reported_at?: number | null;
 }
 
 export interface AuditTable {
@@ -156,6 +162,24 @@ export interface Database {
   api_tokens: ApiTokensTable;
   web_sessions: WebSessionsTable;
   login_links: LoginLinksTable;
+  dkim_keys: DkimKeysTable;
+}
+
+/** A DKIM signing key (migration 0009): the private key sealed with the master key. */
+export interface DkimKeysTable {
+  id: string;
+  /** null: the deployment's (signs any mail from the domain); else only that tenant's mail. */
+  tenant_id: string | null;
+  domain: string;
+  selector: string;
+  /** 'rsa' | 'ed25519' */
+  algorithm: string;
+  private_key_sealed: string;
+  /** The p= value of the DNS TXT record. */
+  public_key: string;
+  active: number;
+  created_at: number;
+  created_by: string;
 }
 
 /** An administrator account of the admin center (migration 0003). */

@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { deadlineError } from './classify.ts';
+import { heloName } from './helo-name.ts';
 import { describeRelay, type RelaySpec } from './relay-url.ts';
 import type { OutgoingMail, Relay, RelayReceipt } from './relay.ts';
 
@@ -8,6 +9,8 @@ import type { OutgoingMail, Relay, RelayReceipt } from './relay.ts';
 export interface SmtpTuning {
   connections: number;
   replyTimeoutMs: number;
+  /** The EHLO name (DIALIN_SMTP_HELO_NAME or the machine's FQDN, see helo-name.ts). */
+  heloName?: string;
 }
 
 /** The options of one SMTP session (nodemailer's SMTP connection), also used to check a relay. */
@@ -15,6 +18,7 @@ function sessionOptions(spec: RelaySpec, t: SmtpTuning): SMTPConnection.Options 
   const connectMs = Math.min(30_000, t.replyTimeoutMs);
   const isIp = /^[0-9.]+$|:/.test(spec.host);
   return {
+    name: t.heloName ?? heloName(null),
     host: spec.host,
     port: spec.port,
     secure: spec.secure,
@@ -174,6 +178,40 @@ export function createSmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Relay {
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(deadlineError(ms)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** What a check of the relay found: whether the session is encrypted, and the name said in EHLO. */
+export interface RelayProbe {
+  tls: boolean;
+  heloName: string;
+}
+
+/**
+ * Connects as a delivery would (TLS as required or offered, AUTH when credentials are given),
+ * says whether the session ended up encrypted, and hangs up without sending.
+ */
+export function probeSmtpRelay(spec: RelaySpec, tuning: SmtpTuning): Promise<RelayProbe> {
+  const options = sessionOptions(spec, tuning);
+  return new Promise((resolve, reject) => {
+    const smtp = new SMTPConnection(options);
+    let settled = false;
+    const finish = (e: unknown, r?: RelayProbe) => {
+      if (settled) return;
+      settled = true;
+      if (r) smtp.quit();
+      else smtp.close();
+      if (r) resolve(r);
+      else reject(e);
+    };
+    smtp.on('error', (e) => finish(e));
+    smtp.once('end', () => finish(Object.assign(new Error('the relay closed the connection'), { code: 'ECONNECTION' })));
+    smtp.connect((err?: Error) => {
+      if (err) return finish(err);
+      const done = () => finish(null, { tls: smtp.secure, heloName: options.name! });
+      if (!spec.auth || !smtp.allowsAuth) return done();
+      smtp.login({ user: spec.auth.user, pass: spec.auth.pass }, (e) => (e ? finish(e) : done()));
+    });
+  });
 }
 
 /**

@@ -1,0 +1,16 @@
+import { signDkim } from './src/adapters/dkim/dkim-sign.ts';
+import { newDkimKey } from './src/adapters/dkim/dkim-keys.ts';
+import { dkimVerify } from 'mailauth';
+import { execFileSync } from 'node:child_process';
+const rsa = newDkimKey('rsa'); const ed = newDkimKey('ed25519');
+const raw = Buffer.from('From: "A" <noreply@contoso.com>\r\nTo: bob@x.com\r\nSubject: hi\r\n there\r\nDate: Wed, 02 Dec 2026 18:45:28 +0000\r\nMessage-ID: <a@contoso.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello  world \r\n\r\n\r\n');
+const signed = await signDkim(raw, [{domain:'contoso.com',selector:'s1',algorithm:'rsa',privateKeyPem:rsa.privateKeyPem},{domain:'contoso.com',selector:'s2',algorithm:'ed25519',privateKeyPem:ed.privateKeyPem}], 1700000000);
+console.log(signed.toString().slice(0,900));
+const recs: Record<string,string> = { 's1._domainkey.contoso.com': `v=DKIM1; k=rsa; p=${rsa.publicKey}`, 's2._domainkey.contoso.com': `v=DKIM1; k=ed25519; p=${ed.publicKey}` };
+const resolver = async (name: string, rr: string) => { if (rr==='TXT' && recs[name]) return [[recs[name]]]; throw Object.assign(new Error('nx'),{code:'ENOTFOUND'}); };
+const r = await dkimVerify(signed, { resolver });
+for (const x of r.results) console.log(x.signingDomain, x.selector, x.status.result, x.status.comment ?? '');
+const r2 = await dkimVerify(Buffer.from(signed.toString().replace('hello','jello')), { resolver });
+for (const x of r2.results) console.log('altered', x.status.result);
+const r3 = await dkimVerify(Buffer.concat([Buffer.from('From: evil@x.com\r\n'), signed]), { resolver });
+for (const x of r3.results) console.log('added From', x.status.result);
