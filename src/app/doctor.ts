@@ -1,11 +1,14 @@
 import { sql } from 'kysely';
 import type { Db } from '../adapters/db/database.ts';
 import type { Keys } from '../adapters/crypto/keys.ts';
+import type { DeliverabilityCheck, DeliverabilityFinding } from './deliverability.ts';
 
 /** One finding of `dialin doctor`: what was checked, what was found and, for a problem, what to do. */
 export interface Finding {
-  check: 'database' | 'schema' | 'keys' | 'relay' | 'outbox';
+  check: 'database' | 'schema' | 'keys' | 'relay' | 'outbox' | DeliverabilityCheck;
   ok: boolean;
+  /** Reported, not counted as a problem (could not be checked; or nothing goes to a real relay yet). */
+  warning?: boolean;
   detail: string;
   /** What to do about it (problems only). */
   fix?: string;
@@ -18,7 +21,7 @@ export type KeyState =
   | { state: 'invalid'; source: string; message: string };
 
 /** How talking to the relay went: connect, STARTTLS, login (or writing to the local mail drop). */
-export type RelayState = { ok: true; detail: string } | { ok: false; why: 'unreachable' | 'login' | 'tls' | 'settings' | 'maildrop'; reply: string };
+export type RelayState = { ok: true; detail: string; tls?: boolean } | { ok: false; why: 'unreachable' | 'login' | 'tls' | 'settings' | 'maildrop'; reply: string };
 
 export interface DoctorDeps {
   /** The database, opened but not migrated (the doctor changes nothing); null when its SQLite file does not exist. */
@@ -32,6 +35,8 @@ export interface DoctorDeps {
   /** DIALIN_LEASE_MS: a worker re-queues a message this long after its sender stopped. */
   leaseMs: number;
   now: number;
+  /** The deliverability checks (deliverability.ts), given the data (when readable), the key and how the relay answered. */
+  deliverability?: (o: { db: Db | null; keys: Keys | null; relay: RelayState }) => Promise<DeliverabilityFinding[]>;
 }
 
 /** A queued message due for longer than this means no worker is delivering. */
@@ -62,8 +67,10 @@ export async function runDoctor(d: DoctorDeps): Promise<Finding[]> {
   // The checks that read data need the whole schema.
   const db = schema?.current ? d.db : null;
   findings.push(await checkKeys(d.keys, db));
-  findings.push(await checkRelay(d.relay));
+  const relayState = await d.relay.check();
+  findings.push(relayFinding(d.relay.description, relayState));
   if (db) findings.push(await checkOutbox(db, d));
+  if (d.deliverability) findings.push(...(await d.deliverability({ db, keys: d.keys.state === 'loaded' ? d.keys.keys : null, relay: relayState })));
   return findings;
 }
 
@@ -124,10 +131,9 @@ const RELAY_FIX: Record<Exclude<RelayState, { ok: true }>['why'], string> = {
   maildrop: 'let the account dialin runs as write to DIALIN_DATA_DIR, or set DIALIN_SMTP_URL to a relay',
 };
 
-async function checkRelay(relay: DoctorDeps['relay']): Promise<Finding> {
-  const r = await relay.check();
-  if (r.ok) return fine('relay', `${relay.description}: ${r.detail}`);
-  return problem('relay', `${relay.description}: ${r.reply}`, RELAY_FIX[r.why]);
+function relayFinding(description: string, r: RelayState): Finding {
+  if (r.ok) return fine('relay', `${description}: ${r.detail}`);
+  return problem('relay', `${description}: ${r.reply}`, RELAY_FIX[r.why]);
 }
 
 /** Mail that no worker sends (stuck past its lease, overdue) and tenants whose deliveries are paused. */

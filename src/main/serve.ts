@@ -4,6 +4,8 @@ import { createContext } from './context.ts';
 import { buildHttpApp } from '../adapters/http/server.ts';
 import { createMetrics } from '../adapters/http/metrics.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../worker/delivery-worker.ts';
+import { startBounceReceivers, type BounceReceivers } from './bounces.ts';
+import { deliverabilityWarnings } from '../app/deliverability.ts';
 
 export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
@@ -28,16 +30,21 @@ export async function serve(config: Readonly<Config>, opts: { worker: boolean; p
   const log = opts.log ?? createLogger(config);
   let worker: DeliveryWorker | null = null;
   const ctx = await createContext(config, { actor: 'web', onMailQueued: () => worker?.wake() });
+  let bounces: BounceReceivers | null = null;
   try {
+    for (const w of await deliverabilityWarnings(ctx, config)) log.warn({ check: w.check }, `${w.detail}: ${w.fix}`);
     if (opts.worker) worker = await startDeliveryWorker({ ctx, config, log: log.child({ component: 'worker' }) });
+    if (config.bounces.listen || config.bounces.imapUrl) bounces = await startBounceReceivers({ ctx, config, log: log.child({ component: 'bounces' }) });
   } catch (e) {
+    await worker?.stop();
     await ctx.db.close();
     throw e;
   }
-  const metrics = createMetrics(ctx, worker ? () => worker!.stats() : undefined);
+  const metrics = createMetrics(ctx, worker ? () => worker!.stats() : undefined, bounces ? () => bounces!.counts() : undefined);
   const app = await buildHttpApp({ ctx, config, log, metrics });
   const stop = async () => {
     await app.close();
+    await bounces?.close();
     await worker?.stop();
     await ctx.db.close();
   };

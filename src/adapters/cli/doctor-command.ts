@@ -10,7 +10,14 @@ import { KEY_FILE, loadKeys } from '../crypto/keys.ts';
 import { classifySendError } from '../smtp/classify.ts';
 import { describeRelay, parseRelayUrl } from '../smtp/relay-url.ts';
 import { readCaFile } from '../smtp/ca-file.ts';
-import { verifySmtpRelay } from '../smtp/smtp-relay.ts';
+import { probeSmtpRelay } from '../smtp/smtp-relay.ts';
+import { heloName } from '../smtp/helo-name.ts';
+import { createDnsClient } from '../dns/resolver.ts';
+import { parseMailbox } from '../../core/sender.ts';
+import { domainOf, reservedDomainReason } from '../../core/deliverability.ts';
+import type { Db } from '../db/database.ts';
+import type { Keys } from '../crypto/keys.ts';
+import { brokenKeyFindings, configFindings, domainDnsFindings, domainKeys, messageIdFinding, queueFinding, senderDomains, sendingAddresses, type DeliverabilityFinding } from '../../app/deliverability.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -58,8 +65,8 @@ function relayOf(config: Readonly<Config>): DoctorDeps['relay'] {
       description: describeRelay(spec),
       async check(): Promise<RelayState> {
         try {
-          await verifySmtpRelay(spec, { connections: 1, replyTimeoutMs: RELAY_TIMEOUT_MS });
-          return { ok: true, detail: spec.auth ? 'connection, TLS and login accepted' : `connection${spec.secure || spec.requireTLS ? ' and TLS' : ''} accepted` };
+          const p = await probeSmtpRelay(spec, { connections: 1, replyTimeoutMs: RELAY_TIMEOUT_MS, heloName: heloName(config.smtpHeloName) });
+          return { ok: true, tls: p.tls, detail: spec.auth ? `connection, ${p.tls ? 'TLS' : 'no TLS'} and login accepted` : `connection${p.tls ? ' and TLS' : ''} accepted` };
         } catch (e) {
           const f = classifySendError(e);
           const why = f.class !== 'pause' ? 'unreachable' : /login/.test(f.reply) ? 'login' : /TLS/.test(f.reply) ? 'tls' : 'settings';
@@ -73,14 +80,45 @@ function relayOf(config: Readonly<Config>): DoctorDeps['relay'] {
   }
 }
 
+/**
+ * The deliverability checks: configuration, Message-IDs, the queue, DKIM keys, the relay's TLS,
+ * and for each sender domain what DNS (DIALIN_DNS_SERVERS) says about SPF, DMARC and DKIM.
+ */
+async function deliverability(config: Readonly<Config>, o: { db: Db | null; keys: Keys | null; relay: RelayState }): Promise<DeliverabilityFinding[]> {
+  const relay = !!config.smtpUrl;
+  const defaultFrom = parseMailbox(config.mailFrom);
+  const domains = o.db ? await senderDomains(o.db, defaultFrom) : [{ domain: domainOf(defaultFrom.address), usedBy: ['the default sender (DIALIN_MAIL_FROM)'] }];
+  const out = configFindings(config, domains);
+  if (o.db) out.push(await messageIdFinding(o.db, defaultFrom, relay), await queueFinding(o.db, Date.now(), config.queueStallMs, relay));
+  if (o.db && o.keys) out.push(...(await brokenKeyFindings(o.db, o.keys)));
+  if (relay && o.relay.ok) {
+    out.push(o.relay.tls ? { check: 'tls', ok: true, detail: 'the relay offers STARTTLS (or implicit TLS): mail and login are encrypted on the way to it' } : { check: 'tls', ok: false, detail: 'the relay does not offer STARTTLS: mail (with PINs) travels to it in clear', fix: 'enable STARTTLS on the relay (Postfix: smtpd_tls_security_level = may, with a certificate), or use smtps:// to its implicit-TLS port' });
+  }
+  const dns = createDnsClient(config.dns);
+  let relayHost: string | null = null;
+  try {
+    relayHost = config.smtpUrl ? parseRelayUrl(config.smtpUrl).host : null;
+  } catch {
+    // reported by the relay check
+  }
+  let from: { what: string; ips: string[] };
+  try {
+    from = await sendingAddresses(dns, relayHost);
+  } catch {
+    from = { what: relayHost ? `the relay ${relayHost}` : 'this machine', ips: [] };
+  }
+  const perDomain = await Promise.all(domains.filter((d) => reservedDomainReason(d.domain) === null).map(async (d) => domainDnsFindings(dns, d.domain, from, o.db ? await domainKeys(o.db, d.domain) : [], relay)));
+  return [...out, ...perDomain.flat()];
+}
+
 function printFindings(findings: Finding[], term: Terminal, json: boolean): void {
   if (json) {
-    term.out(JSON.stringify(findings.map((f) => ({ Check: f.check, Status: f.ok ? 'OK' : 'PROBLEM', Detail: f.detail, Fix: f.fix ?? null })), null, 2));
+    term.out(JSON.stringify(findings.map((f) => ({ Check: f.check, Status: f.ok ? 'OK' : f.warning ? 'WARNING' : 'PROBLEM', Detail: f.detail, Fix: f.fix ?? null })), null, 2));
     return;
   }
   for (const f of findings) {
-    term.out(`${f.ok ? 'OK     ' : 'PROBLEM'}  ${f.check.padEnd(8)}  ${f.detail}`);
-    if (f.fix) term.out(`${' '.repeat(19)}fix: ${f.fix}`);
+    term.out(`${f.ok ? 'OK     ' : f.warning ? 'WARNING' : 'PROBLEM'}  ${f.check.padEnd(10)}  ${f.detail}`);
+    if (f.fix) term.out(`${' '.repeat(21)}fix: ${f.fix}`);
   }
 }
 
@@ -88,7 +126,7 @@ function printFindings(findings: Finding[], term: Terminal, json: boolean): void
 export function registerDoctorCommand(program: Command, holder: ContextHolder, term: Terminal): void {
   program
     .command('doctor')
-    .description('Check the database, its schema, the key, the relay and the outbox, and say what to fix (changes nothing; exit 1 on a problem)')
+    .description('Check the database, its schema, the key, the relay, the outbox and whether mail can be delivered (sender domains, SPF, DMARC and DKIM in DNS, TLS, links, EHLO name), and say what to fix (changes nothing; exit 1 on a problem, warnings do not count)')
     .action(async () => {
       const config = holder.config;
       // Opened directly, not through the context: that would migrate the database and create a key.
@@ -103,9 +141,10 @@ export function registerDoctorCommand(program: Command, holder: ContextHolder, t
           relay: relayOf(config),
           leaseMs: config.delivery.leaseMs,
           now: Date.now(),
+          deliverability: (o) => deliverability(config, o),
         });
         printFindings(findings, term, !!program.opts<{ json?: boolean }>().json);
-        const problems = findings.filter((f) => !f.ok).length;
+        const problems = findings.filter((f) => !f.ok && !f.warning).length;
         if (problems) throw new AppError('DOCTOR_FOUND_PROBLEMS', `${problems} problem(s) found; each is listed above with what to fix.`);
       } finally {
         await db?.close();

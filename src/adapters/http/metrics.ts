@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext } from '../../app/context.ts';
 import { OUTBOX_STATUSES } from '../../app/mail-queue.ts';
+import type { ReturnCounts } from '../../app/bounces.ts';
 
 /** The Prometheus metrics `dialin serve` exposes at /metrics (one registry per app, so tests can build several). */
 export interface Metrics {
@@ -15,7 +16,7 @@ export interface Metrics {
 export type DeliveryCounts = () => { sent: number; failed: number; expired: number; retried: number };
 
 /** Metrics of `dialin serve`; `delivery` is the in-process worker's counts when it runs one. */
-export function createMetrics(ctx: AppContext, delivery?: DeliveryCounts): Metrics {
+export function createMetrics(ctx: AppContext, delivery?: DeliveryCounts, returns?: () => ReturnCounts): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dialin_process_' });
   const requests = new Counter({ name: 'dialin_http_requests_total', help: 'HTTP requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
@@ -38,6 +39,19 @@ export function createMetrics(ctx: AppContext, delivery?: DeliveryCounts): Metri
         const d = delivery();
         this.reset();
         for (const o of ['sent', 'failed', 'expired', 'retried'] as const) this.inc({ outcome: o }, d[o]);
+      },
+    });
+  }
+  if (returns) {
+    new Counter({
+      name: 'dialin_mail_returns_total',
+      help: 'Returns received by this process (bounce listener, bounce mailbox) since it started, by what they were: bounced (5.x.x), delayed (4.x.x), complained (ARF), ignored (auto-replies, success notices), unrecognized, unmatched (no message of ours: dropped).',
+      labelNames: ['status'],
+      registers: [registry],
+      collect() {
+        const r = returns();
+        this.reset();
+        for (const [k, v] of Object.entries(r)) this.inc({ status: k }, v);
       },
     });
   }
