@@ -196,3 +196,28 @@ export async function domainKeys(db: Db, domain: string): Promise<DomainKey[]> {
   const rows = await db.kysely.selectFrom('dkim_keys').select(['selector', 'algorithm', 'public_key', 'active']).where('domain', '=', domain).orderBy('created_at').execute();
   return rows.map((r) => ({ selector: r.selector, algorithm: r.algorithm as DkimAlgorithm, publicKey: r.public_key, active: !!r.active }));
 }
+
+/**
+ * Everything about one sender domain: reserved or not, then SPF, DMARC and DKIM in DNS, checked
+ * against where mail leaves from (the relay of DIALIN_SMTP_URL, else this machine).
+ */
+export async function checkSenderDomain(db: Db, config: Readonly<Config>, dns: DnsClient, domain: string): Promise<DeliverabilityFinding[]> {
+  const relay = !!config.smtpUrl;
+  const reserved = reservedDomainReason(domain);
+  if (reserved) return [severity(relay)('sender', `mail from ${domain} cannot be delivered: ${reserved}`, 'send from an address of a real domain of your organisation')];
+  let relayHost: string | null = null;
+  if (config.smtpUrl) {
+    try {
+      relayHost = new URL(config.smtpUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+    } catch {
+      // the relay check reports a malformed URL
+    }
+  }
+  let from: { what: string; ips: string[] };
+  try {
+    from = await sendingAddresses(dns, relayHost);
+  } catch {
+    from = { what: relayHost ? `the relay ${relayHost}` : 'this machine', ips: [] };
+  }
+  return domainDnsFindings(dns, domain, from, await domainKeys(db, domain), relay);
+}

@@ -2,6 +2,7 @@ import type { MailData } from '../core/mail-kinds.ts';
 import { maskPin } from '../core/pin.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
 import type { TenantScope, Trx } from './context.ts';
+import { lastMailStatus } from './outbox.ts';
 
 /** A user's dial-in properties with the names Get-CsOnlineDialInConferencingUser prints. */
 export interface DialInUserView {
@@ -20,6 +21,8 @@ export interface DialInUserView {
   /** Masked, except in the one answer to whoever just set it. */
   LeaderPin: string;
   IsPinSet: boolean;
+  /** The status of the user's newest mail (queued, sent, bounced, …), or null when none was sent (dialin extension). */
+  LastMailStatus?: string | null;
 }
 
 export function dialInUserView(s: TenantScope, u: UsersTable, bridgeName: string | null, clearPin?: string): DialInUserView {
@@ -70,5 +73,6 @@ export async function listDialInUsers(s: TenantScope, opts: { resultSize?: numbe
   if (opts.bridgeId) q = q.where('users.bridge_id', '=', opts.bridgeId);
   if (opts.resultSize !== undefined && opts.resultSize !== null) q = q.limit(opts.resultSize);
   const rows = await q.orderBy('users.sip').execute();
-  return rows.map((r) => dialInUserView(s, r, r.bridge_name));
+  const last = await lastMailStatus(s.db.kysely, rows.map((r) => r.id));
+  return rows.map((r) => ({ ...dialInUserView(s, r, r.bridge_name), LastMailStatus: last.get(r.id) ?? null }));
 }

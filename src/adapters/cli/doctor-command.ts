@@ -17,7 +17,7 @@ import { parseMailbox } from '../../core/sender.ts';
 import { domainOf, reservedDomainReason } from '../../core/deliverability.ts';
 import type { Db } from '../db/database.ts';
 import type { Keys } from '../crypto/keys.ts';
-import { brokenKeyFindings, configFindings, domainDnsFindings, domainKeys, messageIdFinding, queueFinding, senderDomains, sendingAddresses, type DeliverabilityFinding } from '../../app/deliverability.ts';
+import { brokenKeyFindings, checkSenderDomain, configFindings, messageIdFinding, queueFinding, senderDomains, type DeliverabilityFinding } from '../../app/deliverability.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -95,19 +95,7 @@ async function deliverability(config: Readonly<Config>, o: { db: Db | null; keys
     out.push(o.relay.tls ? { check: 'tls', ok: true, detail: 'the relay offers STARTTLS (or implicit TLS): mail and login are encrypted on the way to it' } : { check: 'tls', ok: false, detail: 'the relay does not offer STARTTLS: mail (with PINs) travels to it in clear', fix: 'enable STARTTLS on the relay (Postfix: smtpd_tls_security_level = may, with a certificate), or use smtps:// to its implicit-TLS port' });
   }
   const dns = createDnsClient(config.dns);
-  let relayHost: string | null = null;
-  try {
-    relayHost = config.smtpUrl ? parseRelayUrl(config.smtpUrl).host : null;
-  } catch {
-    // reported by the relay check
-  }
-  let from: { what: string; ips: string[] };
-  try {
-    from = await sendingAddresses(dns, relayHost);
-  } catch {
-    from = { what: relayHost ? `the relay ${relayHost}` : 'this machine', ips: [] };
-  }
-  const perDomain = await Promise.all(domains.filter((d) => reservedDomainReason(d.domain) === null).map(async (d) => domainDnsFindings(dns, d.domain, from, o.db ? await domainKeys(o.db, d.domain) : [], relay)));
+  const perDomain = await Promise.all(domains.filter((d) => reservedDomainReason(d.domain) === null).map((d) => (o.db ? checkSenderDomain(o.db, config, dns, d.domain) : Promise.resolve([]))));
   return [...out, ...perDomain.flat()];
 }
 

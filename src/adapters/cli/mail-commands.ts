@@ -53,6 +53,8 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
       // Loaded on use: the worker pulls in nodemailer and the compose threads, which other commands never need.
       const [{ pino }, { startDeliveryWorker }] = await Promise.all([import('pino'), import('../../worker/delivery-worker.ts')]);
       const log = pino({ level: holder.config.logLevel, base: { service: 'dialin-worker' } }, pino.destination({ dest: 2, sync: true }));
+      const { deliverabilityWarnings } = await import('../../app/deliverability.ts');
+      for (const w of await deliverabilityWarnings(ctx, holder.config)) log.warn({ check: w.check }, `${w.detail}: ${w.fix}`);
       const worker = await startDeliveryWorker({ ctx, config: holder.config, log });
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
@@ -66,7 +68,7 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
   mail
     .command('list')
     .description('List messages, newest first: status, attempts, last reply, recipient')
-    .option('--status <status>', 'queued, sending, sent, failed, expired or superseded')
+    .option('--status <status>', 'queued, sending, sent, delayed, bounced, complained, failed, expired or superseded')
     .option('--kind <kind>', 'welcome, pin_changed, info_changed, turned_off or conference_info')
     .option('--user <sip>', "only this user's messages")
     .option('--limit <n>', 'at most this many', '50')

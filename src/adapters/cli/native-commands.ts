@@ -12,6 +12,7 @@ import { render } from './format.ts';
 import { registerWebCommands } from './web-commands.ts';
 import { registerMailCommands } from './mail-commands.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
+import { registerDeliverabilityCommands } from './deliverability-commands.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -22,6 +23,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
   registerWebCommands(program, holder, term);
   registerMailCommands(program, holder, term);
   registerDoctorCommand(program, holder, term);
+  registerDeliverabilityCommands(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();

@@ -52,6 +52,7 @@ export const DialInUser = Type.Object({
   AllowTollFreeDialIn: Type.Boolean(),
   LeaderPin: Type.String({ description: 'Masked (*****), except in the one answer to the PIN reset that set it.' }),
   IsPinSet: Type.Boolean(),
+  LastMailStatus: Type.Optional(Nullable(Type.String({ description: "Status of the user's newest mail: queued, sent, delayed, bounced, complained, failed, expired, superseded." }))),
 });
 
 export const ServiceNumber = Type.Object({

@@ -1,3 +1,4 @@
+import { lastMailStatus } from '../../../app/outbox.ts';
 import { AppError } from '../../../core/errors.ts';
 import { enableUsers } from '../../../app/enable-users.ts';
 import { disableUsers } from '../../../app/disable-user.ts';
@@ -103,7 +104,7 @@ export const dialInUserCmdlets: CmdletDef[] = [
           if (u.provider !== 'Microsoft' || u.dialin_enabled !== 1) {
             throw new AppError('USER_NOT_ENABLED', `${u.sip} is not enabled for dial-in conferencing (provider: ${u.provider}).`, { field: 'Identity' });
           }
-          return { outcome: 'unchanged', output: { ...dialInUserView(io.scope, u, await bridgeNameOf(trx, u.bridge_id)) } };
+          return { outcome: 'unchanged', output: { ...dialInUserView(io.scope, u, await bridgeNameOf(trx, u.bridge_id)), LastMailStatus: (await lastMailStatus(trx, [u.id])).get(u.id) ?? null } };
         });
         const res = await runGroup({ ...io, onResult: (r) => r.output && out.push(r.output) }, who, 'shown', handler);
         return res.kind === 'group' ? { kind: 'objects', objects: out } : { ...res, note: undefined };

@@ -1,17 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError, type AppError } from '../../../core/errors.ts';
-import { listOutbox } from '../../../app/outbox.ts';
+import { listOutbox, type OutboxView } from '../../../app/outbox.ts';
 import { deliveryStatus, resumeDeliveries, retryMail } from '../../../app/mail-admin.ts';
 import { listAudit } from '../../../app/audit.ts';
 import { OUTBOX_STATUSES } from '../../../app/mail-queue.ts';
 import { scopeFor } from '../auth.ts';
-import { html } from '../html.ts';
+import { html, type Html } from '../html.ts';
 import { errorBox, flash, postButton } from './kit.ts';
-import { page } from './layout.ts';
+import { page, type PageCtx } from './layout.ts';
 import type { MsgKey } from './i18n.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 
 const LIMITS = [50, 200, 1000];
+const BAD = new Set(['failed', 'expired', 'bounced', 'complained']);
+
+/** What came back for a mail after delivery, and what to do about it (the PIN mail that bounced above all). */
+export function reportNote(c: PageCtx, m: OutboxView): Html {
+  if (!m.ReportStatus) return html`${m.LastReply ?? m.LastError ?? ''}`;
+  const advice: MsgKey | null = m.Status === 'bounced' ? (m.Kind === 'welcome' || m.Kind === 'pin_changed' ? 'mail.advice.bouncedPin' : 'mail.advice.bounced') : m.Status === 'complained' ? 'mail.advice.complained' : m.Status === 'delayed' ? 'mail.advice.delayed' : null;
+  return html`<span data-testid="report">${c.t('mail.report', { mta: m.ReportedBy ?? '?', status: m.ReportStatus, diagnostic: m.ReportDiagnostic ?? '' })}</span>${advice ? html`<p class="advice" data-testid="advice">${c.t(advice, { to: m.Recipient })}</p>` : ''}`;
+}
 
 /** Mail (outbox status, failures with the server's reply) and the audit log. */
 export function adminMailPages(app: FastifyInstance, deps: PageDeps): void {
@@ -27,14 +35,14 @@ export function adminMailPages(app: FastifyInstance, deps: PageDeps): void {
 ${st.Paused ? html`<div class="notice error" role="alert"><p>${c.t('mail.paused', { since: st.PausedSince ?? '', reason: st.PauseReason ?? '', next: st.NextTryAt ?? '' })}</p>${postButton(c, '/admin/mail/resume', c.t('mail.resume'), { kind: 'primary' })}</div>` : ''}
 <nav class="filters" aria-label="${c.t('mail.filter')}"><ul>
 <li><a href="/admin/mail"${status === null ? html` aria-current="page"` : ''}>${c.t('mail.all')}</a></li>
-${OUTBOX_STATUSES.map((x) => html`<li><a href="/admin/mail?status=${x}"${status === x ? html` aria-current="page"` : ''}>${c.t(`mail.status.${x}` as MsgKey)} <span class="badge${x === 'failed' || x === 'expired' ? ' bad' : ''}" data-testid="count-${x}">${counts[x] ?? 0}</span></a></li>`)}
+${OUTBOX_STATUSES.map((x) => html`<li><a href="/admin/mail?status=${x}"${status === x ? html` aria-current="page"` : ''}>${c.t(`mail.status.${x}` as MsgKey)} <span class="badge${BAD.has(x) ? ' bad' : ''}" data-testid="count-${x}">${counts[x] ?? 0}</span></a></li>`)}
 </ul></nav>
 ${(counts.failed ?? 0) > 0 ? html`<div class="actions">${postButton(c, '/admin/mail/retry?status=failed', c.t('mail.retryAll'))}</div>` : ''}
 <div class="table-wrap"><table><caption class="sr-only">${c.t('mail.title')}</caption>
 <thead><tr><th scope="col">${c.t('mail.created')}</th><th scope="col">${c.t('mail.kind')}</th><th scope="col">${c.t('mail.recipient')}</th><th scope="col">${c.t('mail.status')}</th><th scope="col">${c.t('mail.attempts')}</th><th scope="col">${c.t('mail.reply')}</th><th scope="col"><span class="sr-only">${c.t('mail.actions')}</span></th></tr></thead>
 <tbody>${rows.map(
       (m) => html`<tr><td><time datetime="${m.CreatedAt}">${m.CreatedAt.replace('T', ' ').slice(0, 19)}</time></td><td>${c.t(`kind.${m.Kind}` as MsgKey)}</td><td>${m.Recipient}</td>
-<td><span class="badge${m.Status === 'failed' || m.Status === 'expired' ? ' bad' : m.Status === 'sent' ? ' on' : ''}">${c.t(`mail.status.${m.Status}` as MsgKey)}</span></td><td>${m.Attempts}</td><td class="reply">${m.LastReply ?? m.LastError ?? ''}</td>
+<td><span class="badge${BAD.has(m.Status) ? ' bad' : m.Status === 'sent' ? ' on' : ''}">${c.t(`mail.status.${m.Status}` as MsgKey)}</span></td><td>${m.Attempts}</td><td class="reply">${reportNote(c, m)}</td>
 <td class="row-actions">${m.Status === 'failed' || m.Status === 'expired' ? postButton(c, `/admin/mail/retry?id=${encodeURIComponent(m.Id)}`, c.t('mail.retry')) : ''}</td></tr>`,
     )}</tbody></table></div>
 ${rows.length === 0 ? html`<p>${c.t('mail.none')}</p>` : ''}`;

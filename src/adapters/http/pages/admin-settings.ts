@@ -6,7 +6,11 @@ import { MAIL_LANGUAGES } from '../../../core/languages.ts';
 import { getTenantSettings, setTenantSettings } from '../../../app/tenant-settings.ts';
 import { getPinPolicies, setPinPolicy } from '../../../app/pin-policies.ts';
 import { scopeFor } from '../auth.ts';
-import { html } from '../html.ts';
+import { html, type Html } from '../html.ts';
+import { chooseSender } from '../../../core/sender.ts';
+import { domainOf } from '../../../core/deliverability.ts';
+import { checkSenderDomain, type DeliverabilityFinding } from '../../../app/deliverability.ts';
+import { createDnsClient } from '../../dns/resolver.ts';
 import { checkbox, csrfField, errorBox, flash, input, select } from './kit.ts';
 import { page, type PageCtx } from './layout.ts';
 import { LANGUAGE_NAMES } from './i18n.ts';
@@ -14,14 +18,21 @@ import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 
 type Form = Record<string, string | undefined>;
 
-function settingsPage(c: PageCtx, s: TenantSettings, policy: PinPolicy, opts: { saved?: boolean; error?: AppError | null; errorIn?: 'settings' | 'policy' }): string {
+/** The DNS check of the sender domain, in plain words (shown after an override is saved, or on request). */
+function dnsPanel(c: PageCtx, d: { domain: string; findings: DeliverabilityFinding[] }): Html {
+  return html`<section class="card" aria-labelledby="dns-h" data-testid="dns-check"><h2 id="dns-h">${c.t('dns.title', { domain: d.domain })}</h2><ul class="checks">
+${d.findings.map((f) => html`<li class="${f.ok ? 'ok' : f.warning ? 'warning' : 'problem'}" data-check="${f.check}"><strong>${c.t(f.ok ? 'dns.ok' : f.warning ? 'dns.warning' : 'dns.problem')}</strong> ${f.detail}${f.fix ? html`<br><span class="hint">${f.fix}</span>` : ''}</li>`)}
+</ul></section>`;
+}
+
+function settingsPage(c: PageCtx, s: TenantSettings, policy: PinPolicy, opts: { saved?: boolean; error?: AppError | null; errorIn?: 'settings' | 'policy'; dns?: { domain: string; findings: DeliverabilityFinding[] } | null }): string {
   const e = opts.error ?? null;
   const se = opts.errorIn === 'settings' ? e : null;
   const pe = opts.errorIn === 'policy' ? e : null;
   return page(
     c,
     c.t('settings.title'),
-    html`${flash(c, opts.saved ? 'flash.saved' : null)}
+    html`${flash(c, opts.saved ? 'flash.saved' : null)}${opts.dns ? dnsPanel(c, opts.dns) : ''}
 <form method="post" action="/admin/settings" class="card" novalidate>
 ${csrfField(c)}${errorBox(c, se)}
 <fieldset><legend>${c.t('settings.mail')}</legend>
@@ -29,6 +40,7 @@ ${checkbox(c, 'AutomaticallySendEmailsToUsers', c.t('settings.autoMail'), s.Auto
 ${checkbox(c, 'SendEmailFromOverride', c.t('settings.override'), s.SendEmailFromOverride, { hint: c.t('settings.overrideHint'), error: se })}
 ${input(c, 'SendEmailFromAddress', c.t('settings.fromAddress'), { type: 'email', value: s.SendEmailFromAddress, error: se, autocomplete: 'off' })}
 ${input(c, 'SendEmailFromDisplayName', c.t('settings.fromName'), { value: s.SendEmailFromDisplayName, error: se, maxlength: 256 })}
+<p><a href="/admin/settings?dns=1">${c.t('dns.check')}</a></p>
 ${select(c, 'DefaultLanguage', c.t('settings.defaultLanguage'), MAIL_LANGUAGES.map((l) => ({ value: l, label: LANGUAGE_NAMES[l] ?? l })), s.DefaultLanguage, { hint: c.t('settings.defaultLanguageHint'), error: se })}
 </fieldset>
 <fieldset><legend>${c.t('settings.security')}</legend>
@@ -69,9 +81,14 @@ export function adminSettingsPages(app: FastifyInstance, deps: PageDeps): void {
     return { s, settings: await getTenantSettings(s), policy: (await getPinPolicies(s, { identity: 'Global' }))[0]! };
   };
 
-  app.get<{ Querystring: { done?: string } }>('/admin/settings', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
-    const { settings, policy } = await load(req);
-    return sendPage(reply, settingsPage(adminCtx(req), settings, policy, { saved: req.query.done === 'saved' }));
+  app.get<{ Querystring: { done?: string; dns?: string } }>('/admin/settings', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
+    const { s, settings, policy } = await load(req);
+    let dns = null;
+    if (req.query.dns === '1') {
+      const domain = domainOf(chooseSender(settings, deps.ctx.defaultFrom).address);
+      dns = { domain, findings: await checkSenderDomain(s.db, deps.config, createDnsClient(deps.config.dns), domain) };
+    }
+    return sendPage(reply, settingsPage(adminCtx(req), settings, policy, { saved: req.query.done === 'saved', dns }));
   });
 
   app.post<{ Body: Form }>('/admin/settings', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
@@ -91,8 +108,11 @@ export function adminSettingsPages(app: FastifyInstance, deps: PageDeps): void {
       AllowPSTNOnlyMeetingsByDefault: f.AllowPSTNOnlyMeetingsByDefault === 'true',
     };
     try {
-      await setTenantSettings(s, patch);
-      return reply.redirect('/admin/settings?done=saved', 303);
+      const before = (await load(req)).settings;
+      const after = await setTenantSettings(s, patch);
+      // A new sender address: say at once what its DNS needs (the seed's "inbound policies must accept it").
+      const newSender = after.SendEmailFromOverride && (after.SendEmailFromAddress !== before.SendEmailFromAddress || !before.SendEmailFromOverride);
+      return reply.redirect(`/admin/settings?done=saved${newSender ? '&dns=1' : ''}`, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
       const { settings, policy } = await load(req);

@@ -10,6 +10,8 @@ import { enableUsers } from '../../../app/enable-users.ts';
 import { disableUsers } from '../../../app/disable-user.ts';
 import { unlockPin } from '../../../app/pins.ts';
 import { perUser } from '../../../app/bulk.ts';
+import { listOutbox, type OutboxView } from '../../../app/outbox.ts';
+import { reportNote } from './admin-mail.ts';
 import { scopeFor } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { runOne } from '../routes/api-deps.ts';
@@ -25,6 +27,8 @@ interface UserData {
   bridgeName: string | null;
   pin: PinInfo;
   bridges: BridgeView[];
+  /** The user's newest mail (with what came back for it). */
+  lastMail: OutboxView | null;
 }
 
 function numberOptions(c: PageCtx, b: BridgeView | undefined, type: 'Toll' | 'TollFree', allowNone: boolean) {
@@ -38,6 +42,7 @@ function userPage(c: PageCtx, d: UserData, o: { newPin?: string; error?: AppErro
   const enabled = u.provider === 'Microsoft' && u.dialin_enabled === 1;
   const base = `/admin/users/${encodeURIComponent(u.id)}`;
   const bridge = d.bridges.find((b) => b.Identity === u.bridge_id);
+  const bouncedPin = d.lastMail !== null && d.lastMail.Status === 'bounced' && (d.lastMail.Kind === 'welcome' || d.lastMail.Kind === 'pin_changed');
   const pinPanel: Html = o.newPin
     ? html`<div class="notice pin" role="alert" aria-live="assertive"><p>${c.t('user.newPin', { name: u.display_name })}</p><p class="pin-value" data-testid="new-pin">${o.newPin}</p><p>${c.t('user.newPinOnce')}</p></div>`
     : html``;
@@ -76,8 +81,9 @@ ${isAdmin ? postButton(c, `${base}/enable`, c.t('user.enable'), { kind: 'primary
     u.display_name,
     html`${flash(c, o.done ?? null)}${errorBox(c, o.error ?? null)}${pinPanel}
 <p><a href="/admin/users">${c.t('user.back')}</a></p>
+${bouncedPin ? html`<div class="notice error" role="alert" data-testid="pin-bounced">${reportNote(c, d.lastMail!)}</div>` : ''}
 <section aria-labelledby="dir-h"><h2 id="dir-h">${c.t('user.directory')}</h2>
-${facts([[c.t('user.sip'), u.sip.replace(/^sip:/, '')], [c.t('user.email'), u.email], [c.t('user.language'), u.language], [c.t('user.phone'), u.phone], [c.t('user.extension'), u.extension]])}</section>
+${facts([[c.t('user.sip'), u.sip.replace(/^sip:/, '')], [c.t('user.email'), u.email], [c.t('user.language'), u.language], [c.t('user.phone'), u.phone], [c.t('user.extension'), u.extension], [c.t('user.lastMail'), d.lastMail ? html`<span data-testid="last-mail">${c.t(`kind.${d.lastMail.Kind}` as MsgKey)}: ${c.t(`mail.status.${d.lastMail.Status}` as MsgKey)}</span>${bouncedPin ? '' : html` ${reportNote(c, d.lastMail)}`}` : c.t('user.lastMailNone')]])}</section>
 <section aria-labelledby="dialin-h"><h2 id="dialin-h">${c.t('user.dialinTitle')}</h2>${dialin}</section>`,
   );
 }
@@ -88,7 +94,8 @@ export function adminUserPages(app: FastifyInstance, deps: PageDeps): void {
   const load = async (req: Req): Promise<UserData> => {
     const s = scopeFor(deps.ctx, req);
     const user = await findUser(s.db.kysely, s.tenant.id, req.params.id);
-    return { user, bridgeName: await bridgeNameOf(s.db.kysely, user.bridge_id), pin: await pinInfo(s.db.kysely, s, user), bridges: await getBridges(s, {}) };
+    const [lastMail] = await listOutbox(s, { user: user.sip, limit: 1 });
+    return { user, bridgeName: await bridgeNameOf(s.db.kysely, user.bridge_id), pin: await pinInfo(s.db.kysely, s, user), bridges: await getBridges(s, {}), lastMail: lastMail ?? null };
   };
   const show = async (req: Req, reply: FastifyReply, o: { newPin?: string; error?: AppError; done?: MsgKey }, status = 200) => sendPage(reply, userPage(adminCtx(req), await load(req), o), status);
   type ActionReq = FastifyRequest<{ Params: { id: string }; Body: Record<string, string> }>;

@@ -1,3 +1,4 @@
+import { lastMailStatus } from '../../../app/outbox.ts';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../../core/errors.ts';
@@ -94,6 +95,6 @@ export function usersApi(app: FastifyInstance, deps: ApiDeps): void {
     if (u.provider !== 'Microsoft' || u.dialin_enabled !== 1) {
       throw new AppError('USER_NOT_ENABLED', `${u.sip} is not enabled for dial-in conferencing (provider: ${u.provider}).`, { field: 'Identity' });
     }
-    return dialInUserView(s, u, await bridgeNameOf(s.db.kysely, u.bridge_id));
+    return { ...dialInUserView(s, u, await bridgeNameOf(s.db.kysely, u.bridge_id)), LastMailStatus: (await lastMailStatus(s.db.kysely, [u.id])).get(u.id) ?? null };
   });
 }
