@@ -10,6 +10,8 @@ import { signDkim, type DkimSigningKey } from '../adapters/dkim/dkim-sign.ts';
  */
 const DELIVERY_RENDER_LIMIT_MS = 2_000;
 
+const crlf = (s: string): string => s.replace(/\r?\n/g, '\r\n');
+
 /** Everything needed to build one message; addresses are already validated. */
 export interface ComposeJob {
   templates: TemplateSet;
@@ -50,8 +52,9 @@ export async function composeMail(job: ComposeJob): Promise<ComposedMail> {
     to: [{ name: job.to.name, address: job.to.address }],
     ...(job.cc.length ? { cc: job.cc.map((address) => ({ name: '', address })) } : {}),
     subject,
-    text: rendered.text,
-    ...(rendered.html !== null ? { html: rendered.html } : {}),
+    // CRLF in the source: a 7bit or quoted-printable part carries its line ends as they are.
+    text: crlf(rendered.text),
+    ...(rendered.html !== null ? { html: crlf(rendered.html) } : {}),
     messageId: job.messageId,
     // MIME boundaries from the Message-ID (unique per message; base64 parts cannot contain it)
     // rather than from fresh random bytes for every message.

@@ -9,6 +9,8 @@ import { createPgDatabase, DIALECTS, testEnv, type TestEnv } from '../support/di
 import { runCli, type CliResult } from '../support/cli.ts';
 import { addUsers, bridgeWithNumbers, enable } from '../support/fixtures.ts';
 import { SmtpSink } from '../mail/support/smtp-sink.ts';
+import { selfSigned, type TestCert } from '../welcome/support/welcome-env.ts';
+import { closedPort } from '../support/free-port.ts';
 import { KEY_FILE } from '../../src/adapters/crypto/keys.ts';
 import { openDb, sqliteFile } from '../../src/adapters/db/database.ts';
 
@@ -24,26 +26,34 @@ for (const dialect of DIALECTS) {
   describe(`dialin doctor (${dialect})`, () => {
     let t: TestEnv;
     let sink: SmtpSink;
+    let cert: TestCert;
     const sqlRun = (q: ReturnType<typeof sql>) => q.execute(t.ctx.db.kysely);
     before(async () => {
-      sink = await SmtpSink.start();
-      t = await testEnv(dialect, { DIALIN_SMTP_URL: sink.url });
+      // A deliverable setup: a relay with STARTTLS, a real sender domain, a fully qualified EHLO
+      // name; DNS points at a closed port, so its checks are warnings ("could not check").
+      cert = selfSigned();
+      sink = await SmtpSink.start({ tls: cert });
+      t = await testEnv(dialect, { DIALIN_SMTP_URL: sink.url, DIALIN_SMTP_CA_FILE: cert.file, DIALIN_MAIL_FROM: 'noreply@dialin.contoso.com', DIALIN_SMTP_HELO_NAME: 'dialin.contoso.com', DIALIN_DNS_SERVERS: `127.0.0.1:${await closedPort()}`, DIALIN_DNS_TIMEOUT_MS: '500' });
       await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100');
       await enable(t.scope, await addUsers(t.scope, 'doc', 3));
     });
     after(async () => {
       await t.cleanup();
       await sink.stop();
+      cert.remove();
     });
 
-    it('a healthy deployment: every check OK, exit 0', async () => {
+    it('a healthy deployment: every check OK (DNS could not be asked: warnings, never OK), exit 0', async () => {
       const r = await doctor(t.env);
       assert.equal(r.code, 0, r.stderr);
       const f = findings(r);
-      assert.deepEqual(Object.keys(f), ['database', 'schema', 'keys', 'relay', 'outbox']);
-      assert.ok(Object.values(f).every((x) => x.status === 'OK'), r.stdout);
+      assert.deepEqual(Object.keys(f), ['database', 'schema', 'keys', 'relay', 'outbox', 'sender', 'links', 'ehlo', 'message-id', 'queue', 'tls', 'spf', 'dmarc', 'dkim']);
+      const dns = ['spf', 'dmarc'];
+      assert.ok(Object.entries(f).every(([k, x]) => x.status === (dns.includes(k) ? 'WARNING' : k === 'dkim' ? 'WARNING' : 'OK')), r.stdout);
+      assert.match(f.spf!.detail, /^could not check the SPF record of dialin\.contoso\.com: DNS did not answer/);
+      assert.match(f.dkim!.detail, /not DKIM-signed: dialin has no key/);
       assert.match(f.keys!.detail, /opens the PINs waiting in the outbox \(3 tried\)/);
-      assert.match(f.relay!.detail, /connection accepted/);
+      assert.match(f.relay!.detail, /connection and TLS accepted/);
       assert.match(f.outbox!.detail, /^3 queued, 0 sending, 0 sent/);
     });
 

@@ -11,3 +11,15 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** A UDP port nothing listens on (a DNS server that is not there: queries are refused at once). */
+export async function closedPort(): Promise<number> {
+  const dgram = await import('node:dgram');
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}

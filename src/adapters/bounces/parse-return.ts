@@ -58,6 +58,12 @@ export async function parseReturn(raw: Buffer): Promise<{ message: ReturnedMessa
     else if (REPORT_PARTS.has(type)) deliveryStatus ??= a.content.toString('utf8');
     else if ((type === 'message/rfc822' || type === 'message/global' || type === 'text/rfc822-headers' || type === 'message/rfc822-headers' || type === 'message/global-headers') && originalHeaders === null) originalHeaders = headerBlock(a.content);
   }
+  // mailparser dissolves an inline message/rfc822 into the text: take its header block from the raw part.
+  if (originalHeaders === null) {
+    const text = raw.toString('latin1');
+    const part = /^content-type:[ \t]*(?:message\/(?:rfc822|global)|text\/rfc822-headers|message\/global-headers)[^\n]*\n(?:[^\r\n][^\n]*\n)*\r?\n/im.exec(text);
+    if (part) originalHeaders = headerBlock(Buffer.from(text.slice(part.index + part[0].length), 'latin1'));
+  }
   const ct = m.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
   const message: ReturnedMessage = {
     headers,
