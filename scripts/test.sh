@@ -17,6 +17,26 @@ if [ "${DIALIN_SKIP_BROWSER:-}" != "1" ] && [ -d test/browser ] && ! command -v 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium" >&2
 fi
 
+# Deliverability tests run Debian's Postfix (a private instance), dnsmasq (a DNS server of their own),
+# Dovecot (a bounce mailbox) and python3-dkim / opendkim-tools (signature checks). Installed when
+# missing, with no service started (policy-rc.d), and retried while another apt holds the lock.
+need=()
+command -v postfix >/dev/null || need+=(postfix)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v dovecot >/dev/null || need+=(dovecot-imapd)
+/usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || need+=(python3-dkim python3-nacl)
+command -v opendkim-testmsg >/dev/null || need+=(opendkim-tools)
+if [ ${#need[@]} -gt 0 ]; then
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created_policy=1; fi
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+  for _ in 1 2 3 4 5 6; do
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) && break
+    sleep 20
+  done || echo "warning: could not install ${need[*]}" >&2
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
 npx tsc --noEmit
 
 mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
