@@ -34,7 +34,7 @@ if [ ${#need[@]} -gt 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) && break
     sleep 20
   done || echo "warning: could not install ${need[*]}" >&2
-  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 npx tsc --noEmit

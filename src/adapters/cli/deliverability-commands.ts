@@ -78,7 +78,9 @@ export function registerDeliverabilityCommands(program: Command, holder: Context
       const ctx = await holder.get();
       const [{ pino }, { startBounceReceivers }] = await Promise.all([import('pino'), import('../../main/bounces.ts')]);
       const log = pino({ level: holder.config.logLevel, base: { service: 'dialin-bounces' } }, pino.destination({ dest: 2, sync: true }));
-      const receivers = await startBounceReceivers({ ctx, config: holder.config, log });
+      // --once reads the mailbox only: the listener belongs to the long-running process.
+      const config = o.once ? { ...holder.config, bounces: { ...b, listen: null } } : holder.config;
+      const receivers = await startBounceReceivers({ ctx, config, log });
       if (o.once) {
         await receivers.pollNow();
       } else {
