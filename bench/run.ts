@@ -17,6 +17,7 @@ type Scenario = { run(args: string[]): Promise<void | ScenarioReport> };
 
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   import: () => import('./import.ts'),
+  bounces: () => import('./bounces.ts'),
   mail: () => import('./mail.ts'),
   'mail-workers': () => import('./mail-workers.ts'),
   verify: () => import('./verify.ts'),
@@ -60,6 +61,7 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   },
   { title: 'welcome — Set-CsPinSendCAWelcomeMail over a file', runs: [{ scenario: 'welcome', args: ['--users', '100000'], goals: welcomeIn60s }] },
   { title: 'verify — the bridge PIN check over HTTP', runs: [{ scenario: 'verify', args: [] }] },
+  { title: 'bounces — the bounce listener recording delivery status notifications', runs: [{ scenario: 'bounces', args: [] }] },
 ];
 
 async function machine(): Promise<string[]> {
