@@ -38,7 +38,8 @@ for (const dialect of DIALECTS) {
 
     it('--json prints the PowerShell property names, the PIN masked', async () => {
       const one = JSON.parse((await expectOk(t, ['Get-CsOnlineDialInConferencingUser', '-Identity', 'ken0@contoso.com', '--json'])).stdout);
-      assert.deepEqual(Object.keys(one), USER_KEYS);
+      assert.deepEqual(Object.keys(one), [...USER_KEYS, 'LastMailStatus']);
+      assert.equal(one.LastMailStatus, 'queued', "the welcome mail, no worker running");
       assert.equal(one.LeaderPin, '*****');
       assert.equal(one.ConferenceId, cid);
       assert.equal(one.IsPinSet, true);
