@@ -57,7 +57,8 @@ for (const dialect of DIALECTS) {
       const ana = rows.find((r) => r.recipient.startsWith('ana'))!;
       assert.equal(t.ctx.keys.openPin(ana.pin_enc!), results[0]!.output!.LeaderPin);
       assert.equal(ana.status, 'queued');
-      assert.equal(ana.message_id, `<${ana.id}@dialin.test.example>`);
+      // On the sender's domain (DIALIN_MAIL_FROM, here the default), not the public URL's host.
+      assert.equal(ana.message_id, `<${ana.id}@dialin.localhost>`);
       assert.equal(ana.expires_at - ana.created_at, t.ctx.mailLifetimeMs);
       const payload = JSON.parse(ana.payload) as MailPayload;
       assert.deepEqual(payload.data, { displayName: 'Ana Lima', sipAddress: 'sip:ana@contoso.com', conferenceId: results[0]!.output!.ConferenceId, tollNumber: '+14255551234', tollFreeNumber: null, bridgeName: 'Conference Bridge' });
