@@ -7,7 +7,7 @@ import type { TenantScope } from './context.ts';
 
 const RETRYABLE = ['failed', 'expired'];
 /** Statuses a purge may delete: final ones only, never mail still to be sent. */
-export const PURGEABLE = ['sent', 'failed', 'expired', 'superseded'] as const;
+export const PURGEABLE = ['sent', 'delayed', 'bounced', 'complained', 'failed', 'expired', 'superseded'] as const;
 
 /** The tenant's delivery state: messages by status and, when paused, why. */
 export interface DeliveryStatus {

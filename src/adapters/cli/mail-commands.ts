@@ -106,7 +106,7 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
     .action(async () => term.err((await resumeDeliveries(await scope())) ? 'Deliveries resume.' : 'Deliveries were not paused.'));
   mail
     .command('purge')
-    .description('Delete finished messages (sent, failed, expired, superseded) older than a number of days')
+    .description('Delete finished messages (sent, delayed, bounced, complained, failed, expired, superseded) older than a number of days')
     .requiredOption('--older-than <days>', 'age in days')
     .option('--status <list>', 'only these statuses, comma-separated')
     .action(async (o: { olderThan: string; status?: string }) => {

@@ -115,7 +115,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
   outbox
     .command('list')
     .description('List outbox messages, newest first')
-    .option('--status <status>', 'queued, sending, sent, failed, expired or superseded')
+    .option('--status <status>', 'queued, sending, sent, delayed, bounced, complained, failed, expired or superseded')
     .option('--kind <kind>', 'welcome, pin_changed, info_changed, turned_off or conference_info')
     .option('--user <sip>', 'only this user')
     .option('--limit <n>', 'at most this many', '50')

@@ -162,6 +162,11 @@ export const OutboxMessage = Type.Object({
   LastReply: Nullable(Type.String()),
   MessageId: Type.String(),
   CarriesPin: Type.Boolean({ description: 'Whether a sealed PIN still waits in the row (never the PIN itself).' }),
+  ReportStatus: Type.Optional(Nullable(Type.String({ description: 'After delivery: the DSN status (5.1.1) of a bounce or delay, or the feedback type of a complaint.' }))),
+  ReportDiagnostic: Type.Optional(Nullable(Type.String())),
+  ReportedBy: Type.Optional(Nullable(Type.String({ description: 'The MTA that reported it.' }))),
+  ReportedAt: Type.Optional(Nullable(Type.String())),
+  Advice: Type.Optional(Nullable(Type.String({ description: 'What to do about a bounced, delayed or complained mail.' }))),
 });
 
 export const AuditEntry = Type.Object({

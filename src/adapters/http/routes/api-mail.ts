@@ -73,7 +73,7 @@ export function mailApi(app: FastifyInstance, deps: ApiDeps): void {
     config: { access: 'admin' },
     schema: {
       tags: ['Mail'],
-      summary: 'Delete finished messages (sent, failed, expired, superseded) older than a number of days',
+      summary: 'Delete finished messages (sent, delayed, bounced, complained, failed, expired, superseded) older than a number of days',
       body: Body({ OlderThanDays: Type.Number({ minimum: 0 }), Statuses: Type.Optional(Type.Array(Str(16), { maxItems: 4 })) }),
       response: { 200: Type.Object({ Deleted: Type.Integer() }), ...ERROR_RESPONSES },
     },
