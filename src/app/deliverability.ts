@@ -65,7 +65,7 @@ export function configFindings(config: Readonly<Config>, domains: SenderDomain[]
     out.push(why ? bad('sender', `mail from ${d.domain} (${d.usedBy.join(', ')}) cannot be delivered: ${why}`, d.usedBy[0]!.startsWith('the default') ? 'set DIALIN_MAIL_FROM to an address of your organisation\'s domain, e.g. "Dial-in Conferencing" <noreply@contoso.com>' : `set the tenant's SendEmailFromAddress to an address of a real domain (Set-CsOnlineDialInConferencingTenantSettings)`) : fine('sender', `${d.domain} (${d.usedBy.join(', ')}) is a domain receivers can check`));
   }
   const url = publicUrlReason(config.publicUrl);
-  out.push(url ? bad('links', `links in mail point to ${url}`, 'set DIALIN_PUBLIC_URL to the https:// address people reach dialin at, e.g. https://dialin.contoso.com') : fine('links', `links in mail point to ${config.publicUrl}`));
+  out.push(url ? bad('links', `links in mail (DIALIN_PUBLIC_URL) cannot be used: ${url}`, 'set DIALIN_PUBLIC_URL to the https:// address people reach dialin at, e.g. https://dialin.contoso.com') : fine('links', `links in mail point to ${config.publicUrl}`));
   const helo = heloName(config.smtpHeloName);
   const h = heloNameReason(helo);
   out.push(h ? bad('ehlo', `the relay is greeted as "${helo}": ${h}`, "set DIALIN_SMTP_HELO_NAME to this machine's fully qualified name (one whose address resolves back to it), e.g. dialin.contoso.com") : fine('ehlo', `the relay is greeted as ${helo}`));
