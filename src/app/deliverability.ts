@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { spf, dmarc } from 'mailauth';
 import { dkimRecordName, dkimRecordText, domainOf, heloNameReason, messageIdDomain, parseDkimRecord, publicUrlReason, reservedDomainReason, type DkimAlgorithm } from '../core/deliverability.ts';
 import { chooseSender, type Mailbox } from '../core/sender.ts';
 import { DEFAULT_TENANT_SETTINGS, type TenantSettings } from '../core/tenant-settings.ts';
@@ -146,6 +145,8 @@ export interface DomainKey {
 export async function domainDnsFindings(dns: DnsClient, domain: string, from: { what: string; ips: string[] }, keys: DomainKey[], relay: boolean): Promise<DeliverabilityFinding[]> {
   const bad = severity(relay);
   const out: DeliverabilityFinding[] = [];
+  // Loaded on use: mailauth (and what it pulls in) costs a second of start-up that serve and worker never need.
+  const { spf, dmarc } = await import('mailauth');
   // SPF, evaluated by mailauth against each address mail leaves from.
   try {
     const txt = await dns.txt(domain);

@@ -4,7 +4,7 @@ import { createContext } from './context.ts';
 import { buildHttpApp } from '../adapters/http/server.ts';
 import { createMetrics } from '../adapters/http/metrics.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../worker/delivery-worker.ts';
-import { startBounceReceivers, type BounceReceivers } from './bounces.ts';
+import type { BounceReceivers } from './bounces.ts';
 import { deliverabilityWarnings } from '../app/deliverability.ts';
 
 export interface RunningServer {
@@ -34,7 +34,8 @@ export async function serve(config: Readonly<Config>, opts: { worker: boolean; p
   try {
     for (const w of await deliverabilityWarnings(ctx, config)) log.warn({ check: w.check }, `${w.detail}: ${w.fix}`);
     if (opts.worker) worker = await startDeliveryWorker({ ctx, config, log: log.child({ component: 'worker' }) });
-    if (config.bounces.listen || config.bounces.imapUrl) bounces = await startBounceReceivers({ ctx, config, log: log.child({ component: 'bounces' }) });
+    // Loaded only when configured: smtp-server, mailparser and imapflow are not needed otherwise.
+    if (config.bounces.listen || config.bounces.imapUrl) bounces = await (await import('./bounces.ts')).startBounceReceivers({ ctx, config, log: log.child({ component: 'bounces' }) });
   } catch (e) {
     await worker?.stop();
     await ctx.db.close();
