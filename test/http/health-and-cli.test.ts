@@ -108,7 +108,8 @@ for (const dialect of DIALECTS) {
         child.stdout.on('data', (d) => (out += d));
         child.stderr.on('data', (d) => (out += d));
         let health: Response | null = null;
-        for (let i = 0; i < 100 && !health; i++) {
+        // Generous: on a loaded 2-core machine tsx takes a while to load serve (300 × 100 ms).
+        for (let i = 0; i < 300 && !health; i++) {
           health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
           if (!health) await new Promise((r) => setTimeout(r, 100));
         }
