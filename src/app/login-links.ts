@@ -19,16 +19,25 @@ export function loginLinkUrl(settingsUrl: string, keys: Keys, linkId: string): s
   return `${settingsUrl}/sign-in?token=${keys.derivedToken(PURPOSE, linkId)}`;
 }
 
+/** Sign-in links looked up and their tokens made, to be written once the answer is out. */
+export interface PendingLoginLinks {
+  /** Writes each link, its mail and audit row (one transaction per user); resolves to how many. */
+  write(): Promise<number>;
+}
+
 /**
  * Mails a one-time sign-in link for the Dial-in Conferencing Settings page to every user enabled
  * for dial-in with this e-mail address (a hosting deployment may have them in several tenants).
  * The token is derived from the link id with a key outside the database and rendered only into
  * the mail; the outbox keeps the id and the link table the token's digest. Says nothing about
- * whether the address is known: the caller answers the same either way.
+ * whether the address is known: the caller answers the same either way, and the work before the
+ * answer is the same too (issue 10) — one lookup, and a link id and token for each user found or
+ * for a decoy when none is. The writes, which only a known address has, are left to `write()`,
+ * which the caller runs after it has answered.
  */
-export async function requestLoginLinks(ctx: AppContext, emailInput: string): Promise<number> {
+export async function requestLoginLinks(ctx: AppContext, emailInput: string): Promise<PendingLoginLinks> {
   const email = String(emailInput ?? '').trim().toLowerCase();
-  if (email === '' || email.length > 320) return 0;
+  if (email === '' || email.length > 320) return { write: async () => 0 };
   const users = await ctx.db.kysely
     .selectFrom('users')
     .selectAll()
@@ -37,24 +46,35 @@ export async function requestLoginLinks(ctx: AppContext, emailInput: string): Pr
     .where('dialin_enabled', '=', 1)
     .limit(10)
     .execute();
-  for (const user of users) {
-    await ctx.db.kysely.transaction().execute(async (trx) => {
-      const tenant = await trx.selectFrom('tenants').selectAll().where('id', '=', user.tenant_id).executeTakeFirstOrThrow();
-      const s = scopeOf({ ...ctx, actor: `web:${user.sip}` }, tenant);
-      const linkId = ctx.newId();
-      const now = ctx.now();
-      await trx
-        .insertInto('login_links')
-        .values({ id_hash: tokenDigest(ctx.keys.derivedToken(PURPOSE, linkId)), tenant_id: tenant.id, user_id: user.id, created_at: now, expires_at: now + LOGIN_LINK_LIFETIME_MS, used_at: null })
-        .execute();
-      const settings = await readSettings(trx, tenant.id);
-      const row = mailRow(s, settings, { kind: 'sign_in_link', user, data: mailData(user, await bridgeNameOf(trx, user.bridge_id)), options: { loginLinkId: linkId } });
-      if (row) await insertMailRows(trx, [row]);
-      await audit(trx, s, 'user.sign-in-link', { userId: user.id, label: user.sip });
-    });
-  }
-  if (users.length) ctx.onMailQueued?.();
-  return users.length;
+  const links = (users.length ? users : [null]).map((user) => {
+    const id = ctx.newId();
+    return { user, id, idHash: tokenDigest(ctx.keys.derivedToken(PURPOSE, id)) };
+  });
+  return {
+    async write() {
+      let n = 0;
+      for (const { user, id, idHash } of links) {
+        if (!user) continue;
+        await writeLink(ctx, user, id, idHash);
+        n++;
+      }
+      if (n) ctx.onMailQueued?.();
+      return n;
+    },
+  };
+}
+
+async function writeLink(ctx: AppContext, user: UsersTable, linkId: string, idHash: string): Promise<void> {
+  await ctx.db.kysely.transaction().execute(async (trx) => {
+    const tenant = await trx.selectFrom('tenants').selectAll().where('id', '=', user.tenant_id).executeTakeFirstOrThrow();
+    const s = scopeOf({ ...ctx, actor: `web:${user.sip}` }, tenant);
+    const now = ctx.now();
+    await trx.insertInto('login_links').values({ id_hash: idHash, tenant_id: tenant.id, user_id: user.id, created_at: now, expires_at: now + LOGIN_LINK_LIFETIME_MS, used_at: null }).execute();
+    const settings = await readSettings(trx, tenant.id);
+    const row = mailRow(s, settings, { kind: 'sign_in_link', user, data: mailData(user, await bridgeNameOf(trx, user.bridge_id)), options: { loginLinkId: linkId } });
+    if (row) await insertMailRows(trx, [row]);
+    await audit(trx, s, 'user.sign-in-link', { userId: user.id, label: user.sip });
+  });
 }
 
 /**

@@ -39,11 +39,12 @@ async function readPolicy(trx: Trx, tenantId: string, identity: string): Promise
 
 /** The policy that governs a user's PIN: the one granted to the user, else the global one. */
 export async function policyForUser(trx: Trx, tenantId: string, user: Pick<UsersTable, 'pin_policy'>): Promise<PinPolicy> {
-  if (user.pin_policy) {
-    const p = await readPolicy(trx, tenantId, user.pin_policy);
-    if (p) return p;
-  }
-  return (await readPolicy(trx, tenantId, 'Global'))!;
+  // One statement of one shape whatever the user has (granted policy or not, stored or not), so
+  // the bridge's PIN check runs the same queries for a real conference ID as for a decoy.
+  const rows = await trx.selectFrom('pin_policies').selectAll().where('tenant_id', '=', tenantId).where('identity', 'in', [user.pin_policy ?? 'Global', 'Global']).execute();
+  const granted = user.pin_policy ? rows.find((r) => r.identity === user.pin_policy) : undefined;
+  const global = rows.find((r) => r.identity === 'Global');
+  return granted ? toPolicy(granted) : global ? toPolicy(global) : globalDefault();
 }
 
 export async function getPinPolicies(s: TenantScope, opts: { identity?: string | null; filter?: string | null }): Promise<PinPolicy[]> {

@@ -131,33 +131,58 @@ async function leaderAnswer(trx: Trx, s: TenantScope, user: UsersTable): Promise
 }
 
 /**
- * The bridge's PIN check. Refusal before any hashing when the ID is malformed, unknown, or the PIN
- * locked; otherwise one HMAC and the lockout counters updated in the same transaction, which on
- * PostgreSQL holds the user's row lock so concurrent guesses cannot overrun the limit.
+ * The stand-in for a conference ID that cannot be checked (unknown, no PIN set, locked out): the
+ * refusal then runs the same statements and the same two HMACs as a wrong PIN for a real user,
+ * against this id that no user has, so the time of an answer does not tell a real conference ID
+ * (issue 10). Its stored hash has the length of a real one, so the comparison takes as long; a
+ * match could not make the caller a leader anyway (only a real user can).
+ */
+const DECOY_USER_ID = '00000000-0000-7000-8000-000000000000';
+const DECOY_PIN_HASH = 'A'.repeat(43);
+
+function decoyFor(s: TenantScope, now: number): UsersTable {
+  return {
+    id: DECOY_USER_ID, tenant_id: s.tenant.id, pin_hash: DECOY_PIN_HASH, pin_policy: null, pin_set_at: now,
+    pin_fail_local: 0, pin_window_start: null, pin_fail_global: 0, pin_locked_until: null, pin_locked: 0,
+  } as UsersTable;
+}
+
+/** The user whose PIN this attempt is checked against: the real one when it can be, else the decoy. */
+function checkable(s: TenantScope, user: UsersTable | undefined, now: number): { user: UsersTable; real: boolean } {
+  if (user && user.pin_hash && !isLockedOut(lockoutOf(user), now)) return { user, real: true };
+  return { user: decoyFor(s, now), real: false };
+}
+
+/**
+ * The bridge's PIN check. A malformed ID or PIN is refused at once (that says nothing). Otherwise
+ * a wrong PIN, an unknown ID, a user without a PIN and a locked-out PIN all take the same path:
+ * two HMACs, then in one transaction the locked read, the policy, and the lockout counters
+ * written — for the real user, or for the decoy, whose update matches no row. A locked PIN is
+ * never compared (the decoy's is). On PostgreSQL the transaction holds the user's row lock so
+ * concurrent guesses cannot overrun the limit.
  */
 export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string, hooks: { onLockout?: (level: 'temporary' | 'permanent') => void } = {}): Promise<VerifyResult> {
   const no: VerifyResult = { IsLeader: false };
   if (typeof conferenceId !== 'string' || typeof pin !== 'string' || !isWellFormedConferenceId(conferenceId) || !/^[0-9]{4,24}$/.test(pin)) return no;
-  // Read first, without a transaction: an unknown ID or a locked PIN is refused, and a right PIN
-  // with no failures to reset is accepted, all without taking a lock (nor waiting for another
-  // writer such as the mail worker). A wrong PIN, or counters to reset, take the locked path.
-  const seen = await s.db.kysely.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1).executeTakeFirst();
-  if (!seen || !seen.pin_hash || isLockedOut(lockoutOf(seen), s.now())) return no;
-  if (seen.pin_fail_local === 0 && seen.pin_window_start === null && seen.pin_locked_until === null && s.keys.pinMatches(seen.id, pin, seen.pin_hash)) {
-    if (!isExpired(await policyForUser(s.db.kysely, s.tenant.id, seen), seen, s.now())) return leaderAnswer(s.db.kysely, s, seen);
+  const byConferenceId = (db: Trx) => db.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1);
+  // Read first, without a transaction: a right PIN with no failures to reset is accepted without
+  // taking a lock (nor waiting for another writer such as the mail worker). Everything else takes
+  // the locked path.
+  const seen = checkable(s, await byConferenceId(s.db.kysely).executeTakeFirst(), s.now());
+  const matches = s.keys.pinMatches(seen.user.id, pin, seen.user.pin_hash!);
+  if (seen.real && matches && seen.user.pin_fail_local === 0 && seen.user.pin_window_start === null && seen.user.pin_locked_until === null) {
+    if (!isExpired(await policyForUser(s.db.kysely, s.tenant.id, seen.user), seen.user, s.now())) return leaderAnswer(s.db.kysely, s, seen.user);
   }
   // Reported after the commit, so a metric never counts a lockout that was rolled back.
   let lockout = null as 'temporary' | 'permanent' | null;
   const result = await s.db.kysely.transaction().execute(async (trx) => {
-    let q = trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1);
+    let q = byConferenceId(trx);
     if (s.db.dialect === 'postgres') q = q.forUpdate();
-    const user = await q.executeTakeFirst();
-    if (!user || !user.pin_hash) return no;
     const now = s.now();
+    const { user, real } = checkable(s, await q.executeTakeFirst(), now);
     const state = lockoutOf(user);
-    if (isLockedOut(state, now)) return no;
     const policy = await policyForUser(trx, s.tenant.id, user);
-    const correct = s.keys.pinMatches(user.id, pin, user.pin_hash) && !isExpired(policy, user, now);
+    const correct = s.keys.pinMatches(user.id, pin, user.pin_hash!) && real && !isExpired(policy, user, now);
     // Lync sizes the automatic limits by the policy's PIN length.
     const limits = lockoutLimits(policy.MinPasswordLength, policy.MaximumLogonAttempts);
     const { state: next, outcome } = recordAttempt(state, now, correct, limits);
@@ -167,6 +192,7 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
         .set({ pin_fail_local: next.failuresLocal, pin_window_start: next.windowStart, pin_fail_global: next.failuresGlobal, pin_locked_until: next.lockedUntil, pin_locked: next.locked ? 1 : 0 })
         .where('id', '=', user.id)
         .execute();
+      if (!real) return no;
       if (next.locked && !state.locked) {
         await audit(trx, s, 'pin.lockout', { userId: user.id, label: user.sip }, { level: 'permanent' });
         lockout = 'permanent';
@@ -175,7 +201,7 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
         lockout = 'temporary';
       }
     }
-    return outcome === 'accepted' ? leaderAnswer(trx, s, user) : no;
+    return outcome === 'accepted' && real ? leaderAnswer(trx, s, user) : no;
   });
   if (lockout) hooks.onLockout?.(lockout);
   return result;

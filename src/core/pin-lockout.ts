@@ -35,7 +35,7 @@ export function lockoutLimits(pinLength: number, maximumLogonAttempts: number | 
   return { local: maximumLogonAttempts ?? local, global };
 }
 
-/** True when PIN logon is refused at `now` whatever PIN is given: the check happens before any hashing. */
+/** True when PIN logon is refused at `now` whatever PIN is given: the check comes before the PIN is compared. */
 export function isLockedOut(state: LockoutState, now: number): boolean {
   return state.locked || (state.lockedUntil !== null && now < state.lockedUntil);
 }

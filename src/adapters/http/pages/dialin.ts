@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../../core/errors.ts';
-import { requestLoginLinks, redeemLoginLink } from '../../../app/login-links.ts';
+import { requestLoginLinks, redeemLoginLink, type PendingLoginLinks } from '../../../app/login-links.ts';
 import { createSession, endSession, findSession, SESSION_LIMITS } from '../../../app/sessions.ts';
 import { ownDialIn, setOwnPin, type OwnDialIn } from '../../../app/self-service.ts';
 import { scopeOf } from '../../../app/tenants.ts';
@@ -91,7 +91,15 @@ export function dialinPages(app: FastifyInstance, deps: PageDeps): void {
     }
   });
 
-  app.post<{ Body: { email?: string } }>('/dialin/sign-in-link', { schema: { hide: true } }, async (req, reply) => {
+  // Links found for a request, written once its answer is out (onResponse): a known address then
+  // answers as fast as an unknown one.
+  const pendingLinks = new WeakMap<FastifyRequest, PendingLoginLinks>();
+  const writeLinks = async (req: FastifyRequest) => {
+    const pending = pendingLinks.get(req);
+    pendingLinks.delete(req);
+    await pending?.write().catch((err: unknown) => req.log.error({ err }, 'a sign-in link could not be written'));
+  };
+  app.post<{ Body: { email?: string } }>('/dialin/sign-in-link', { schema: { hide: true }, onResponse: writeLinks }, async (req, reply) => {
     const c = pageCtx(req);
     const email = String(req.body?.email ?? '').trim().toLowerCase().slice(0, 320);
     try {
@@ -101,7 +109,7 @@ export function dialinPages(app: FastifyInstance, deps: PageDeps): void {
       if (!isAppError(e)) throw e;
       return sendPage(reply, signInPage(c, { error: e }), e.code === 'RATE_LIMITED' ? 429 : 403);
     }
-    await requestLoginLinks(deps.ctx, email);
+    pendingLinks.set(req, await requestLoginLinks(deps.ctx, email));
     // The same answer whether or not the address belongs to a dial-in user.
     return sendPage(reply, signInPage(c, { sent: true }));
   });

@@ -1,0 +1,150 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LogEvent } from 'kysely';
+import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
+import { addUsers, bridgeWithNumbers, enable, userRow } from '../support/fixtures.ts';
+import { openDb, type Db } from '../../src/adapters/db/database.ts';
+import type { Keys } from '../../src/adapters/crypto/keys.ts';
+import type { AppContext, TenantScope } from '../../src/app/context.ts';
+import { lockPin, verifyLeaderPin } from '../../src/app/pins.ts';
+import { requestLoginLinks } from '../../src/app/login-links.ts';
+import { dammCheckDigit, isWellFormedConferenceId } from '../../src/core/conference-id.ts';
+
+/**
+ * Issue 10, defect 6: the time of an answer must not tell a real conference ID or a known
+ * address. Both paths must do the same work: these tests record, on the real database, every
+ * statement each one runs (kysely's log, parameters left out) and every call to the keys port
+ * (the keyed hashes), and compare the lists.
+ */
+
+interface Work {
+  statements: string[];
+  keyCalls: string[];
+}
+
+/** The test's context with a second connection pool that logs each statement, and keys that count their calls. */
+function observed(t: TestEnv): { ctx: AppContext; scope: TenantScope; db: Db; record<T>(fn: () => Promise<T>): Promise<{ value: T; work: Work }> } {
+  let work: Work | null = null;
+  const db = openDb({
+    dataDir: t.config.dataDir,
+    databaseUrl: t.config.databaseUrl,
+    log: (e: LogEvent) => {
+      work?.statements.push(`${e.level}: ${e.query.sql}`);
+    },
+  });
+  const real = t.ctx.keys;
+  const keys = Object.fromEntries(
+    Object.entries(real).map(([name, fn]) => [name, (...args: unknown[]) => (work?.keyCalls.push(name), (fn as (...a: unknown[]) => unknown).apply(real, args))]),
+  ) as unknown as Keys;
+  const ctx: AppContext = { ...t.ctx, db, keys };
+  return {
+    ctx,
+    scope: { ...ctx, tenant: t.scope.tenant },
+    db,
+    async record(fn) {
+      work = { statements: [], keyCalls: [] };
+      try {
+        const value = await fn();
+        return { value, work };
+      } finally {
+        work = null;
+      }
+    },
+  };
+}
+
+/** A well-formed conference ID of the same length as `like` that nobody has. */
+function unknownLike(like: string, taken: Set<string>): string {
+  for (let n = Number(like.slice(0, -1)) + 1; ; n++) {
+    const body = String(n).padStart(like.length - 1, '0').slice(-(like.length - 1));
+    const id = body + String(dammCheckDigit(body));
+    if (isWellFormedConferenceId(id) && !taken.has(id)) return id;
+  }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`an unknown conference ID or address does the same work as a real one (${dialect})`, () => {
+    let t: TestEnv;
+    let o: ReturnType<typeof observed>;
+    const users: { sip: string; cid: string; pin: string }[] = [];
+    const taken = new Set<string>();
+
+    before(async () => {
+      t = await testEnv(dialect);
+      o = observed(t);
+      await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100');
+      const sips = await addUsers(t.scope, 'vera', 4);
+      for (const r of await enable(t.scope, sips)) {
+        users.push({ sip: r.user!, cid: r.output!.ConferenceId as string, pin: r.output!.LeaderPin as string });
+        taken.add(r.output!.ConferenceId as string);
+      }
+    });
+    after(async () => {
+      await o.db.close();
+      await t.cleanup();
+    });
+
+    const wrongPinFor = (pin: string) => (pin === '97531' ? '86420' : '97531');
+
+    it('POST /bridge/verify with a wrong PIN: a real conference ID and an unknown one run the same statements and hash as often', async () => {
+      const [real, second] = users;
+      // Warm the pool so both recordings start alike.
+      await verifyLeaderPin(o.scope, unknownLike(second!.cid, taken), '13579');
+      const wrong = wrongPinFor(real!.pin);
+      const globalBefore = await t.ctx.db.kysely.selectFrom('users').select((eb) => eb.fn.sum<number>('pin_fail_global').as('n')).executeTakeFirstOrThrow();
+      const known = await o.record(() => verifyLeaderPin(o.scope, real!.cid, wrong));
+      const afterKnown = await userRow(t.scope, real!.sip);
+      assert.equal(afterKnown.pin_fail_local, 1, 'the wrong PIN was counted against the real user');
+      const unknown = await o.record(() => verifyLeaderPin(o.scope, unknownLike(real!.cid, taken), wrong));
+      assert.deepEqual(known.value, { IsLeader: false });
+      assert.deepEqual(unknown.value, { IsLeader: false });
+
+      assert.deepEqual(unknown.work.statements, known.work.statements, 'the same statements, in the same order');
+      assert.deepEqual(unknown.work.keyCalls, known.work.keyCalls, 'the same keyed hashes');
+      assert.ok(known.work.keyCalls.length >= 1, `a keyed hash is computed: ${known.work.keyCalls.join(', ')}`);
+      assert.ok(known.work.statements.some((q) => /^query: update "users"/.test(q)), `the lockout bookkeeping is among them:\n${known.work.statements.join('\n')}`);
+
+      const globalAfter = await t.ctx.db.kysely.selectFrom('users').select((eb) => eb.fn.sum<number>('pin_fail_global').as('n')).executeTakeFirstOrThrow();
+      assert.equal(Number(globalAfter.n), Number(globalBefore.n) + 1, 'the unknown ID changed no user: only the real attempt was counted');
+    });
+
+    it('a locked PIN is refused without comparing it, with the same work as an unknown conference ID', async () => {
+      const u = users[1]!;
+      await lockPin(t.ctx.db.kysely, t.scope, await userRow(t.scope, u.sip));
+      const locked = await o.record(() => verifyLeaderPin(o.scope, u.cid, u.pin));
+      const unknown = await o.record(() => verifyLeaderPin(o.scope, unknownLike(u.cid, taken), u.pin));
+      assert.deepEqual(locked.value, { IsLeader: false }, 'the right PIN is refused while locked');
+      assert.deepEqual(locked.work.statements, unknown.work.statements);
+      assert.deepEqual(locked.work.keyCalls, unknown.work.keyCalls);
+      const row = await userRow(t.scope, u.sip);
+      assert.equal(row.pin_fail_global, 0, 'a refusal while locked counts nothing');
+    });
+
+    it('the right PIN is still accepted, and resets the local failures after a wrong one', async () => {
+      const u = users[2]!;
+      assert.deepEqual(await verifyLeaderPin(o.scope, u.cid, wrongPinFor(u.pin)), { IsLeader: false });
+      assert.equal((await verifyLeaderPin(o.scope, u.cid, u.pin)).IsLeader, true);
+      assert.equal((await userRow(t.scope, u.sip)).pin_fail_local, 0);
+      assert.equal((await verifyLeaderPin(o.scope, u.cid, u.pin)).IsLeader, true, 'and again on the read-only path');
+    });
+
+    it('a sign-in link request: a known address and an unknown one run the same statements and make the same tokens before the answer', async () => {
+      await requestLoginLinks(o.ctx, 'warm-up@contoso.com');
+      const known = await o.record(() => requestLoginLinks(o.ctx, 'VERA3@contoso.com'));
+      const unknown = await o.record(() => requestLoginLinks(o.ctx, 'nobody@contoso.com'));
+      assert.deepEqual(unknown.work.statements, known.work.statements, 'the same statements, in the same order');
+      assert.deepEqual(unknown.work.keyCalls, known.work.keyCalls, 'the same keyed token computations');
+      assert.deepEqual(known.work.keyCalls, ['derivedToken'], 'a token is made in both cases');
+      assert.equal(known.work.statements.filter((q) => /insert|update|delete/i.test(q)).length, 0, 'nothing is written before the answer');
+
+      // The writes come after the answer, for the known address only.
+      const u = await userRow(t.scope, 'sip:vera3@contoso.com');
+      assert.equal(await unknown.value.write(), 0);
+      assert.equal(await known.value.write(), 1);
+      const links = await t.ctx.db.kysely.selectFrom('login_links').select('user_id').execute();
+      assert.deepEqual(links.map((l) => l.user_id), [u.id]);
+      const mails = await t.ctx.db.kysely.selectFrom('outbox').select(['user_id', 'kind']).where('kind', '=', 'sign_in_link').execute();
+      assert.deepEqual(mails, [{ user_id: u.id, kind: 'sign_in_link' }]);
+    });
+  });
+}
