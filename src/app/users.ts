@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.ts';
-import { checkDisplayName, parseIdentity, toSipUri, type IdentityQuery } from '../core/identity.ts';
+import { checkDisplayName, identityText, parseIdentity, toSipUri, type IdentityQuery } from '../core/identity.ts';
 import { normalizeEmail, printable } from '../core/email-address.ts';
 import { toUserLanguage } from '../core/languages.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
@@ -62,10 +62,13 @@ export async function addUser(s: TenantScope, u: NewUser): Promise<UsersTable> {
   });
 }
 
-/** Finds exactly one user for an identity, or throws USER_NOT_FOUND / IDENTITY_AMBIGUOUS. */
-export async function findUser(trx: Trx, tenantId: string, input: string | IdentityQuery): Promise<UsersTable> {
+/**
+ * Finds exactly one user for an identity, or throws USER_NOT_FOUND / IDENTITY_AMBIGUOUS. `typed`
+ * is what the admin wrote, so an error quotes it rather than the parsed query.
+ */
+export async function findUser(trx: Trx, tenantId: string, input: string | IdentityQuery, typed?: string): Promise<UsersTable> {
   const q = typeof input === 'string' ? parseIdentity(input) : input;
-  const label = typeof input === 'string' ? input : JSON.stringify(input);
+  const label = typed ?? (typeof input === 'string' ? input : identityText(input));
   let rows: UsersTable[];
   const base = trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
   switch (q.by) {
@@ -122,7 +125,7 @@ export async function findUsers(trx: Trx, tenantId: string, inputs: string[]): P
     else if (p.q.by === 'sip' || p.q.by === 'id') out.push({ input: p.input, error: new AppError('USER_NOT_FOUND', `No user matches the identity "${printable(p.input)}".`, { field: 'Identity' }) });
     else {
       try {
-        out.push({ input: p.input, user: await findUser(trx, tenantId, p.q) });
+        out.push({ input: p.input, user: await findUser(trx, tenantId, p.q, p.input) });
       } catch (e) {
         out.push({ input: p.input, error: e as AppError });
       }

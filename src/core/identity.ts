@@ -22,6 +22,20 @@ export function parseIdentity(input: string, field = 'Identity'): IdentityQuery 
   return { by: 'displayName', displayName: s };
 }
 
+/** An identity written back the way an admin would type it (for messages, never JSON). */
+export function identityText(q: IdentityQuery): string {
+  switch (q.by) {
+    case 'sip':
+      return q.sip;
+    case 'id':
+      return q.id;
+    case 'logon':
+      return `${q.domain}\\${q.logon}`;
+    case 'displayName':
+      return q.displayName;
+  }
+}
+
 /** `bob@contoso.com` or `sip:Bob@Contoso.com` → `sip:bob@contoso.com`. */
 export function toSipUri(input: string, field = 'UserUri'): string {
   const s = String(input ?? '').trim().replace(/^sip:/i, '');

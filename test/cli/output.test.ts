@@ -79,7 +79,8 @@ for (const dialect of DIALECTS) {
     it('-Identity @FILE (one a line, or a CSV) acts on a group, reporting what it skipped', async () => {
       const txt = path.join(t.dataDir, 'ids.txt');
       fs.writeFileSync(txt, '# new hires\nken3@contoso.com\n\nnobody@contoso.com\nken0@contoso.com\n');
-      const r = await expectOk(t, ['Enable-CsOnlineDialInConferencingUser', '-Identity', `@${txt}`, '--json']);
+      const r = await runCli(['Enable-CsOnlineDialInConferencingUser', '-Identity', `@${txt}`, '--json'], t.env);
+      assert.equal(r.code, 2, `a group run that skipped a user exits 2: ${r.stderr}`);
       const summary = JSON.parse(r.stdout);
       assert.deepEqual({ ...summary, Results: undefined }, { Total: 3, Done: 1, Unchanged: 1, Skipped: 1, Results: undefined });
       assert.deepEqual(summary.Results.map((x: { Identity: string; Outcome: string; Code: string | null }) => [x.Identity, x.Outcome, x.Code]), [

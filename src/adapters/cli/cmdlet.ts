@@ -60,6 +60,8 @@ export interface CmdletIO {
   globals: Readonly<GlobalOptions>;
   /** Asks for a secret on the terminal without echoing it; null when there is no terminal. */
   askSecret(prompt: string): Promise<string | null>;
+  /** A secret given as `-` (kept out of `ps` and shell history): typed without echo on a terminal, else stdin's next line; null at end of input. */
+  readSecret(prompt: string): Promise<string | null>;
   /** Asks "are you sure?" when -Confirm was given; false when declined. */
   confirm(action: string, target: string): Promise<boolean>;
   warn(message: string): void;

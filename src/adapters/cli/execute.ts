@@ -67,6 +67,12 @@ export const processTerminal: Terminal = {
   },
 };
 
+/**
+ * Exit status of a group run that finished but skipped some users (not found, refused…): neither
+ * success (0) nor an error that changed nothing (1); the summary and `--report` say who was skipped.
+ */
+export const EXIT_SOME_SKIPPED = 2;
+
 /** Tells whether a word names a cmdlet (so `dialin <word>` goes to the cmdlet path). */
 export function isCmdletName(word: string): boolean {
   return !!findCmdlet(word) || /^[A-Za-z]+-Cs[A-Za-z]+$/.test(word);
@@ -80,8 +86,9 @@ export function unknownCmdlet(name: string, extra: string[] = []): AppError {
 /**
  * Runs one cmdlet line (already tokenised): bind, resolve the tenant, run, print. Shared by the
  * command line and `dialin run FILE.ps1`, so a script line behaves exactly like the same command.
+ * Returns the exit status: 0, or EXIT_SOME_SKIPPED when a group run skipped users.
  */
-export async function executeTokens(ctx: AppContext, config: Readonly<Config>, tokens: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
+export async function executeTokens(ctx: AppContext, config: Readonly<Config>, tokens: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<number> {
   const head = tokens[0];
   if (!head || head.t !== 'word') throw new AppError('UNKNOWN_COMMAND', 'Nothing to run.');
   if (head.v.startsWith('$')) throw new AppError('PIPELINE_NOT_SUPPORTED', `Variables (${head.v.split(/\s/)[0]}) are PowerShell that dialin does not run; write each cmdlet with its values.`);
@@ -106,6 +113,10 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
     config,
     globals: bound.globals,
     askSecret: (prompt) => term.askSecret(prompt),
+    async readSecret(prompt) {
+      const typed = (await term.askSecret(prompt)) ?? (await term.ask(''));
+      return typed === null ? null : typed.replace(/\r$/, '');
+    },
     warn: (m) => term.err(`WARNING: ${m}`),
     onResult: (r) => progress.add(r),
     async confirm(action, target) {
@@ -124,6 +135,7 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
   }
   print(output, bound, term);
   if (output.failure) throw output.failure;
+  return output.kind === 'group' && output.summary.skipped > 0 ? EXIT_SOME_SKIPPED : 0;
 }
 
 function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, term: Terminal): void {
@@ -153,6 +165,6 @@ function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, te
 }
 
 /** Tokenises and runs one command line given as text (the `dialin run` path). */
-export async function executeLine(ctx: AppContext, config: Readonly<Config>, line: string, term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<void> {
-  await executeTokens(ctx, config, tokenize(line), term, globals);
+export async function executeLine(ctx: AppContext, config: Readonly<Config>, line: string, term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<number> {
+  return await executeTokens(ctx, config, tokenize(line), term, globals);
 }

@@ -4,7 +4,7 @@ import { AppError, isAppError } from '../../core/errors.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
 import { createContext, cliActor } from '../../main/context.ts';
 import type { AppContext } from '../../app/context.ts';
-import { executeTokens, isCmdletName, processTerminal, unknownCmdlet, type Terminal } from './execute.ts';
+import { EXIT_SOME_SKIPPED, executeTokens, isCmdletName, processTerminal, unknownCmdlet, type Terminal } from './execute.ts';
 import { argvToLine, logicalLines, tokenize } from './ps-tokenize.ts';
 import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
 
@@ -21,13 +21,22 @@ export function exitCodeOf(e: unknown): number {
   }
 }
 
-export function formatError(e: unknown): string {
-  if (isAppError(e)) return `dialin: ${e.code}: ${e.message}`;
+export { EXIT_SOME_SKIPPED };
+
+/** Code, message and field of any error, the way both the text and the JSON form report it. */
+function describeError(e: unknown): { code: string; message: string; field: string | null } {
+  if (isAppError(e)) return { code: e.code, message: e.message, field: e.field ?? null };
   const err = e as Error;
   if (/ECONNREFUSED|ENOTFOUND|connect/i.test(err?.message ?? '') && /5432|postgres/i.test(String(err?.message) + String((err as { address?: string })?.address ?? ''))) {
-    return `dialin: DATABASE_UNAVAILABLE: cannot reach PostgreSQL (${err.message}); check DATABASE_URL and that the server runs.`;
+    return { code: 'DATABASE_UNAVAILABLE', message: `cannot reach PostgreSQL (${err.message}); check DATABASE_URL and that the server runs.`, field: null };
   }
-  return `dialin: INTERNAL_ERROR: ${err?.message ?? String(e)}`;
+  return { code: 'INTERNAL_ERROR', message: err?.message ?? String(e), field: null };
+}
+
+/** `dialin: CODE: message`, or with --json the REST API's `{"error":{"code","message","field"}}`. */
+export function formatError(e: unknown, json = false): string {
+  const d = describeError(e);
+  return json ? JSON.stringify({ error: d }) : `dialin: ${d.code}: ${d.message}`;
 }
 
 /** Lazily opens the context: help and usage errors never touch the database. */
@@ -58,38 +67,50 @@ function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null
   return { rest: argv.slice(i), tenant, json };
 }
 
+/** Commander's own usage errors (unknown option, missing value…) under our stable codes. */
+function fromCommander(e: { code: string; message: string }): AppError {
+  const code = e.code === 'commander.unknownOption' ? 'UNKNOWN_PARAMETER' : e.code === 'commander.unknownCommand' ? 'UNKNOWN_COMMAND' : /missing/i.test(e.code) ? 'MISSING_ARGUMENT' : 'INVALID_ARGUMENT';
+  return new AppError(code, e.message.replace(/^error: /, ''));
+}
+
 export async function main(argv: string[], term: Terminal = processTerminal, env: Record<string, string | undefined> = process.env): Promise<number> {
   let holder: ContextHolder | null = null;
+  // --json anywhere on the line (before or after the cmdlet, or on a native command) asks for JSON errors.
+  const json = argv.includes('--json');
   try {
     const config = loadConfig(env);
     holder = new ContextHolder(config);
-    const { rest, tenant, json } = leadingGlobals(argv);
+    const { rest, tenant, json: leadingJson } = leadingGlobals(argv);
     const first = rest[0] ?? '';
     const firstWord = first.trim().split(/\s+/)[0] ?? '';
     if (firstWord && isCmdletName(firstWord)) {
       const tokens = tokenize(argvToLine(rest));
-      await executeTokens(await holder.get(), holder.config, tokens, term, { tenant, json });
-      return 0;
+      return await executeTokens(await holder.get(), holder.config, tokens, term, { tenant, json: leadingJson });
     }
     if (first && !first.startsWith('-') && !NATIVE.includes(first)) throw unknownCmdlet(first, NATIVE);
-    const program = await buildProgram(holder, term);
+    const status = { code: 0 };
+    const program = await buildProgram(holder, term, status, json);
     await program.parseAsync(['node', 'dialin', ...argv]);
-    return 0;
+    return status.code;
   } catch (e) {
     if ((e as { code?: string }).code === 'commander.helpDisplayed' || (e as { code?: string }).code === 'commander.version') return 0;
-    if ((e as { code?: string }).code?.startsWith('commander.')) return 1;
-    term.err(formatError(e));
+    if ((e as { code?: string }).code?.startsWith('commander.')) {
+      if (json) term.err(formatError(fromCommander(e as { code: string; message: string }), true)); // commander printed nothing
+      return 1;
+    }
+    term.err(formatError(e, json));
     return exitCodeOf(e);
   } finally {
     await holder?.close().catch(() => {});
   }
 }
 
-async function buildProgram(holder: ContextHolder, term: Terminal): Promise<Command> {
+async function buildProgram(holder: ContextHolder, term: Terminal, status: { code: number }, json: boolean): Promise<Command> {
   const program = new Command('dialin')
     .description('Self-hosted administration for dial-in (audio) conferencing.\nRun a cmdlet as `dialin <Cmdlet-Name> -Param value …` (names are case-insensitive); `dialin help` lists them.')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s) })
+    // With --json, commander's usage errors are left to main, which prints them as JSON.
+    .configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s), outputError: (s, write) => (json ? undefined : write(s)) })
     .addHelpText(
       'after',
       `
@@ -129,7 +150,8 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
       const ctx = await holder.get();
       for (const { line, text: cmd } of logicalLines(text)) {
         try {
-          await executeTokens(ctx, holder.config, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json });
+          // A line whose group skipped users does not stop the script; the script then exits with that status.
+          status.code = Math.max(status.code, await executeTokens(ctx, holder.config, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json }));
         } catch (e) {
           const inner = isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
           throw new AppError(isAppError(e) ? e.code : 'SCRIPT_ERROR', `${file}, line ${line}: ${inner.replace(/^[A-Z_]+: /, '')}\n  ${cmd.trim()}`, { cause: e });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { ItemResult } from '../../app/bulk.ts';
+import { csvLine } from '../files/csv-cell.ts';
 
 /**
  * Progress of a run over many users: a bar with rate and ETA on a terminal, a plain line every
@@ -22,7 +23,7 @@ export class RunProgress {
     this.#stream = opts.stream ?? process.stderr;
     if (opts.reportFile) {
       this.#report = fs.createWriteStream(opts.reportFile, { flags: 'w' });
-      this.#report.write('Identity,User,Outcome,Code,Reason\n');
+      this.#report.write(`${csvLine(['Identity', 'User', 'Outcome', 'Code', 'Reason'])}\n`);
     }
     this.label = opts.label;
   }
@@ -36,7 +37,7 @@ export class RunProgress {
 
   add(r: ItemResult): void {
     if (this.#count++ === 0) this.#started = this.#lastLine = Date.now();
-    if (this.#report) this.#report.write(`${[r.input, r.user ?? '', r.status ?? r.outcome, r.code ?? '', r.reason ?? ''].map(csvCell).join(',')}\n`);
+    if (this.#report) this.#report.write(`${csvLine([r.input, r.user ?? '', r.status ?? r.outcome, r.code ?? '', r.reason ?? ''])}\n`);
     if (this.#count < 2) return; // one user needs no progress
     if (this.#stream.isTTY) {
       if (!this.#bar) {
@@ -76,8 +77,4 @@ function formatSeconds(s: number): string {
   if (s < 90) return `${Math.ceil(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
-}
-
-function csvCell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }

@@ -5,7 +5,7 @@ import { perUser } from '../../../app/bulk.ts';
 import type { PinPolicy } from '../../../core/pin-policy.ts';
 import { runGroup } from './run-group.ts';
 import { IDENTITY } from './dialin-users.ts';
-import { bool, CONFIRM_PARAM, FORCE_PARAM, ids, int, str, TENANT_PARAM, type CmdletDef, type ParamDef, type Params } from '../cmdlet.ts';
+import { bool, CONFIRM_PARAM, FORCE_PARAM, ids, int, str, TENANT_PARAM, type CmdletDef, type CmdletIO, type ParamDef, type Params } from '../cmdlet.ts';
 
 const POLICY_FIELDS: ParamDef[] = [
   { name: 'MinPasswordLength', type: 'int', help: 'Minimum PIN digits, 4 to 24 (default 5).' },
@@ -28,20 +28,28 @@ function policyPatch(p: Params): Partial<PinPolicy> {
 const POLICY_ID: ParamDef = { name: 'Identity', type: 'string', position: 0, help: 'Global, site:NAME or tag:NAME (a bare name means tag:NAME).' };
 const IN_MEMORY: ParamDef = { name: 'InMemory', type: 'switch', help: 'Not supported.', unsupported: 'creates a PowerShell object in memory, which dialin cannot hand back; create the policy directly' };
 
+/** `-Pin -`: the PIN from standard input, so it is not in `ps` or the shell history. */
+async function pinFromStdin(io: CmdletIO): Promise<string> {
+  const pin = await io.readSecret('PIN: ');
+  if (!pin) throw new AppError('MISSING_ARGUMENT', '-Pin - reads the PIN from standard input, which gave none; type it at the prompt or pipe it in. Nothing changed.', { field: 'Pin' });
+  return pin;
+}
+
 export const pinCmdlets: CmdletDef[] = [
   {
     name: 'Set-CsClientPin',
     synopsis: "Sets a user's PIN (chosen or generated) and prints it once. Sends no mail: this is the way to set a PIN without a message.",
-    params: [IDENTITY, { name: 'Pin', type: 'string', position: 1, help: 'The PIN (digits; checked against the PIN policy). Omit to generate one.' }, TENANT_PARAM, FORCE_PARAM, CONFIRM_PARAM],
+    params: [IDENTITY, { name: 'Pin', type: 'string', position: 1, help: 'The PIN (digits; checked against the PIN policy). Omit to generate one. `-Pin -` reads it from standard input (typed without echo on a terminal), so it shows neither in `ps` nor in the shell history.' }, TENANT_PARAM, FORCE_PARAM, CONFIRM_PARAM],
     confirmImpact: true,
     examples: [
       { command: 'Set-CsClientPin -Identity "litwareinc\\kenmyer"', effect: 'Generates a PIN for Ken and prints it.' },
       { command: 'Set-CsClientPin -Identity "litwareinc\\kenmyer" -Pin 18723834', effect: 'Sets that PIN.' },
+      { command: 'Set-CsClientPin -Identity "litwareinc\\kenmyer" -Pin -', effect: 'Asks for the PIN without echoing it (or reads it from a pipe), so it is not in ps or the shell history.' },
       { command: 'Set-CsClientPin -Identity @newhires.txt --report pins-report.csv', effect: 'Generates PINs for a group, prints them, writes a report (without PINs).' },
     ],
     async run(io, p) {
       const who = ids(p);
-      const pin = str(p, 'Pin');
+      const pin = str(p, 'Pin') === '-' ? await pinFromStdin(io) : str(p, 'Pin');
       if (who.group && pin) throw new AppError('CONFLICTING_PARAMETERS', '-Pin cannot be given with a list of users: each user gets their own PIN.', { field: 'Pin' });
       if (!(await io.confirm('Set PIN', who.label))) return { kind: 'none', note: 'Nothing changed.' };
       const handler = perUser(async (trx, u) => {
