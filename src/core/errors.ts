@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   PIPELINE_NOT_SUPPORTED: { kind: 'validation', description: 'A PowerShell construct dialin does not understand (only | fl, | ft, | Select-Object are).' },
   CONFLICTING_PARAMETERS: { kind: 'validation', description: 'Two parameters that cannot be used together.' },
   CONFIRMATION_DECLINED: { kind: 'conflict', description: 'The change was not confirmed at the -Confirm prompt.' },
+  TEXT_INVALID: { kind: 'validation', description: 'A text has a character that does not show as what it is: a control character (C0, C1, NUL), a lone surrogate, invalid UTF-8, a bidirectional override or isolate, or a zero-width or other invisible formatting character.' },
   SCRIPT_ERROR: { kind: 'validation', description: 'A line of a script run with `dialin run` failed.' },
   // tenants and settings
   TENANT_NOT_FOUND: { kind: 'not_found', description: 'No tenant has that name or id.' },

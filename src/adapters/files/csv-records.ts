@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from '../../core/errors.ts';
+import { textError, textProblem } from '../../core/text.ts';
 
 export interface CsvRecord {
   /** 1-based line number in the file where the record starts. */
@@ -65,6 +66,11 @@ async function* readCsvStream(input: Readable, columns: { required: string[]; op
   let header: (string | null)[] | null = null;
   try {
     for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      // Every cell is text people will read (names, addresses): the same check as the API and the CLI.
+      rec.record.forEach((cell, i) => {
+        const p = textProblem(cell);
+        if (p) throw textError(header ? (header[i] ?? `column ${i + 1}`) : `the header's column ${i + 1}`, p, `line ${rec.info.lines}: `);
+      });
       if (!header) {
         const known = [...columns.required, ...columns.optional];
         header = rec.record.map((h) => known.find((k) => k.toLowerCase() === h.trim().toLowerCase()) ?? null);

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
@@ -8,11 +8,13 @@ import type { Logger } from 'pino';
 import type { AppContext } from '../../app/context.ts';
 import type { Config } from '../../config/config.ts';
 import { AppError } from '../../core/errors.ts';
+import { notUtf8Error } from '../../core/text.ts';
 import { apiGuard, cookieName, type Access } from './auth.ts';
 import { httpStatusOf, toAppError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { OutageLog } from './outage-log.ts';
 import { securityHeaders } from './security-headers.ts';
+import { textGuard } from './text-guard.ts';
 import { healthRoutes } from './routes/health.ts';
 import { staticRoutes } from './routes/static.ts';
 import { usersApi } from './routes/api-users.ts';
@@ -60,8 +62,14 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // A path that is not valid percent-encoded UTF-8 gets the error format of every other refusal.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      const e = err.code === 'FST_ERR_BAD_URL' ? notUtf8Error('path') : toAppError(err);
+      void reply.code(httpStatusOf(e)).send(e.toJSON());
+    },
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  textGuard(app);
   app.decorateRequest('principal', null);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });

@@ -8,7 +8,8 @@ import { html } from '../html.ts';
 import { WindowLimiter } from '../rate-limit.ts';
 import { errorBox, input } from './kit.ts';
 import { page, pageCtx, type PageCtx } from './layout.ts';
-import { localPath, sendPage, type PageDeps } from './routes.ts';
+import { safeRedirect } from '../../../core/safe-redirect.ts';
+import { sendPage, type PageDeps } from './routes.ts';
 
 /** Sign-in attempts per client address per minute, on top of the per-account pause. */
 const ATTEMPTS_PER_MINUTE = 20;
@@ -34,13 +35,13 @@ export function adminAuthPages(app: FastifyInstance, deps: PageDeps): void {
   const name = cookieName('admin', deps.secure);
 
   app.get<{ Querystring: { next?: string } }>('/admin/login', { schema: { hide: true } }, async (req, reply) => {
-    if (await sessionPrincipal(deps.ctx, req, deps.secure)) return reply.redirect(localPath(req.query.next, '/admin'));
-    return sendPage(reply, loginPage(pageCtx(req), localPath(req.query.next, '/admin'), '', null));
+    if (await sessionPrincipal(deps.ctx, req, deps.secure)) return reply.redirect(safeRedirect(req.query.next, '/admin'));
+    return sendPage(reply, loginPage(pageCtx(req), safeRedirect(req.query.next, '/admin'), '', null));
   });
 
   app.post<{ Body: { email?: string; password?: string; next?: string } }>('/admin/login', { schema: { hide: true } }, async (req, reply) => {
     const c = pageCtx(req);
-    const next = localPath(req.body?.next, '/admin');
+    const next = safeRedirect(req.body?.next, '/admin');
     const email = String(req.body?.email ?? '').slice(0, 320);
     try {
       checkSameOrigin(req, deps.publicOrigin);

@@ -87,7 +87,7 @@ export function adminTemplatesPages(app: FastifyInstance, deps: PageDeps): void 
   const draftOf = (f: Form): TemplateDraft => ({ subject: f.subject ?? '', html: f.html ?? '', text: f.text ?? '' });
   const back = (f: Form, done: string) => `/admin/templates?${new URLSearchParams({ kind: f.kind ?? '', language: f.language ?? '', user: f.user ?? '', done }).toString()}`;
   const action = (name: string, run: (req: FastifyRequest<{ Body: Form }>, f: Form) => Promise<{ redirect: string } | { sentTo: string }>) => {
-    app.post<{ Body: Form }>(`/admin/templates/${name}`, { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
+    app.post<{ Body: Form }>(`/admin/templates/${name}`, { schema: { hide: true }, config: { access: 'admin', multiline: ['html', 'text'] } }, async (req, reply) => {
       const f = req.body ?? {};
       try {
         const res = await run(req, f);

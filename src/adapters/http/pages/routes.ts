@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../../core/errors.ts';
+import { safeRedirect } from '../../../core/safe-redirect.ts';
 import { allows, sessionPrincipal } from '../auth.ts';
 import { checkCsrf, isUnsafe } from '../csrf.ts';
 import type { ApiDeps } from '../routes/api-deps.ts';
@@ -29,11 +30,6 @@ export function sendPage(reply: FastifyReply, body: string, status = 200): Fasti
   return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
 
-/** A path to come back to after sign-in or a language switch: only a local path, never another site. */
-export function localPath(p: unknown, fallback: string): string {
-  return typeof p === 'string' && p.startsWith('/') && !p.startsWith('//') && !p.startsWith('/\\') ? p : fallback;
-}
-
 /**
  * The admin center (/admin/…) and the end user's settings page (/dialin). Admin pages declare
  * `config.access`; the guard signs in (or redirects to the sign-in page), checks the role and,
@@ -57,7 +53,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   app.get<{ Params: { lang: string }; Querystring: { back?: string } }>('/lang/:lang', { schema: { hide: true } }, async (req, reply) => {
     if (!isLang(req.params.lang)) throw new AppError('LANGUAGE_INVALID', 'Choose en or fr.', { field: 'lang' });
     reply.setCookie(LANGUAGE_COOKIE, req.params.lang, { path: '/', sameSite: 'lax', secure: deps.secure, maxAge: 365 * 86400 });
-    return reply.redirect(localPath(req.query.back, '/admin'));
+    return reply.redirect(safeRedirect(req.query.back, '/admin'));
   });
 
   adminAuthPages(app, deps);

@@ -35,7 +35,7 @@ export function templatesApi(app: FastifyInstance, deps: ApiDeps): void {
   }, async (req) => getTemplate(scopeOfRequest(deps, req), toMailKind(req.params.kind), toMailLanguage(req.params.language), toTemplatePart(req.params.part)));
 
   r.put('/templates/:kind/:language/:part', {
-    config: { access: 'admin' },
+    config: { access: 'admin', multiline: ['Body'] },
     schema: {
       tags,
       summary: 'Save the tenant’s own version of one part, after checking it (an error names the line; nothing changes on error)',
@@ -62,7 +62,7 @@ export function templatesApi(app: FastifyInstance, deps: ApiDeps): void {
   }, async (req) => ({ Reset: await resetTemplate(scopeOfRequest(deps, req), toMailKind(req.params.kind), toMailLanguage(req.params.language), req.query.Part ? toTemplatePart(req.query.Part) : null) }));
 
   r.post('/templates/preview', {
-    config: { access: 'admin' },
+    config: { access: 'admin', multiline: ['html', 'text'] },
     schema: {
       tags,
       summary: "Render a template, or a draft of it, with sample data or a user's (the PIN is always a placeholder)",
@@ -75,7 +75,7 @@ export function templatesApi(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   r.post('/templates/test-send', {
-    config: { access: 'admin' },
+    config: { access: 'admin', multiline: ['html', 'text'] },
     schema: {
       tags,
       summary: 'Send a test mail of a template or draft through the delivery worker: from a browser session always to your own address; with a token to To',
