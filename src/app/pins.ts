@@ -4,6 +4,7 @@ import { isWellFormedConferenceId } from '../core/conference-id.ts';
 import { isLockedOut, lockoutLimits, recordAttempt, type LockoutState } from '../core/pin-lockout.ts';
 import type { PinPolicy } from '../core/pin-policy.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
+import { inTransactionWithoutFlush } from '../adapters/db/database.ts';
 import { audit } from './audit.ts';
 import { policyForUser } from './pin-policies.ts';
 import { readSettings } from './tenant-settings.ts';
@@ -157,7 +158,8 @@ function checkable(s: TenantScope, user: UsersTable | undefined, now: number): {
  * The bridge's PIN check. A malformed ID or PIN is refused at once (that says nothing). Otherwise
  * a wrong PIN, an unknown ID, a user without a PIN and a locked-out PIN all take the same path:
  * two HMACs, then in one transaction the locked read, the policy, and the lockout counters
- * written — for the real user, or for the decoy, whose update matches no row. A locked PIN is
+ * written (a commit that does not wait for the disk) — for the real user, or for the decoy, whose
+ * update matches no row. A locked PIN is
  * never compared (the decoy's is). On PostgreSQL the transaction holds the user's row lock so
  * concurrent guesses cannot overrun the limit.
  */
@@ -175,7 +177,8 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
   }
   // Reported after the commit, so a metric never counts a lockout that was rolled back.
   let lockout = null as 'temporary' | 'permanent' | null;
-  const result = await s.db.kysely.transaction().execute(async (trx) => {
+  // Its commit does not wait for the disk: otherwise the flush of a real user's counters would tell a real ID.
+  const result = await inTransactionWithoutFlush(s.db, async (trx) => {
     let q = byConferenceId(trx);
     if (s.db.dialect === 'postgres') q = q.forUpdate();
     const now = s.now();

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LogEvent } from 'kysely';
+import { sql, type LogEvent } from 'kysely';
 import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { addUsers, bridgeWithNumbers, enable, userRow } from '../support/fixtures.ts';
 import { openDb, type Db } from '../../src/adapters/db/database.ts';
@@ -104,6 +104,10 @@ for (const dialect of DIALECTS) {
       assert.ok(known.work.keyCalls.length >= 1, `a keyed hash is computed: ${known.work.keyCalls.join(', ')}`);
       assert.ok(known.work.statements.some((q) => /^query: update "users"/.test(q)), `the lockout bookkeeping is among them:\n${known.work.statements.join('\n')}`);
 
+      if (dialect === 'sqlite') {
+        const mode = await sql<{ synchronous: number }>`pragma synchronous`.execute(o.db.kysely);
+        assert.equal(mode.rows[0]!.synchronous, 2, 'the connection is back to synchronous=FULL for every other commit');
+      }
       const globalAfter = await t.ctx.db.kysely.selectFrom('users').select((eb) => eb.fn.sum<number>('pin_fail_global').as('n')).executeTakeFirstOrThrow();
       assert.equal(Number(globalAfter.n), Number(globalBefore.n) + 1, 'the unknown ID changed no user: only the real attempt was counted');
     });
