@@ -89,6 +89,15 @@ export const ERROR_CODES = {
   BOUNCES_NOT_CONFIGURED: { kind: 'validation', description: '`dialin bounces` needs DIALIN_BOUNCE_LISTEN or DIALIN_BOUNCE_IMAP_URL (and DIALIN_BOUNCE_DOMAIN).' },
   BOUNCE_MAILBOX_UNAVAILABLE: { kind: 'unavailable', description: 'The bounce mailbox (DIALIN_BOUNCE_IMAP_URL) cannot be reached or refused the login.' },
   RUN_INTERRUPTED: { kind: 'conflict', description: 'A run over a group was interrupted (Ctrl-C); run the same command again to finish what is left.' },
+  // directory connections and sync (issue 11)
+  DIRECTORY_NOT_FOUND: { kind: 'not_found', description: 'No directory connection of the tenant has that name.' },
+  DIRECTORY_EXISTS: { kind: 'conflict', description: 'The tenant already has a directory connection of that name.' },
+  DIRECTORY_CONFIG_INVALID: { kind: 'validation', description: 'A directory connection setting is malformed (URL, DN, filter, interval, mapping, plaintext without --insecure-plaintext…); the message names it.' },
+  DIRECTORY_UNAVAILABLE: { kind: 'unavailable', description: 'The directory cannot be reached, its certificate is not trusted, or it stopped answering; nothing was applied.' },
+  DIRECTORY_BIND_FAILED: { kind: 'validation', description: 'The directory refused the bind DN or password; nothing was applied.' },
+  DIRECTORY_SEARCH_FAILED: { kind: 'validation', description: 'The directory refused a search (base DN or licence group that does not exist, a filter it rejects); the message names the setting; nothing was applied.' },
+  DIRECTORY_MASS_DISABLE_HELD: { kind: 'conflict', description: 'The sync would disable more users than the connection\'s --max-disable allows; nothing changed: check, then run it again with --allow-mass-disable.' },
+  DIRECTORY_SYNC_BUSY: { kind: 'conflict', description: 'Another process is syncing this directory connection right now.' },
   // access
   FORBIDDEN: { kind: 'forbidden', description: 'The caller may not do this.' },
   UNAUTHENTICATED: { kind: 'unauthenticated', description: 'Sign in or give an API token.' },

@@ -52,7 +52,7 @@ export class ContextHolder {
   }
 }
 
-const NATIVE = ['serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces'];
+const NATIVE = ['serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory'];
 
 /** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
 function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {

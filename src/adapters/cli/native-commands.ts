@@ -13,6 +13,7 @@ import { registerWebCommands } from './web-commands.ts';
 import { registerMailCommands } from './mail-commands.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerDeliverabilityCommands } from './deliverability-commands.ts';
+import { registerDirectoryCommands } from './directory-commands.ts';
 import type { ContextHolder } from './main.ts';
 import type { Terminal } from './execute.ts';
 
@@ -24,6 +25,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
   registerMailCommands(program, holder, term);
   registerDoctorCommand(program, holder, term);
   registerDeliverabilityCommands(program, holder, term);
+  registerDirectoryCommands(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();

@@ -43,6 +43,13 @@ export interface UsersTable {
   pin_locked: number;
   created_at: number;
   updated_at: number;
+  /** The directory connection the user comes from (migration 0006); null for CSV/CLI users. */
+  directory_id?: string | null;
+  /** The entry's stable key (entryUUID, objectGUID): a rename keeps the same user. */
+  directory_key?: string | null;
+  directory_dn?: string | null;
+  /** JSON of the other mapped attributes (title, department, logon, …). */
+  directory_attrs?: string | null;
 }
 
 export interface UserAcpTable {
@@ -163,6 +170,62 @@ export interface Database {
   web_sessions: WebSessionsTable;
   login_links: LoginLinksTable;
   dkim_keys: DkimKeysTable;
+  directory_connections: DirectoryConnectionsTable;
+  directory_sync_runs: DirectorySyncRunsTable;
+  directory_sync_leases: DirectorySyncLeasesTable;
+}
+
+/** A connection to an LDAP directory (migration 0006); the bind password sealed with the master key. */
+export interface DirectoryConnectionsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** 'openldap' | 'ad' */
+  kind: string;
+  url: string;
+  base_dn: string;
+  bind_dn: string | null;
+  bind_password_sealed: string | null;
+  licence_group: string | null;
+  filter: string | null;
+  ca_file: string | null;
+  insecure_plaintext: number;
+  interval_ms: number;
+  max_disable: number | null;
+  /** JSON object field → attribute (overrides of the defaults). */
+  mapping: string;
+  /** Where the next incremental pass starts (OpenLDAP: the newest modifyTimestamp seen). */
+  sync_mark: string | null;
+  last_full_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One sync of a connection (migration 0006). */
+export interface DirectorySyncRunsTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  started_at: number;
+  finished_at: number;
+  /** 'applied' | 'dry-run' | 'held' | 'failed' */
+  status: string;
+  /** 'full' | 'incremental' */
+  mode: string;
+  /** JSON of the counts. */
+  counts: string;
+  /** JSON array of { key, dn, sip, reason }. */
+  skipped: string;
+  error_code: string | null;
+  error: string | null;
+  actor: string;
+}
+
+/** Who syncs a connection now (migration 0006). */
+export interface DirectorySyncLeasesTable {
+  connection_id: string;
+  owner: string;
+  lease_until: number;
 }
 
 /** A DKIM signing key (migration 0009): the private key sealed with the master key. */

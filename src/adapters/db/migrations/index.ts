@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_directory.ts';
 import * as m0002 from './0002_mail.ts';
 import * as m0003 from './0003_web.ts';
+import * as m0006 from './0006_directory_sync.ts';
 import * as m0009 from './0009_deliverability.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
@@ -9,5 +10,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_directory': m0001,
   '0002_mail': m0002,
   '0003_web': m0003,
+  '0006_directory_sync': m0006,
   '0009_deliverability': m0009,
 });

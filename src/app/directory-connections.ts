@@ -1,0 +1,173 @@
+import { sql } from 'kysely';
+import { AppError } from '../core/errors.ts';
+import { defaultFilter, effectiveMapping, parseMappingOverrides, type DirectoryKind, type Mapping, type MappingField } from '../core/directory-mapping.ts';
+import { checkConnectionName, checkDn, checkKind, checkMaxDisable, parseDirectoryUrl, parseInterval } from '../core/directory-settings.ts';
+import type { DirectoryConnectionsTable } from '../adapters/db/schema.ts';
+import { checkFilter, type DirectoryTarget } from '../adapters/ldap/directory-client.ts';
+import { audit } from './audit.ts';
+import type { TenantScope, Trx } from './context.ts';
+
+/**
+ * Directory connections of a tenant (several allowed): added with their settings checked, the
+ * bind password sealed under the master key at once; listed and shown without it; removed
+ * (the users stay, no longer linked).
+ */
+
+export interface NewDirectoryConnection {
+  name: string;
+  url: string;
+  base: string;
+  bindDn?: string | null;
+  /** The bind password in clear (read from --password-file); sealed before it is stored. */
+  password?: string | null;
+  kind?: string | null;
+  licenceGroup?: string | null;
+  filter?: string | null;
+  caFile?: string | null;
+  interval?: string | null;
+  maxDisable?: string | null;
+  map?: string[];
+  insecurePlaintext?: boolean;
+}
+
+export interface DirectoryConnectionView {
+  Name: string;
+  Kind: string;
+  Url: string;
+  Transport: string;
+  BaseDn: string;
+  BindDn: string | null;
+  /** "(sealed)" or "(none)": the password itself is never shown. */
+  Password: string;
+  LicenceGroup: string | null;
+  Filter: string;
+  CaFile: string | null;
+  Interval: string;
+  MaxDisable: string;
+  Mapping: Record<string, string>;
+  LastFullSync: string | null;
+}
+
+const DEFAULT_INTERVAL_MS = 5 * 60_000;
+
+function formatInterval(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+}
+
+export function connectionMapping(c: DirectoryConnectionsTable): Mapping {
+  return effectiveMapping(c.kind as DirectoryKind, JSON.parse(c.mapping) as Partial<Record<MappingField, string[]>>);
+}
+
+export function connectionFilter(c: DirectoryConnectionsTable): string {
+  return c.filter ?? defaultFilter(c.kind as DirectoryKind);
+}
+
+export function connectionView(c: DirectoryConnectionsTable): DirectoryConnectionView {
+  const m = connectionMapping(c);
+  return {
+    Name: c.name,
+    Kind: c.kind,
+    Url: c.url,
+    Transport: c.url.startsWith('ldaps:') ? 'TLS (ldaps)' : c.insecure_plaintext ? 'PLAINTEXT (--insecure-plaintext)' : 'StartTLS',
+    BaseDn: c.base_dn,
+    BindDn: c.bind_dn,
+    Password: c.bind_password_sealed ? '(sealed)' : '(none)',
+    LicenceGroup: c.licence_group,
+    Filter: connectionFilter(c),
+    CaFile: c.ca_file,
+    Interval: formatInterval(c.interval_ms),
+    MaxDisable: c.max_disable === null ? 'min(500, 10 % of licensed users)' : String(c.max_disable),
+    Mapping: Object.fromEntries(Object.entries(m).filter(([, v]) => v.length).map(([k, v]) => [k, v.join('|')])),
+    LastFullSync: c.last_full_at ? new Date(c.last_full_at).toISOString() : null,
+  };
+}
+
+/** What the LDAP adapter needs to connect, the password opened from its seal. */
+export function targetOf(s: TenantScope, c: DirectoryConnectionsTable): DirectoryTarget {
+  return {
+    kind: c.kind as DirectoryKind,
+    url: c.url,
+    baseDn: c.base_dn,
+    bindDn: c.bind_dn,
+    password: c.bind_password_sealed ? s.keys.open(c.bind_password_sealed) : null,
+    caFile: c.ca_file,
+    insecurePlaintext: c.insecure_plaintext === 1,
+  };
+}
+
+export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConnection): Promise<DirectoryConnectionView> {
+  const name = checkConnectionName(o.name);
+  const url = parseDirectoryUrl(o.url);
+  // ldap:// is always upgraded with StartTLS; only --insecure-plaintext skips it.
+  if (o.insecurePlaintext && url.secure) throw new AppError('CONFLICTING_PARAMETERS', '--insecure-plaintext applies to ldap:// URLs only; ldaps:// is always TLS.', { field: 'insecure-plaintext' });
+  const base = checkDn(o.base, 'base');
+  const bindDn = o.bindDn ? checkDn(o.bindDn, 'bind-dn') : null;
+  if (bindDn && !o.password) throw new AppError('MISSING_ARGUMENT', '--bind-dn needs --password-file (a file holding the bind password).', { field: 'password-file' });
+  if (!bindDn && o.password) throw new AppError('MISSING_ARGUMENT', '--password-file needs --bind-dn.', { field: 'bind-dn' });
+  const kind = checkKind(o.kind);
+  const licenceGroup = o.licenceGroup ? checkDn(o.licenceGroup, 'licence-group') : null;
+  const filter = o.filter ? checkFilter(o.filter.trim()) : null;
+  const overrides = parseMappingOverrides(o.map ?? []);
+  const now = s.now();
+  const row: DirectoryConnectionsTable = {
+    id: s.newId(),
+    tenant_id: s.tenant.id,
+    name,
+    kind,
+    url: url.url,
+    base_dn: base,
+    bind_dn: bindDn,
+    bind_password_sealed: o.password ? s.keys.seal(o.password) : null,
+    licence_group: licenceGroup,
+    filter,
+    ca_file: o.caFile ?? null,
+    insecure_plaintext: o.insecurePlaintext ? 1 : 0,
+    interval_ms: o.interval ? parseInterval(o.interval) : DEFAULT_INTERVAL_MS,
+    max_disable: o.maxDisable !== undefined && o.maxDisable !== null ? checkMaxDisable(o.maxDisable) : null,
+    mapping: JSON.stringify(overrides),
+    sync_mark: null,
+    last_full_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  return s.db.kysely.transaction().execute(async (trx) => {
+    if (await findConnectionRow(trx, s, name, false)) throw new AppError('DIRECTORY_EXISTS', `The tenant already has a directory connection named ${name}.`, { field: 'name' });
+    await trx.insertInto('directory_connections').values(row).execute();
+    // Never the password: only whether one is kept.
+    await audit(trx, s, 'directory.add', { label: name }, { kind, url: row.url, base, bindDn, password: row.bind_password_sealed ? 'sealed' : 'none', licenceGroup, filter, plaintext: !!o.insecurePlaintext });
+    return connectionView(row);
+  });
+}
+
+export async function findConnectionRow(trx: Trx, s: TenantScope, name: string, required = true): Promise<DirectoryConnectionsTable | undefined> {
+  const r = await trx
+    .selectFrom('directory_connections')
+    .selectAll()
+    .where('tenant_id', '=', s.tenant.id)
+    .where(sql<string>`lower(name)`, '=', String(name ?? '').trim().toLowerCase())
+    .executeTakeFirst();
+  if (!r && required) throw new AppError('DIRECTORY_NOT_FOUND', `No directory connection named ${String(name).trim()}; \`dialin directory list\` shows them.`, { field: 'name' });
+  return r;
+}
+
+export async function listDirectoryConnections(s: TenantScope): Promise<DirectoryConnectionView[]> {
+  const rows = await s.db.kysely.selectFrom('directory_connections').selectAll().where('tenant_id', '=', s.tenant.id).orderBy('name').execute();
+  return rows.map(connectionView);
+}
+
+export async function showDirectoryConnection(s: TenantScope, name: string): Promise<DirectoryConnectionView> {
+  return connectionView((await findConnectionRow(s.db.kysely, s, name))!);
+}
+
+/** Removes the connection; its users stay (no longer linked), their dial-in state unchanged. */
+export async function removeDirectoryConnection(s: TenantScope, name: string): Promise<{ name: string; unlinkedUsers: number }> {
+  return s.db.kysely.transaction().execute(async (trx) => {
+    const c = (await findConnectionRow(trx, s, name))!;
+    const r = await trx.updateTable('users').set({ directory_id: null, directory_key: null }).where('tenant_id', '=', s.tenant.id).where('directory_id', '=', c.id).executeTakeFirst();
+    await trx.deleteFrom('directory_sync_leases').where('connection_id', '=', c.id).execute();
+    await trx.deleteFrom('directory_connections').where('id', '=', c.id).execute();
+    const unlinkedUsers = Number(r.numUpdatedRows);
+    await audit(trx, s, 'directory.remove', { label: c.name }, { unlinkedUsers });
+    return { name: c.name, unlinkedUsers };
+  });
+}
