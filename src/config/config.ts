@@ -46,13 +46,15 @@ export interface Config {
   /**
    * Delivery tuning: DIALIN_RETRY_BASE_MS (first retry delay, doubled each time; 30 s),
    * DIALIN_RETRY_MAX_MS (cap of the delay, and how long a paused tenant waits before the relay is
-   * tried again; 15 min), DIALIN_MAIL_LIFETIME_MS (then expired; 4 days), DIALIN_LEASE_MS (a claimed
-   * message not finished by then is claimed again; 60 s), DIALIN_SMTP_CONNECTIONS (pooled
+   * tried again; 15 min), DIALIN_MAIL_LIFETIME_MS (then expired; 4 days), DIALIN_LEASE_MS (how long
+   * a claimed message stays with a worker that stopped renewing it — a live worker renews its
+   * leases every third of it — before another claims it; 60 s), DIALIN_SMTP_TIMEOUT_MS (the longest
+   * one send may take, the relay's silence included; default 0.8 × the lease), DIALIN_SMTP_CONNECTIONS (pooled
    * connections; 8), DIALIN_COMPOSE_THREADS (threads rendering and composing mail; 0 = in the
    * worker's own thread; default one fewer than the CPUs, at most 2), DIALIN_MAIL_POLL_MS (how often
    * an idle worker looks for mail written by another process; 250 ms).
    */
-  delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; concurrency: number; composeThreads: number; pollMs: number };
+  delivery: { retryBaseMs: number; retryMaxMs: number; lifetimeMs: number; leaseMs: number; sendTimeoutMs: number; replyTimeoutMs: number; concurrency: number; composeThreads: number; pollMs: number };
   /** DIALIN_SMTP_HELO_NAME: the name said in EHLO; default the machine's fully qualified name. */
   smtpHeloName: string | null;
   /**
@@ -129,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const imapUrl = str('DIALIN_BOUNCE_IMAP_URL');
   if (imapUrl && !/^imaps?:\/\//i.test(imapUrl)) problems.push('DIALIN_BOUNCE_IMAP_URL must start with imap:// or imaps://');
+  const leaseMs = int('DIALIN_LEASE_MS', 60_000, 100, 3_600_000);
   const cfg: Config = {
     dataDir: path.resolve(cwd, str('DIALIN_DATA_DIR') ?? './data'),
     databaseUrl,
@@ -148,10 +151,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perConferenceIdPerMinute: int('DIALIN_VERIFY_ID_RATE', 10, 1, 100_000),
     },
     delivery: {
+      ...sendTimeouts(int('DIALIN_SMTP_TIMEOUT_MS', Math.max(1000, Math.floor(leaseMs * 0.8)), 1000, 3_600_000)),
       retryBaseMs: int('DIALIN_RETRY_BASE_MS', 30_000, 1, 86_400_000),
       retryMaxMs: int('DIALIN_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
       lifetimeMs: int('DIALIN_MAIL_LIFETIME_MS', 4 * 86_400_000, 1, 30 * 86_400_000),
-      leaseMs: int('DIALIN_LEASE_MS', 60_000, 100, 3_600_000),
+      leaseMs,
       concurrency: int('DIALIN_SMTP_CONNECTIONS', 8, 1, 64),
       composeThreads: int('DIALIN_COMPOSE_THREADS', Math.min(2, Math.max(0, os.availableParallelism() - 1)), 0, 16),
       pollMs: int('DIALIN_MAIL_POLL_MS', 250, 10, 60_000),
@@ -173,4 +177,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new AppError('INVALID_ARGUMENT', `Configuration is invalid:\n  - ${problems.join('\n  - ')}`);
   }
   return Object.freeze({ ...cfg, delivery: Object.freeze(cfg.delivery), verifyLimits: Object.freeze(cfg.verifyLimits), dns: Object.freeze(cfg.dns), bounces: Object.freeze(cfg.bounces) });
+}
+
+/** A send's deadline, and the silence on the socket that ends it a little earlier (a hung relay). */
+function sendTimeouts(sendTimeoutMs: number): { sendTimeoutMs: number; replyTimeoutMs: number } {
+  return { sendTimeoutMs, replyTimeoutMs: Math.floor(sendTimeoutMs * 0.875) };
 }

@@ -22,6 +22,7 @@ import { loadSigningKeys, type BrokenKey, type SigningKeyOf } from '../app/dkim.
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { listenForOutbox } from './outbox-listener.ts';
 import { OutcomeWriter, Signal } from './outcome-writer.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
 import { deliveryConnection, releaseDeliveryConnection } from './delivery-connection.ts';
 
 /** pino-compatible logging: an object of facts (never a PIN, password or body) and a message. */
@@ -71,7 +72,7 @@ const STOP_GRACE_MS = 30_000;
 
 /** The relay of DIALIN_SMTP_URL, or the local mail drop when there is none. */
 function deploymentRelay(config: Readonly<Config>, ca: string | null): Relay {
-  const tuning = { connections: config.delivery.concurrency, replyTimeoutMs: Math.floor(config.delivery.leaseMs * 0.7), heloName: heloName(config.smtpHeloName) };
+  const tuning = { connections: config.delivery.concurrency, replyTimeoutMs: config.delivery.replyTimeoutMs, heloName: heloName(config.smtpHeloName) };
   return config.smtpUrl ? createSmtpRelay(parseRelayUrl(config.smtpUrl, ca), tuning) : createMailDrop(path.join(config.dataDir, 'maildrop'));
 }
 
@@ -107,7 +108,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   const ownRelays = new Map<string, GatedRelay>();
   const signal = new Signal();
   const maxInFlight = inFlightLimit(d.concurrency);
-  const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
+  // Leases are renewed while a message is held, so a send may take longer than one lease.
+  const deadlineMs = d.sendTimeoutMs;
   const inFlight = new Map<string, { owner: string; done: Promise<void> }>();
   // Checks of an unreachable relay: every few seconds at first, at most every minute.
   const breaker = new RelayBreaker({ threshold: 3, baseMs: Math.min(d.retryBaseMs, 5_000), maxMs: Math.min(d.retryMaxMs, 60_000) });
@@ -115,6 +117,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   let whenStopping: () => void = () => {};
   const stopRequested = new Promise<void>((r) => (whenStopping = r));
   let claimSeq = 0;
+  const leases = new LeaseKeeper(store, d.leaseMs, ctx.now, (e) => log.warn({ err: (e as Error).message }, 'Renewing the leases of messages being sent failed (is the database reachable?); trying again.'));
 
   const writer = new OutcomeWriter(
     store,
@@ -152,7 +155,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     if (!own) {
       const spec: RelaySpec = { host: r.host, port: r.port, secure: r.secure, requireTLS: r.requireTLS, auth: r.user ? { user: r.user, pass: r.passwordSealed ? ctx.keys.open(r.passwordSealed) : '' } : null, ca };
       const connections = Math.min(4, d.concurrency);
-      own = gateRelay(createSmtpRelay(spec, { connections, replyTimeoutMs: Math.floor(d.leaseMs * 0.7), heloName: heloName(config.smtpHeloName) }), connections);
+      own = gateRelay(createSmtpRelay(spec, { connections, replyTimeoutMs: d.replyTimeoutMs, heloName: heloName(config.smtpHeloName) }), connections);
       ownRelays.set(key, own);
     }
     return { relay: own, own: true };
@@ -185,11 +188,13 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     })()
       .catch((e) => log.error({ id: row.id, err: (e as Error).message }, 'Delivery attempt crashed; the lease will run out and the message will be tried again.'))
       .finally(() => {
+        leases.release(row.id, owner);
         inFlight.delete(row.id);
         stats.inFlight = inFlight.size;
         signal.notify();
       });
     inFlight.set(row.id, { owner, done });
+    leases.hold(row.id, owner);
     stats.inFlight = inFlight.size;
   }
 
@@ -299,6 +304,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     for (const [id, f] of inFlight) void writer.record({ id, owner: f.owner, kind: 'retry', runAt: now, error: 'the worker stopped during the attempt; the relay may have received it', reply: null });
     inFlight.clear();
     await writer.flush(10_000);
+    await leases.close();
     clearInterval(summary);
     await listener?.close();
     await Promise.all([relay.close(), ...[...ownRelays.values()].map((r) => r.close()), deps.composer.close()]);

@@ -52,6 +52,25 @@ export class OutboxStore {
     });
   }
 
+  /**
+   * Extends the leases of `ids` to `until` where they are still `sending` under `owner` (a row
+   * another worker took over, or one already finished, is left alone). Returns how many.
+   */
+  async renewLeases(owner: string, ids: string[], until: number): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const r = await this.db.kysely
+        .updateTable('outbox')
+        .set({ lease_until: until })
+        .where('id', 'in', ids.slice(i, i + CHUNK))
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'sending')
+        .executeTakeFirst();
+      n += Number(r.numUpdatedRows);
+    }
+    return n;
+  }
+
   /** When something next becomes due: a retry, a lease that runs out, a pause that ends. */
   async nextEventAt(now: number): Promise<number | null> {
     const k = this.db.kysely;

@@ -13,6 +13,7 @@ import { createComposer } from './compose-pool.ts';
 import type { TenantMail } from './mail-job.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
 import { deliveryConnection, releaseDeliveryConnection } from './delivery-connection.ts';
 
 /** How one of the command's messages ended, as far as this process knows. */
@@ -80,7 +81,8 @@ export async function startRunDelivery(o: {
     random: Math.random,
   };
   const maxInFlight = inFlightLimit(d.concurrency);
-  const deadlineMs = Math.max(1000, Math.floor(d.leaseMs * 0.8));
+  const deadlineMs = d.sendTimeoutMs;
+  const leases = new LeaseKeeper(store, d.leaseMs, ctx.now, () => {});
   // The writer keeps outcomes it could not record and tries again: nothing to do on an error.
   const writer = new OutcomeWriter(store, (batch) => batch.forEach((b) => o.onOutcome(reportOf(b))), () => {});
   const waiting: string[] = [];
@@ -141,12 +143,14 @@ export async function startRunDelivery(o: {
     })()
       // attemptDelivery never throws; recording retries until the database answers.
       .finally(() => {
+        leases.release(row.id, owner);
         answered++;
         running.delete(p);
         changed();
         kick();
       });
     running.add(p);
+    leases.hold(row.id, owner);
   }
 
   return {
@@ -180,6 +184,7 @@ export async function startRunDelivery(o: {
         clearTimeout(timer);
       }
       await writer.flush(10_000);
+      await leases.close();
       await deps.composer.close();
       await releaseDeliveryConnection(db, ctx.db);
     },

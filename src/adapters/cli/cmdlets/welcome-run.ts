@@ -54,7 +54,7 @@ export async function welcome(io: CmdletIO, p: Params): Promise<CmdletOutput> {
     if (plan.outcome !== 'done') return { kind: 'objects', objects: [], note: `${plan.user ?? plan.input}: ${plan.reason}; nothing changed.` };
   }
   const auth = user === null ? null : { user, pass: await passwordOf(io, user) };
-  const tuning = { connections: io.config.delivery.concurrency, replyTimeoutMs: Math.floor(io.config.delivery.leaseMs * 0.7), heloName: heloName(io.config.smtpHeloName) };
+  const tuning = { connections: io.config.delivery.concurrency, replyTimeoutMs: io.config.delivery.replyTimeoutMs, heloName: heloName(io.config.smtpHeloName) };
   await checkRelay({ ...spec, auth }, tuning);
   req = { ...req, relay: runRelayOf(spec, user, auth ? io.scope.keys.seal(auth.pass) : null) };
   const relay = createSmtpRelay({ ...spec, auth }, tuning);
