@@ -3,7 +3,7 @@ import { printable } from '../core/email-address.ts';
 import type { OutboxTable } from '../adapters/db/schema.ts';
 import { classifySendError, type SendFailure } from '../adapters/smtp/classify.ts';
 import type { Relay, RelayReceipt } from '../adapters/smtp/relay.ts';
-import { ComposeInterrupted, type Composer } from './compose-pool.ts';
+import { ComposeInterrupted, ComposeStarved, type Composer } from './compose-pool.ts';
 import { NotStarted } from './send-gate.ts';
 import { buildJob, type JobEnv, type TenantMail } from './mail-job.ts';
 import { afterTransientFailure, gaveUpNote, type RetryPolicy } from './retry-policy.ts';
@@ -39,6 +39,8 @@ export async function attemptDelivery(row: OutboxTable, owner: string, tenant: T
   try {
     mail = await d.composer.compose(buildJob(row, tenant, d.env, d.now()));
   } catch (e) {
+    // Starved of CPU by other work on the machine: nothing was tried, the attempt does not count.
+    if (e instanceof ComposeStarved) return { outcome: { ...base, kind: 'retry', runAt: d.now(), error: e.message, reply: null, notAttempted: true }, uncertain: false };
     // A stopped thread or a render over its time limit says more about the machine than the
     // message (templates are checked when saved): try again later.
     if (e instanceof ComposeInterrupted || (isAppError(e) && e.code === 'TEMPLATE_LIMIT_EXCEEDED')) return transient(row, owner, { class: 'transient', reply: (e as Error).message, code: null, uncertain: false }, d);

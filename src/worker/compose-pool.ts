@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, ERROR_CODES, type ErrorCode } from '../core/errors.ts';
 import { composeMail, type ComposeJob, type ComposedMail } from './compose.ts';
+import { THREAD_CPU_MEASURABLE, threadCpuMs } from './thread-cpu.ts';
 
 /** Renders and composes mail, in the worker's own thread or in a pool of threads. */
 export interface Composer {
@@ -11,12 +12,22 @@ export interface Composer {
 /** Thrown when a thread had to be stopped (hard timeout or crash): the message is tried again later. */
 export class ComposeInterrupted extends Error {}
 
-type Pending = { resolve: (m: ComposedMail) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+/**
+ * Thrown when a job waited long without getting the CPU to finish (a loaded machine, not the
+ * message): the message goes back to the queue without counting an attempt; the thread lives on.
+ */
+export class ComposeStarved extends Error {}
+
+/**
+ * `settled`: the caller was already told (starved); the job is still watched so a runaway is
+ * stopped once it has really used its CPU budget, and its late answer is dropped.
+ */
+type Pending = { resolve: (m: ComposedMail) => void; reject: (e: Error) => void; timer: NodeJS.Timeout | undefined; postedAt: number; cpuAtPost: number; settled: boolean };
 /**
  * `known`: the template sources this thread holds (sent once, then named by number);
  * `batch`: the jobs of the current tick, posted together (a postMessage costs tens of µs).
  */
-type Thread = { worker: Worker; pending: Map<number, Pending>; known: Set<number>; forget: boolean; batch: WireBatch['jobs'] };
+type Thread = { worker: Worker; pending: Map<number, Pending>; known: Set<number>; forget: boolean; batch: WireBatch['jobs']; tid: number | null; stopped: boolean };
 
 /** Main → thread: jobs with their templates named by number, plus the sources the thread lacks. */
 export interface WireBatch {
@@ -28,6 +39,8 @@ export interface WireBatch {
 
 /** Thread → main: the answers of some jobs (bytes transferred, or the error). */
 export type WireResults = ({ id: number; raw: Uint8Array; envelope: ComposedMail['envelope'] } | { id: number; error: { code: string; message: string } })[];
+/** Thread → main, once at start: its kernel thread id, so its CPU time can be read. */
+export type WireHello = { tid: number | null };
 
 /** Distinct template sources remembered before the numbering starts over (bounds memory). */
 const MAX_SOURCES = 1024;
@@ -38,11 +51,17 @@ const THREAD = new URL('./compose-thread.ts', import.meta.url).href;
 const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
 
 /**
- * `threads` = 0 composes inline. Otherwise jobs go to the least busy thread; a job not answered
- * within `hardTimeoutMs` stops its thread (a runaway template cannot hold the worker) and a new
- * thread takes its place. Each thread's heap is capped.
+ * `threads` = 0 composes inline. Otherwise jobs go to the least busy thread. A job whose thread
+ * has spent `cpuBudgetMs` of CPU time since the job was posted without answering is a runaway: the
+ * thread is stopped (a runaway template cannot hold the worker) and a new one takes its place.
+ * CPU time, not wall-clock time: on a machine saturated by other work a healthy thread may wait
+ * seconds for a CPU, and that is no fault of the message. A job still unanswered after
+ * `starvedAfterMs` of wall-clock time while its thread got less than its budget is given back as
+ * starved (tried again without counting an attempt) and its thread keeps running. Where a thread's
+ * CPU time cannot be read (not Linux), `cpuBudgetMs` counts wall-clock time, as it used to. Each
+ * thread's heap is capped.
  */
-export function createComposer(threads: number, hardTimeoutMs: number): Composer {
+export function createComposer(threads: number, cpuBudgetMs: number, starvedAfterMs = 3 * cpuBudgetMs): Composer {
   if (threads <= 0) return { compose: composeMail, close: async () => {} };
   let closing = false;
   let seq = 0;
@@ -66,7 +85,7 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
   };
 
   const spawn = (): Thread => {
-    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map(), known: new Set(), forget: false, batch: [] };
+    const t: Thread = { worker: new Worker(BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 256 } }), pending: new Map(), known: new Set(), forget: false, batch: [], tid: null, stopped: false };
     const fail = (why: string) => {
       for (const p of t.pending.values()) {
         clearTimeout(p.timer);
@@ -78,7 +97,11 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
       pool.splice(i, 1);
       if (!closing) pool.push(spawn());
     };
-    t.worker.on('message', (results: WireResults) => {
+    t.worker.on('message', (results: WireResults | WireHello) => {
+      if (!Array.isArray(results)) {
+        t.tid = results.tid;
+        return;
+      }
       for (const r of results) {
         const p = t.pending.get(r.id);
         if (!p) continue;
@@ -94,6 +117,32 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
     return t;
   };
   for (let i = 0; i < threads; i++) pool.push(spawn());
+
+  /** The thread's CPU time so far: 0 before it has said who it is (it is still starting), null if unreadable. */
+  const cpuOf = (t: Thread): number | null => {
+    if (!THREAD_CPU_MEASURABLE) return null;
+    return t.tid === null ? 0 : threadCpuMs(t.tid);
+  };
+
+  /** A job not answered yet: stop a runaway, give a starved one back, else look again later. */
+  const watch = (t: Thread, id: number, p: Pending): void => {
+    if (t.pending.get(id) !== p) return;
+    const wall = Date.now() - p.postedAt;
+    const now = cpuOf(t);
+    const used = now === null ? wall : now - p.cpuAtPost;
+    if (used >= cpuBudgetMs) {
+      t.pending.delete(id);
+      if (!p.settled) p.reject(new ComposeInterrupted(`composing took more than ${cpuBudgetMs} ms of CPU time; the thread was stopped`));
+      if (!t.stopped) void t.worker.terminate();
+      t.stopped = true;
+      return;
+    }
+    if (!p.settled && wall >= starvedAfterMs) {
+      p.settled = true;
+      p.reject(new ComposeStarved(`composing waited ${wall} ms for a CPU and got ${Math.round(used)} ms (the machine is busy); tried again later, not counted as an attempt`));
+    }
+    p.timer = setTimeout(() => watch(t, id, p), Math.max(cpuBudgetMs - used, cpuBudgetMs / 10, 1));
+  };
 
   /** The texts of the templates a queued job names, until its batch is posted. */
   const sourcesOf = new Map<number, ComposeJob['templates']>();
@@ -122,12 +171,9 @@ export function createComposer(threads: number, hardTimeoutMs: number): Composer
       const t = pool.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
       const id = ++seq;
       return new Promise<ComposedMail>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          t.pending.delete(id);
-          reject(new ComposeInterrupted(`composing took longer than ${hardTimeoutMs} ms; the thread was stopped`));
-          void t.worker.terminate();
-        }, hardTimeoutMs);
-        t.pending.set(id, { resolve, reject, timer });
+        const p: Pending = { resolve, reject, timer: undefined, postedAt: Date.now(), cpuAtPost: cpuOf(t) ?? 0, settled: false };
+        p.timer = setTimeout(() => watch(t, id, p), cpuBudgetMs);
+        t.pending.set(id, p);
         const { templates, ...rest } = job;
         if (!t.batch.length) queueMicrotask(() => post(t));
         t.batch.push({ id, job: rest, templates: [sourceId(templates.subject), sourceId(templates.html), sourceId(templates.text)] });

@@ -1,11 +1,15 @@
 import { parentPort } from 'node:worker_threads';
 import { composeMail } from './compose.ts';
-import type { WireBatch, WireResults } from './compose-pool.ts';
+import type { WireBatch, WireHello, WireResults } from './compose-pool.ts';
+import { ownThreadId } from './thread-cpu.ts';
 
 // No stack traces in this thread: its errors travel back as { code, message } only, and Node's
 // stream.pipeline (inside nodemailer's composer) builds an AbortError with a captured stack at the
 // end of every message, about 50 µs each, the largest single cost of composing.
 Error.stackTraceLimit = 0;
+
+// Who this thread is, so the pool can read its CPU time (a busy thread from a starved one).
+parentPort!.postMessage({ tid: ownThreadId() } satisfies WireHello);
 
 /** Template sources by number, as the pool sent them. */
 const sources = new Map<number, string>();

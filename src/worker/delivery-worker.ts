@@ -65,8 +65,12 @@ export function inFlightLimit(connections: number): number {
   return connections * 16;
 }
 
-/** The longest a render may take before its thread is stopped. */
-const COMPOSE_TIMEOUT_MS = 5_000;
+/**
+ * The CPU time a render may use before its thread is stopped (a render takes about a millisecond;
+ * the template engine's own limit is 100 ms). A render that waits three times as long on the wall
+ * clock without getting it (a saturated machine) goes back to the queue, not counted as an attempt.
+ */
+const COMPOSE_CPU_BUDGET_MS = 5_000;
 /** The longest `stop` waits for messages in flight. */
 const STOP_GRACE_MS = 30_000;
 
@@ -98,7 +102,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
 
   const deps: AttemptDeps = {
     env: { defaultFrom, settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
-    composer: createComposer(d.composeThreads, COMPOSE_TIMEOUT_MS),
+    composer: createComposer(d.composeThreads, COMPOSE_CPU_BUDGET_MS),
     retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
     now: ctx.now,
     random: Math.random,

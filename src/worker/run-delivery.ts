@@ -42,8 +42,12 @@ export interface RunDelivery {
   finish(graceMs: number): Promise<void>;
 }
 
-/** The longest a render may take before its thread is stopped (as in the worker). */
-const COMPOSE_TIMEOUT_MS = 5_000;
+/**
+ * The CPU time a render may use before its thread is stopped (a render takes about a millisecond;
+ * the template engine's own limit is 100 ms). A render that waits three times as long on the wall
+ * clock without getting it (a saturated machine) goes back to the queue, not counted as an attempt.
+ */
+const COMPOSE_CPU_BUDGET_MS = 5_000;
 
 /**
  * Delivers the rows a command wrote, in the command's own process, through the relay it checked
@@ -75,7 +79,7 @@ export async function startRunDelivery(o: {
   const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides, dkim: dkim.byTenant.get(o.tenantId) ?? [] };
   const deps: AttemptDeps = {
     env: { defaultFrom: parseMailbox(config.mailFrom), settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
-    composer: createComposer(o.composeThreads ?? d.composeThreads, COMPOSE_TIMEOUT_MS),
+    composer: createComposer(o.composeThreads ?? d.composeThreads, COMPOSE_CPU_BUDGET_MS),
     retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
     now: ctx.now,
     random: Math.random,
