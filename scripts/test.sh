@@ -39,5 +39,26 @@ fi
 
 npx tsc --noEmit
 
-mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
-node --import tsx --test --test-concurrency="${DIALIN_TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"
+# DIALIN_TEST_LOAD=N: N busy processes saturate the CPUs for the whole run (the tests must hold on a
+# loaded machine); they are killed by PID when the run ends, however it ends.
+load_pids=()
+stop_load() { if [ ${#load_pids[@]} -gt 0 ]; then kill "${load_pids[@]}" 2>/dev/null || true; wait "${load_pids[@]}" 2>/dev/null || true; fi; }
+trap stop_load EXIT
+for _ in $(seq 1 "${DIALIN_TEST_LOAD:-0}"); do
+  node -e 'for (;;) {}' &
+  load_pids+=($!)
+done
+[ ${#load_pids[@]} -gt 0 ] && echo "DIALIN_TEST_LOAD: ${#load_pids[@]} busy processes (${load_pids[*]}) for the run"
+
+# Test files given as arguments run alone (npm test -- test/mail/crash.test.ts); else every test.
+if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort); fi
+# The spec reporter on stdout, and at the end a list of what failed (name, file, first line of the error).
+failures=$(mktemp /tmp/dialin-test-failures.XXXXXX)
+rc=0
+node --import tsx --test --test-concurrency="${DIALIN_TEST_CONCURRENCY:-2}" --test-timeout=600000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./scripts/failures-reporter.mjs --test-reporter-destination="$failures" \
+  "${files[@]}" || rc=$?
+cat "$failures"
+rm -f "$failures"
+exit "$rc"
