@@ -1,0 +1,256 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Attribute, Change, type Client } from 'ldapts';
+import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
+import { allCells, dumpDb } from '../support/db-dump.ts';
+import { runCli } from '../support/cli.ts';
+import { bridgeWithNumbers, userRow } from '../support/fixtures.ts';
+import { GROUPS, LICENCE_GROUP, PEOPLE, SUFFIX, SYNC_DN, SYNC_PW, groupLdif, personLdif, startSlapd, type Slapd } from '../support/slapd.ts';
+import { addUser } from '../../src/app/users.ts';
+import { setTenantSettings } from '../../src/app/tenant-settings.ts';
+import { directoryStatus, syncDirectory } from '../../src/app/directory-sync.ts';
+import { AppError } from '../../src/core/errors.ts';
+import type { TenantScope } from '../../src/app/context.ts';
+
+/**
+ * The OpenLDAP path of issue 11 against a real slapd of the test's own: people in OUs, a licence
+ * group with a nested group (and a cycle), a person without mail, two entries with one SIP
+ * address; hires, leavers, renames, deletions and the mass-disable guard, with the mails each
+ * causes counted in the outbox. On SQLite and PostgreSQL.
+ */
+
+const uid = (u: string) => `uid=${u},${PEOPLE}`;
+const SALES = `cn=sales,${GROUPS}`;
+
+const LDIF = [
+  personLdif({ uid: 'ann', cn: 'Ann Lee', mail: 'ann@contoso.com', ou: 'Finance', lang: 'fr-CA', phone: '+1 425 555 0101', title: 'Controller' }),
+  personLdif({ uid: 'bob', cn: 'Bob Ray', mail: 'bob@contoso.com', ou: 'Sales' }),
+  personLdif({ uid: 'carl', cn: 'Carl Diaz', mail: 'carl@contoso.com', ou: 'Sales' }),
+  personLdif({ uid: 'nomail', cn: 'No Mail', ou: 'Sales' }),
+  personLdif({ uid: 'dup1', cn: 'Dup One', mail: 'dup@contoso.com' }),
+  personLdif({ uid: 'dup2', cn: 'Dup Two', mail: 'dup@contoso.com' }),
+  // sales is nested in dialin, and (a cycle) dialin in sales
+  groupLdif('dialin', [uid('ann'), SALES, uid('nomail'), uid('dup1'), uid('dup2')]),
+  groupLdif('sales', [uid('bob'), LICENCE_GROUP]),
+].join('\n');
+
+const code = (c: string, field?: string) => (e: unknown) => e instanceof AppError && e.code === c && (field === undefined || e.field === field);
+
+for (const dialect of DIALECTS) {
+  describe(`directory sync from OpenLDAP (${dialect})`, () => {
+    let t: TestEnv;
+    let s: TenantScope;
+    let ldap: Slapd;
+    let admin: Client;
+    let carlId: string;
+
+    const mails = async (kind: string, sip: string) => {
+      const u = await userRow(s, sip);
+      return (await s.db.kysely.selectFrom('outbox').select('id').where('kind', '=', kind).where('user_id', '=', u.id).execute()).length;
+    };
+    const outboxCount = async () => (await s.db.kysely.selectFrom('outbox').select('id').execute()).length;
+    const enabled = async (sip: string) => (await userRow(s, sip)).dialin_enabled === 1;
+    const usersAndMail = async () => {
+      const d = await dumpDb(t.ctx.db);
+      return { users: d.users, outbox: d.outbox, audit: d.audit?.filter((a) => a.action !== 'directory.sync') };
+    };
+    const setMembers = (group: string, op: 'add' | 'delete', dns: string[]) => admin.modify(group, new Change({ operation: op, modification: new Attribute({ type: 'member', values: dns }) }));
+    const cli = (...args: string[]) => runCli(args, t.env);
+    // The directory's modifyTimestamp has one-second steps: wait for the next second so a change is newer than the last pass.
+    const nextSecond = () => new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+
+    before(async () => {
+      t = await testEnv(dialect);
+      s = t.scope;
+      ldap = await startSlapd(LDIF);
+      admin = await ldap.admin();
+      await bridgeWithNumbers(s, 'Conference Bridge', '+14255551234');
+      // Carl already exists (CSV import): the directory adopts him instead of making a second user.
+      carlId = (await addUser(s, { UserUri: 'carl@contoso.com', DisplayName: 'Carl (CSV)' })).id;
+    });
+    after(async () => {
+      await admin?.unbind().catch(() => {});
+      await ldap?.stop();
+      await t?.cleanup();
+    });
+
+    it('refuses a bad filter, a bad URL and plaintext-looking options at add, naming the field, storing nothing', async () => {
+      const before = await dumpDb(t.ctx.db);
+      const bad = await cli('directory', 'add', 'broken', '--url', ldap.url, '--base', SUFFIX, '--filter', '(uid=');
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /DIRECTORY_CONFIG_INVALID: --filter "\(uid=" is not an LDAP filter/);
+      const url = await cli('directory', 'add', 'broken', '--url', 'http://localhost', '--base', SUFFIX);
+      assert.match(url.stderr, /DIRECTORY_CONFIG_INVALID: --url/);
+      const pw = await cli('directory', 'add', 'broken', '--url', ldap.url, '--base', SUFFIX, '--bind-dn', SYNC_DN);
+      assert.match(pw.stderr, /--password-file/);
+      assert.deepEqual(await dumpDb(t.ctx.db), before);
+    });
+
+    it('adds a connection with the password sealed: never printed, never in the database in clear', async () => {
+      const r = await cli('directory', 'add', 'corp', '--url', ldap.url, '--base', SUFFIX, '--bind-dn', SYNC_DN, '--password-file', ldap.passwordFile, '--licence-group', LICENCE_GROUP, '--ca-file', ldap.caFile);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Transport\s+: StartTLS/);
+      assert.match(r.stdout, /Password\s+: \(sealed\)/);
+      const show = await cli('--json', 'directory', 'show', 'corp');
+      assert.equal(JSON.parse(show.stdout).Password, '(sealed)');
+      for (const out of [r.stdout, r.stderr, show.stdout]) assert.ok(!out.includes(SYNC_PW));
+      assert.deepEqual((await allCells(t.ctx.db)).filter((c) => c.value.includes(SYNC_PW)), []);
+      assert.match((await cli('directory', 'add', 'CORP', '--url', ldap.url, '--base', SUFFIX)).stderr, /DIRECTORY_EXISTS/);
+    });
+
+    it('directory test binds, counts entries and licence members (nested, cycle-safe), prints three samples, changes nothing', async () => {
+      const before = await dumpDb(t.ctx.db);
+      const r = await cli('--json', 'directory', 'test', 'corp');
+      assert.equal(r.code, 0, r.stderr);
+      const o = JSON.parse(r.stdout);
+      assert.equal(o.Entries, 6);
+      // ann, nomail, dup1, dup2 directly; bob through sales; the groups themselves are not members.
+      assert.equal(o.LicenceGroupMembers, 5);
+      assert.equal(o.Samples.length, 3);
+      const ann = o.Samples.find((x: { Dn: string }) => x.Dn === uid('ann'));
+      assert.deepEqual([ann.SipAddress, ann.EmailAddress, ann.DisplayName, ann.Language, ann.Phone, ann.title, ann.department, ann.logon], ['sip:ann@contoso.com', 'ann@contoso.com', 'Ann Lee', 'fr-CA', '+1 425 555 0101', 'Controller', 'Finance', 'ann']);
+      assert.match(ann.Key, /^[0-9a-f-]{36}$/);
+      assert.deepEqual(o.Unusable.map((u: { Dn: string }) => u.Dn), [uid('nomail')]);
+      assert.deepEqual(await dumpDb(t.ctx.db), before);
+    });
+
+    it('a dry run prints the plan and changes nothing', async () => {
+      const before = await dumpDb(t.ctx.db);
+      const r = await cli('directory', 'sync', 'corp', '--dry-run');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /dry run, nothing changed\): create 2, adopt 1, update 0, enable 2, disable 0/);
+      assert.match(r.stdout, /create \+ enable\s+sip:ann@contoso\.com/);
+      assert.match(r.stdout, /adopt\s+sip:carl@contoso\.com/);
+      assert.match(r.stdout, /skip\s+uid=nomail,ou=people,dc=contoso,dc=com: no mail/);
+      assert.deepEqual(await dumpDb(t.ctx.db), before);
+    });
+
+    it('first sync: creates, adopts, enables the licence group (nested too) with one welcome each; skips no-mail and duplicate SIP', async () => {
+      const r = await syncDirectory(s, 'corp');
+      assert.equal(r.Status, 'applied');
+      assert.equal(r.Mode, 'full');
+      assert.deepEqual([r.Counts.create, r.Counts.adopt, r.Counts.enable, r.Counts.disable, r.Counts.skip], [2, 1, 2, 0, 3]);
+      assert.equal(await enabled('sip:ann@contoso.com'), true);
+      assert.equal(await enabled('sip:bob@contoso.com'), true, 'bob is licensed through the nested sales group');
+      assert.equal(await enabled('sip:carl@contoso.com'), false);
+      assert.equal((await userRow(s, 'sip:carl@contoso.com')).id, carlId, 'adopted, not duplicated');
+      assert.equal((await userRow(s, 'sip:carl@contoso.com')).display_name, 'Carl Diaz');
+      assert.equal((await userRow(s, 'sip:ann@contoso.com')).language, 'fr-CA');
+      assert.equal(await mails('welcome', 'sip:ann@contoso.com'), 1);
+      assert.equal(await mails('welcome', 'sip:bob@contoso.com'), 1);
+      assert.equal(await outboxCount(), 2);
+      const dupes = r.Skipped.filter((k) => k.Sip === 'sip:dup@contoso.com');
+      assert.equal(dupes.length, 2, 'both entries with the same SIP address are skipped');
+      assert.match(dupes[0]!.Reason, /also that of uid=dup2/);
+      assert.equal(await s.db.kysely.selectFrom('users').select('id').where('sip', '=', 'sip:dup@contoso.com').executeTakeFirst(), undefined);
+      const st = await directoryStatus(s);
+      assert.equal(st[0]!.Status, 'applied');
+      assert.ok(st[0]!.Skipped.some((k) => k.Dn === uid('nomail') && /no mail/.test(k.Reason)));
+      // the same pass again changes nothing
+      const again = await syncDirectory(s, 'corp');
+      assert.deepEqual([again.Counts.create, again.Counts.update, again.Counts.enable, again.Counts.disable], [0, 0, 0, 0]);
+      assert.equal(await outboxCount(), 2);
+    });
+
+    it('hire: joining the group enables the user with one welcome (incremental pass)', async () => {
+      await setMembers(LICENCE_GROUP, 'add', [uid('carl')]);
+      const r = await syncDirectory(s, 'corp');
+      assert.equal(r.Mode, 'incremental');
+      assert.equal(r.Counts.enable, 1);
+      assert.equal(await enabled('sip:carl@contoso.com'), true);
+      assert.equal(await mails('welcome', 'sip:carl@contoso.com'), 1);
+      assert.equal(await outboxCount(), 3);
+    });
+
+    it('rename (new RDN, new name): the same user, updated, no mail', async () => {
+      const id = (await userRow(s, 'sip:ann@contoso.com')).id;
+      await nextSecond();
+      await admin.modifyDN(uid('ann'), uid('annie'));
+      await admin.modify(uid('annie'), [new Change({ operation: 'replace', modification: new Attribute({ type: 'displayName', values: ['Annie Lee-Park'] }) })]);
+      await setMembers(LICENCE_GROUP, 'delete', [uid('ann')]);
+      await setMembers(LICENCE_GROUP, 'add', [uid('annie')]);
+      const r = await syncDirectory(s, 'corp');
+      assert.equal(r.Counts.update, 1);
+      assert.deepEqual([r.Counts.create, r.Counts.enable, r.Counts.disable], [0, 0, 0]);
+      const u = await userRow(s, 'sip:ann@contoso.com');
+      assert.equal(u.id, id);
+      assert.equal(u.display_name, 'Annie Lee-Park');
+      assert.equal(u.directory_dn, uid('annie'));
+      assert.equal(u.dialin_enabled, 1);
+      assert.equal(await outboxCount(), 3, 'a rename sends nothing');
+    });
+
+    it('leaver: leaving the nested group disables with one turned-off mail', async () => {
+      await setMembers(SALES, 'delete', [uid('bob')]);
+      const r = await syncDirectory(s, 'corp');
+      assert.equal(r.Counts.disable, 1);
+      assert.equal(await enabled('sip:bob@contoso.com'), false);
+      assert.equal(await mails('turned_off', 'sip:bob@contoso.com'), 1);
+      assert.equal(await outboxCount(), 4);
+    });
+
+    it('with the tenant switch off, a hire is enabled without any mail', async () => {
+      await setTenantSettings(s, { AutomaticallySendEmailsToUsers: false });
+      await nextSecond();
+      await admin.add(uid('erin'), { objectClass: 'inetOrgPerson', uid: 'erin', cn: 'Erin Hall', sn: 'Hall', mail: 'erin@contoso.com' });
+      await setMembers(LICENCE_GROUP, 'add', [uid('erin')]);
+      const r = await syncDirectory(s, 'corp');
+      assert.deepEqual([r.Counts.create, r.Counts.enable], [1, 1]);
+      assert.equal(await enabled('sip:erin@contoso.com'), true);
+      assert.equal(await outboxCount(), 4);
+      await setTenantSettings(s, { AutomaticallySendEmailsToUsers: true });
+    });
+
+    it('a deleted entry is found on the full pass (not the incremental one) and disabled with one turned-off mail', async () => {
+      await admin.del(uid('carl'));
+      const inc = await syncDirectory(s, 'corp');
+      assert.equal(inc.Mode, 'incremental');
+      assert.equal(inc.Counts.disable, 0);
+      assert.equal(await enabled('sip:carl@contoso.com'), true);
+      const full = await syncDirectory(s, 'corp', { full: true });
+      assert.equal(full.Mode, 'full');
+      assert.deepEqual([full.Counts.gone, full.Counts.disable], [1, 1]);
+      assert.equal(await enabled('sip:carl@contoso.com'), false);
+      assert.equal(await mails('turned_off', 'sip:carl@contoso.com'), 1);
+      assert.equal(await outboxCount(), 5);
+    });
+
+    it('more disables than the guard allows: nothing changes until --allow-mass-disable', async () => {
+      // annie and erin are the two licensed users: the guard allows ceil(10 %) = 1.
+      await setMembers(LICENCE_GROUP, 'delete', [uid('annie'), uid('erin')]);
+      const before = await usersAndMail();
+      const held = await cli('directory', 'sync', 'corp');
+      assert.notEqual(held.code, 0);
+      assert.match(held.stdout, /HELD, nothing changed: .*disable 2 \(limit 1\)/);
+      assert.match(held.stderr, /DIRECTORY_MASS_DISABLE_HELD: corp: the sync would disable 2 users, more than the limit of 1/);
+      assert.deepEqual(await usersAndMail(), before);
+      assert.equal((await directoryStatus(s))[0]!.Status, 'held');
+      const ok = await cli('directory', 'sync', 'corp', '--allow-mass-disable');
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(await enabled('sip:ann@contoso.com'), false);
+      assert.equal(await enabled('sip:erin@contoso.com'), false);
+      assert.equal(await mails('turned_off', 'sip:ann@contoso.com'), 1);
+      assert.equal(await mails('turned_off', 'sip:erin@contoso.com'), 1);
+    });
+
+    it('wrong password, bad base DN, untrusted certificate: a clear error naming the field, nothing applied, the failure recorded', async () => {
+      const wrong = `${ldap.dir}/wrong.pw`;
+      (await import('node:fs')).writeFileSync(wrong, 'not-the-password\n');
+      const common = ['--url', ldap.url, '--base', SUFFIX, '--bind-dn', SYNC_DN, '--licence-group', LICENCE_GROUP];
+      assert.equal((await cli('directory', 'add', 'wrongpw', ...common, '--password-file', wrong, '--ca-file', ldap.caFile)).code, 0);
+      assert.equal((await cli('directory', 'add', 'badbase', ...common.map((v) => (v === SUFFIX ? `ou=nowhere,${SUFFIX}` : v)), '--password-file', ldap.passwordFile, '--ca-file', ldap.caFile)).code, 0);
+      assert.equal((await cli('directory', 'add', 'untrusted', ...common, '--password-file', ldap.passwordFile)).code, 0);
+      const before = await usersAndMail();
+      await assert.rejects(syncDirectory(s, 'wrongpw'), code('DIRECTORY_BIND_FAILED', 'password'));
+      await assert.rejects(syncDirectory(s, 'badbase'), code('DIRECTORY_SEARCH_FAILED', 'base'));
+      await assert.rejects(syncDirectory(s, 'untrusted'), code('DIRECTORY_UNAVAILABLE', 'ca-file'));
+      const r = await cli('directory', 'test', 'wrongpw');
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /DIRECTORY_BIND_FAILED: .*wrong --bind-dn or --password-file/);
+      assert.deepEqual(await usersAndMail(), before);
+      const st = await cli('directory', 'status');
+      assert.match(st.stdout, /wrongpw\s.*failed.*DIRECTORY_BIND_FAILED/);
+      assert.match(st.stdout, /badbase\s.*failed.*DIRECTORY_SEARCH_FAILED/);
+    });
+  });
+}
