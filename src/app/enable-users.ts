@@ -11,6 +11,7 @@ import { allocateConferenceIds, claimChosenConferenceId } from './conference-ids
 import { dialInUserView, mailData } from './dialin-user-view.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { policyForUser } from './pin-policies.ts';
+import { writePins, type PinWrite } from './pin-writes.ts';
 import { readSettings } from './tenant-settings.ts';
 import { skippedFor, type BatchHandler, type ItemResult } from './bulk.ts';
 import type { TenantScope } from './context.ts';
@@ -37,10 +38,6 @@ const ENABLE_COLUMNS = {
   service_number: 'text',
   toll_free_number: 'text',
   allow_pstn_only: 'integer',
-  pin_hash: 'text',
-  pin_set_at: 'bigint',
-  pin_fail_local: 'integer',
-  pin_window_start: 'bigint',
   updated_at: 'bigint',
 } as const;
 
@@ -98,7 +95,7 @@ export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
     const updates: Record<string, unknown>[] = [];
     const mails: OutboxTable[] = [];
     const audits: AuditTable[] = [];
-    const history: { tenant_id: string; user_id: string; pin_hash: string; created_at: number }[] = [];
+    const pins: PinWrite[] = [];
     for (const [i, u] of todo.entries()) {
       const key = u.pin_policy ?? 'Global';
       if (!policies.has(key)) policies.set(key, await policyForUser(trx, s.tenant.id, u));
@@ -125,11 +122,12 @@ export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
       if (welcome) mails.push(welcome);
       if (opts.sendEmail) mails.push(mailRow(s, settings, { kind: 'conference_info', user: u, data, recipient: sendTo })!);
       audits.push(auditRow(s, 'user.enable', { userId: u.id, label: u.sip }, { bridge: bridge.name, conferenceId: next.conference_id, serviceNumber: toll, tollFreeServiceNumber: tollFree, previousProvider: u.provider, welcomeMail: !!welcome }));
-      if (policy.PINHistoryCount > 0) history.push({ tenant_id: s.tenant.id, user_id: u.id, pin_hash: next.pin_hash!, created_at: now });
+      pins.push({ userId: u.id, hash: next.pin_hash!, keepInHistory: policy.PINHistoryCount > 0 });
       doneResult.get(u.id)!.output = { ...dialInUserView(s, next, bridge.name, opts.returnPin ? pin : undefined) };
     }
     await bulkUpdate(trx, 'users', 'id', ENABLE_COLUMNS, updates);
-    if (history.length) await trx.insertInto('pin_history').values(history).execute();
+    // The PIN through the one place PINs are written: a PIN mail still queued from before is void.
+    await writePins(trx, s, pins, 'dial-in was enabled again with a new PIN before this mail went out');
     await insertMailRows(trx, mails);
     await insertAuditRows(trx, audits);
     return results;

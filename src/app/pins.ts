@@ -9,6 +9,7 @@ import { audit } from './audit.ts';
 import { policyForUser } from './pin-policies.ts';
 import { readSettings } from './tenant-settings.ts';
 import { supersedePinMails } from './mail-queue.ts';
+import { writePins } from './pin-writes.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 const DAY_MS = 86_400_000;
@@ -45,15 +46,12 @@ export async function nextPin(trx: Trx, s: TenantScope, user: UsersTable, chosen
 }
 
 /**
- * Stores a new PIN hash for the user; resets the local failure window (not the global count).
- * The hash is kept in the history only when the user's policy keeps a history.
+ * Stores one user's new PIN hash through `writePins` (which supersedes their queued PIN mails,
+ * for `reason`); kept in the history only when the user's policy keeps a history.
  */
-export async function storePin(trx: Trx, s: TenantScope, user: UsersTable, hash: string): Promise<void> {
-  await trx.updateTable('users').set({ pin_hash: hash, pin_set_at: s.now(), pin_fail_local: 0, pin_window_start: null, updated_at: s.now() }).where('id', '=', user.id).execute();
+export async function storePin(trx: Trx, s: TenantScope, user: UsersTable, hash: string, reason: string): Promise<void> {
   const policy = await policyForUser(trx, s.tenant.id, user);
-  if (policy.PINHistoryCount > 0) {
-    await trx.insertInto('pin_history').values({ tenant_id: s.tenant.id, user_id: user.id, pin_hash: hash, created_at: s.now() }).execute();
-  }
+  await writePins(trx, s, [{ userId: user.id, hash, keepInHistory: policy.PINHistoryCount > 0 }], reason);
 }
 
 /**
@@ -63,9 +61,7 @@ export async function storePin(trx: Trx, s: TenantScope, user: UsersTable, hash:
 export async function setClientPin(trx: Trx, s: TenantScope, user: UsersTable, chosen: string | null): Promise<NewPin> {
   if (user.pin_locked === 1) throw new AppError('PIN_LOCKED', `The PIN of ${user.sip} is locked; unlock it first with Unlock-CsClientPin.`, { field: 'Identity' });
   const p = await nextPin(trx, s, user, chosen, { checkHistory: false });
-  await storePin(trx, s, user, p.hash);
-  // A queued welcome or PIN-changed mail would now deliver a PIN that no longer works.
-  await supersedePinMails(trx, [user.id], 'the PIN was set again with Set-CsClientPin before this mail went out');
+  await storePin(trx, s, user, p.hash, 'the PIN was set again with Set-CsClientPin before this mail went out');
   await audit(trx, s, 'pin.set', { userId: user.id, label: user.sip }, { chosen: chosen !== null && chosen !== undefined });
   return p;
 }
@@ -91,6 +87,8 @@ export async function pinInfo(trx: Trx, s: TenantScope, user: UsersTable): Promi
 
 export async function lockPin(trx: Trx, s: TenantScope, user: UsersTable): Promise<void> {
   await trx.updateTable('users').set({ pin_locked: 1, updated_at: s.now() }).where('id', '=', user.id).execute();
+  // The bridge now refuses the PIN: a queued mail carrying it would tell the user a PIN that fails.
+  await supersedePinMails(trx, [user.id], 'the PIN was locked (Lock-CsClientPin) before this mail went out');
   await audit(trx, s, 'pin.lock', { userId: user.id, label: user.sip });
 }
 

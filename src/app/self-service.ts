@@ -66,7 +66,7 @@ export async function setOwnPin(s: TenantScope, userId: string, input: { pin: st
     const u = await enabledUser(trx, s, userId);
     if (u.pin_locked === 1) throw new AppError('PIN_LOCKED', 'Your PIN is locked; ask your administrator to unlock it.', { field: 'Pin' });
     const p = await nextPin(trx, s, u, input.pin, { checkHistory: true });
-    await storePin(trx, s, u, p.hash);
+    await storePin(trx, s, u, p.hash, 'the user chose a new PIN on the settings page before this mail went out');
     await audit(trx, s, 'pin.self-set', { userId: u.id, label: u.sip }, { chosen: input.pin !== null });
     return { pin: p.pin };
   });

@@ -66,7 +66,7 @@ export function setDialInUsers(s: TenantScope, o: SetDialInUserOptions): BatchHa
     if (o.resetLeaderPin) {
       if (user.pin_locked === 1) throw new AppError('PIN_LOCKED', `The PIN of ${user.sip} is locked; unlock it first with Unlock-CsClientPin.`, { field: 'Identity' });
       const p = await nextPin(trx, s, user, null, { checkHistory: false, pinLength: settings.PinLength });
-      await storePin(trx, s, user, p.hash);
+      await storePin(trx, s, user, p.hash, 'the PIN was reset (-ResetLeaderPin) before this mail went out');
       next.pin_hash = p.hash;
       newPin = p.pin;
       changed.LeaderPin = 'reset';

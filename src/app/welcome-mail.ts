@@ -8,12 +8,12 @@ import { parseMailbox, type Mailbox } from '../core/sender.ts';
 import { validateTemplatePart } from '../core/templates/engine.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
 import type { AuditTable, OutboxTable, UsersTable } from '../adapters/db/schema.ts';
-import { bulkUpdate } from '../adapters/db/bulk-update.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { skippedFor, type BatchHandler, type ItemResult } from './bulk.ts';
 import { mailData } from './dialin-user-view.ts';
 import { insertMailRows, mailRow, type MailOptions } from './mail-queue.ts';
 import { policyForUser } from './pin-policies.ts';
+import { writePins, type PinWrite } from './pin-writes.ts';
 import { readSettings } from './tenant-settings.ts';
 import type { TenantScope, Trx } from './context.ts';
 
@@ -112,8 +112,6 @@ function sha256(text: string): string {
 /** What an earlier run of the same command left for a user. */
 type EarlierRow = Pick<OutboxTable, 'id' | 'user_id' | 'status' | 'created_at'>;
 
-const PIN_COLUMNS = { pin_hash: 'text', pin_set_at: 'bigint', pin_fail_local: 'integer', pin_window_start: 'bigint', updated_at: 'bigint' } as const;
-
 /**
  * Set-CsPinSendCAWelcomeMail over a batch of users, in the batch's transaction: each user gets a
  * new PIN (chosen or generated) and a welcome mail carrying it, written to the outbox together, so
@@ -141,10 +139,9 @@ export function welcomeBatch(s: TenantScope, req: WelcomeRequest, opts: { dryRun
     const bridges = await bridgeNames(trx, users);
     const now = s.now();
     const results: ItemResult[] = [];
-    const updates: Record<string, unknown>[] = [];
+    const pins: PinWrite[] = [];
     const mails: OutboxTable[] = [];
     const audits: AuditTable[] = [];
-    const history: { tenant_id: string; user_id: string; pin_hash: string; created_at: number }[] = [];
 
     for (const r of resolved) {
       if ('error' in r) {
@@ -200,17 +197,14 @@ export function welcomeBatch(s: TenantScope, req: WelcomeRequest, opts: { dryRun
         results.push({ ...base, outcome: 'done', status: 'would send', reason: `new PIN and welcome mail to ${to}`, output: { Identity: u.sip, EmailAddress: to } });
         continue;
       }
-      const hash = s.keys.hashPin(u.id, pin);
-      updates.push({ id: u.id, pin_hash: hash, pin_set_at: now, pin_fail_local: 0, pin_window_start: null, updated_at: now });
-      if (policy.PINHistoryCount > 0) history.push({ tenant_id: s.tenant.id, user_id: u.id, pin_hash: hash, created_at: now });
+      pins.push({ userId: u.id, hash: s.keys.hashPin(u.id, pin), keepInHistory: policy.PINHistoryCount > 0 });
       const language = pickMailLanguage(u.language, settings.DefaultLanguage);
       const row = mailRow(s, settings, { kind: 'welcome', user: u, data: mailData(u, bridges.get(u.bridge_id ?? '') ?? null), recipient: req.recipient, pin, options: mailOptions(req, language) })!;
       mails.push({ ...row, run_at: now + opts.holdMs });
       audits.push(auditRow(s, 'pin.set', { userId: u.id, label: u.sip }, { chosen: req.pin !== null, welcomeMail: row.id, recipient: row.recipient }));
       results.push({ ...base, outcome: 'done', ...(retry ? { reason: 'the mail of an earlier run of this command failed; new PIN' } : {}), output: { Identity: u.sip, EmailAddress: row.recipient, MailId: row.id } });
     }
-    await bulkUpdate(trx, 'users', 'id', PIN_COLUMNS, updates);
-    if (history.length) await trx.insertInto('pin_history').values(history).execute();
+    await writePins(trx, s, pins, 'a new PIN was set by Set-CsPinSendCAWelcomeMail before this mail went out');
     await insertMailRows(trx, mails);
     await insertAuditRows(trx, audits);
     return results;

@@ -6,6 +6,8 @@ import type { Relay, RelayReceipt } from '../adapters/smtp/relay.ts';
 import { ComposeInterrupted, ComposeStarved, type Composer } from './compose-pool.ts';
 import { NotStarted } from './send-gate.ts';
 import { buildJob, type JobEnv, type TenantMail } from './mail-job.ts';
+import type { PinCheck } from './pin-check.ts';
+import { isRenderTimeout } from '../core/templates/engine.ts';
 import { afterTransientFailure, gaveUpNote, type RetryPolicy } from './retry-policy.ts';
 import type { Outcome } from './outbox-store.ts';
 
@@ -13,6 +15,8 @@ import type { Outcome } from './outbox-store.ts';
 export interface AttemptDeps {
   env: JobEnv;
   composer: Composer;
+  /** Whether a mail's PIN is still the user's, asked right before sending. */
+  pinCheck: PinCheck;
   retry: RetryPolicy;
   now: () => number;
   random: () => number;
@@ -36,16 +40,29 @@ const UNCERTAIN = ' (the relay may have received it: a retry can deliver it twic
 export async function attemptDelivery(row: OutboxTable, owner: string, tenant: TenantMail, relay: Relay, pauseOnRefusal: boolean, deadlineMs: number, d: AttemptDeps): Promise<AttemptResult> {
   const base = { id: row.id, owner };
   let mail;
+  let job;
   try {
-    mail = await d.composer.compose(buildJob(row, tenant, d.env, d.now()));
+    job = buildJob(row, tenant, d.env, d.now());
+    mail = await d.composer.compose(job);
   } catch (e) {
     // Starved of CPU by other work on the machine: nothing was tried, the attempt does not count.
     if (e instanceof ComposeStarved) return { outcome: { ...base, kind: 'retry', runAt: d.now(), error: e.message, reply: null, notAttempted: true }, uncertain: false };
     // A stopped thread or a render over its time limit says more about the machine than the
-    // message (templates are checked when saved): try again later.
-    if (e instanceof ComposeInterrupted || (isAppError(e) && e.code === 'TEMPLATE_LIMIT_EXCEEDED')) return transient(row, owner, { class: 'transient', reply: (e as Error).message, code: null, uncertain: false }, d);
+    // message: try again later. Any other render failure (the memory or size limit for this
+    // user's data, say) would fail the same way at every attempt: the message fails now, with why.
+    if (e instanceof ComposeInterrupted || isRenderTimeout(e)) return transient(row, owner, { class: 'transient', reply: (e as Error).message, code: null, uncertain: false }, d);
     const why = isAppError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e);
     return { outcome: { ...base, kind: 'failed', error: `the message could not be built: ${printable(why, 500)}`, reply: null }, uncertain: false };
+  }
+  // The last check before a PIN leaves: it must still be the user's PIN (see pin-check.ts).
+  if (row.pin_enc && row.user_id) {
+    let stale: string | null;
+    try {
+      stale = await d.pinCheck(row.user_id, job.values.pin);
+    } catch (e) {
+      return transient(row, owner, { class: 'transient', reply: `the user's current PIN could not be read: ${(e as Error).message}`, code: null, uncertain: false }, d);
+    }
+    if (stale !== null) return { outcome: { ...base, kind: 'superseded', reason: stale }, uncertain: false };
   }
   let receipt: RelayReceipt;
   try {

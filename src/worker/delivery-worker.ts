@@ -21,6 +21,7 @@ import type { TenantMail } from './mail-job.ts';
 import { loadSigningKeys, type BrokenKey, type SigningKeyOf } from '../app/dkim.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { listenForOutbox } from './outbox-listener.ts';
+import { createPinCheck } from './pin-check.ts';
 import { OutcomeWriter, Signal } from './outcome-writer.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { deliveryConnection, releaseDeliveryConnection } from './delivery-connection.ts';
@@ -44,6 +45,8 @@ export interface DeliveryStats {
   uncertain: number;
   /** Outcomes ignored because another worker had taken the message over. */
   stale: number;
+  /** Not sent: the PIN they carried was no longer the user's. */
+  superseded: number;
   inFlight: number;
 }
 
@@ -103,11 +106,12 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
   const deps: AttemptDeps = {
     env: { defaultFrom, settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
     composer: createComposer(d.composeThreads, COMPOSE_CPU_BUDGET_MS),
+    pinCheck: createPinCheck(db.kysely, ctx.keys),
     retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
     now: ctx.now,
     random: Math.random,
   };
-  const stats: DeliveryStats = { sent: 0, retried: 0, failed: 0, expired: 0, paused: 0, uncertain: 0, stale: 0, inFlight: 0 };
+  const stats: DeliveryStats = { sent: 0, retried: 0, failed: 0, expired: 0, paused: 0, uncertain: 0, stale: 0, superseded: 0, inFlight: 0 };
   const pausedTenants = new Set<string>();
   const ownRelays = new Map<string, GatedRelay>();
   const signal = new Signal();
@@ -140,6 +144,7 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     } else if (o.kind === 'retry') stats.retried++;
     else if (o.kind === 'failed') stats.failed++;
     else if (o.kind === 'expired') stats.expired++;
+    else if (o.kind === 'superseded') stats.superseded++;
     else {
       stats.paused++;
       if (!pausedTenants.has(o.tenantId)) {

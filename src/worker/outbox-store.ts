@@ -11,7 +11,9 @@ export type Outcome =
   | { kind: 'retry'; id: string; owner: string; runAt: number; error: string; reply: string | null; notAttempted?: boolean }
   | { kind: 'failed'; id: string; owner: string; error: string; reply: string | null }
   | { kind: 'expired'; id: string; owner: string; error: string; reply: string | null }
-  | { kind: 'paused'; id: string; owner: string; tenantId: string; reason: string; retryAt: number; at: number };
+  | { kind: 'paused'; id: string; owner: string; tenantId: string; reason: string; retryAt: number; at: number }
+  /** Not sent: the PIN it carries is no longer the user's (changed, locked, dial-in off). The attempt does not count. */
+  | { kind: 'superseded'; id: string; owner: string; reason: string };
 
 const CHUNK = 400;
 
@@ -104,6 +106,7 @@ export class OutboxStore {
         // A PIN is never re-sent later (only reset), so a final failure wipes it too.
         else if (o.kind === 'failed') r = await fence.set({ ...free, status: 'failed', pin_enc: null, payload, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
         else if (o.kind === 'expired') r = await fence.set({ ...free, status: 'expired', pin_enc: null, payload, last_error: o.error, last_reply: o.reply }).executeTakeFirst();
+        else if (o.kind === 'superseded') r = await fence.set((eb) => ({ ...free, status: 'superseded', pin_enc: null, payload, attempts: eb('attempts', '-', 1), last_error: o.reason })).executeTakeFirst();
         else {
           // Paused: back in the queue as it was (the attempt does not count), the tenant waits.
           r = await fence.set((eb) => ({ ...free, status: 'queued', attempts: eb('attempts', '-', 1), last_error: `paused: ${o.reason}` })).executeTakeFirst();

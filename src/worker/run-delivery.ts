@@ -14,6 +14,7 @@ import type { TenantMail } from './mail-job.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import { createPinCheck } from './pin-check.ts';
 import { deliveryConnection, releaseDeliveryConnection } from './delivery-connection.ts';
 
 /** How one of the command's messages ended, as far as this process knows. */
@@ -80,6 +81,7 @@ export async function startRunDelivery(o: {
   const deps: AttemptDeps = {
     env: { defaultFrom: parseMailbox(config.mailFrom), settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
     composer: createComposer(o.composeThreads ?? d.composeThreads, COMPOSE_CPU_BUDGET_MS),
+    pinCheck: createPinCheck(db.kysely, ctx.keys),
     retry: { baseMs: d.retryBaseMs, maxMs: d.retryMaxMs },
     now: ctx.now,
     random: Math.random,
@@ -204,6 +206,9 @@ function reportOf(o: Outcome): RunMailOutcome {
     case 'failed':
     case 'expired':
       return { id: o.id, status: 'failed', reply: o.reply, error: o.error };
+    case 'superseded':
+      // Someone changed, locked or removed the user's PIN while the command was sending.
+      return { id: o.id, status: 'failed', reply: null, error: `not sent: ${o.reason}` };
     case 'paused':
       // Not reached: a command's own relay fails its messages instead of pausing the tenant.
       return { id: o.id, status: 'retrying', error: o.reason };

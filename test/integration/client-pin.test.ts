@@ -22,7 +22,7 @@ for (const dialect of DIALECTS) {
     const withUser = <T>(who: string, fn: (trx: Trx, u: UsersTable) => Promise<T>) => t.ctx.db.kysely.transaction().execute(async (trx) => fn(trx, await findUser(trx, s.tenant.id, who)));
     const setPin = (who: string, pin: string | null) => withUser(who, (trx, u) => setClientPin(trx, s, u, pin));
     /** The self-service path (the settings page of a later issue): chosen PIN, history enforced. */
-    const userSetsPin = (who: string, pin: string) => withUser(who, async (trx, u) => storePin(trx, s, u, (await nextPin(trx, s, u, pin, { checkHistory: true })).hash));
+    const userSetsPin = (who: string, pin: string) => withUser(who, async (trx, u) => storePin(trx, s, u, (await nextPin(trx, s, u, pin, { checkHistory: true })).hash, 'test'));
     const info = (who: string) => withUser(who, (trx, u) => pinInfo(trx, s, u));
 
     before(async () => {

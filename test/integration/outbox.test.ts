@@ -82,7 +82,7 @@ for (const dialect of DIALECTS) {
       const rows = await newRows();
       assert.deepEqual(brief(rows), [['pin_changed', 'ben@contoso.com', 'en', true]]);
       assert.equal(t.ctx.keys.openPin(rows[0]!.pin_enc!), r.output!.LeaderPin);
-      assert.deepEqual(await statusOf(welcome), { status: 'superseded', pin_enc: null, last_error: 'superseded by a newer PIN mail' });
+      assert.deepEqual(await statusOf(welcome), { status: 'superseded', pin_enc: null, last_error: 'the PIN was reset (-ResetLeaderPin) before this mail went out' });
       const r2 = await set('ben@contoso.com', { resetLeaderPin: true });
       clearPins.push(r2.output!.LeaderPin as string);
       const [second] = await newRows();

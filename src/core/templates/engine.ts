@@ -141,6 +141,18 @@ export const SAMPLE_VALUES: TemplateValues = Object.freeze({
   pin: '••••••',
 });
 
+const TOO_SLOW = 'takes too long to render';
+
+/**
+ * Whether a render was stopped by its time limit: the one render failure a loaded machine can
+ * cause, so delivery tries it again later. Every other failure (memory, output size, a value the
+ * template cannot take) comes from the template and the mail's own data and is the same next time.
+ * Read from the message, which is all that crosses back from a compose thread.
+ */
+export function isRenderTimeout(e: unknown): boolean {
+  return e instanceof AppError && e.code === 'TEMPLATE_LIMIT_EXCEEDED' && e.message.includes(TOO_SLOW);
+}
+
 /** Renders one part under the engine's limits; the output is capped too. */
 function renderPart(engine: Liquid, part: TemplatePart, source: string, values: TemplateValues): string {
   let out: string;
@@ -148,7 +160,8 @@ function renderPart(engine: Liquid, part: TemplatePart, source: string, values: 
     out = engine.renderSync(parse(source, modeOf(part)), { ...values });
   } catch (e) {
     const msg = describeLiquidError(e);
-    if (/limit exceeded/i.test(msg)) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template takes too long or too much memory to render (${msg}).`, { field: part });
+    if (/render limit exceeded/i.test(msg)) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template ${TOO_SLOW} (${msg}).`, { field: part });
+    if (/limit exceeded/i.test(msg)) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template takes too much memory to render (${msg}).`, { field: part });
     throw invalid(part, msg);
   }
   if (out.length > TEMPLATE_LIMITS.outputBytes / 3 && new TextEncoder().encode(out).length > TEMPLATE_LIMITS.outputBytes) {

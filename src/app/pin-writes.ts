@@ -1,0 +1,29 @@
+import { bulkUpdate } from '../adapters/db/bulk-update.ts';
+import { supersedePinMails } from './mail-queue.ts';
+import type { TenantScope, Trx } from './context.ts';
+
+/** A user's new PIN as stored: its hash, and whether the user's policy keeps a PIN history. */
+export interface PinWrite {
+  userId: string;
+  hash: string;
+  keepInHistory: boolean;
+}
+
+const PIN_COLUMNS = { pin_hash: 'text', pin_set_at: 'bigint', pin_fail_local: 'integer', pin_window_start: 'bigint', updated_at: 'bigint' } as const;
+
+/**
+ * The one place a new PIN is written, whatever set it (Enable, -ResetLeaderPin, Set-CsClientPin,
+ * the welcome script, the settings page): the hash, the reset of the local failure window (not
+ * the global count), the history, and — in the same transaction — every queued PIN mail of these
+ * users superseded, since the PIN it carries no longer works. Call it before inserting the mail
+ * that carries the new PIN, if any. A mail a worker already holds is checked again by the worker
+ * before it is sent (worker/pin-check.ts).
+ */
+export async function writePins(trx: Trx, s: TenantScope, writes: PinWrite[], reason: string): Promise<void> {
+  if (!writes.length) return;
+  const now = s.now();
+  await bulkUpdate(trx, 'users', 'id', PIN_COLUMNS, writes.map((w) => ({ id: w.userId, pin_hash: w.hash, pin_set_at: now, pin_fail_local: 0, pin_window_start: null, updated_at: now })));
+  const history = writes.filter((w) => w.keepInHistory).map((w) => ({ tenant_id: s.tenant.id, user_id: w.userId, pin_hash: w.hash, created_at: now }));
+  for (let i = 0; i < history.length; i += 400) await trx.insertInto('pin_history').values(history.slice(i, i + 400)).execute();
+  await supersedePinMails(trx, writes.map((w) => w.userId), reason);
+}
