@@ -3,6 +3,7 @@ import { checkDisplayName, identityText, parseIdentity, toSipUri, type IdentityQ
 import { normalizeEmail, printable } from '../core/email-address.ts';
 import { toUserLanguage } from '../core/languages.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
+import { containsText, escapeLike, likeEscaped } from '../adapters/db/like.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import type { TenantScope, Trx } from './context.ts';
 
@@ -79,7 +80,7 @@ export async function findUser(trx: Trx, tenantId: string, input: string | Ident
       rows = await base.where('sip', '=', q.sip).execute();
       break;
     case 'logon': {
-      const all = await base.where('sip', 'like', `sip:${q.logon.replace(/[%_]/g, '')}@%`).execute();
+      const all = await base.where(likeEscaped('sip', `sip:${escapeLike(q.logon)}@%`)).execute();
       const inDomain = all.filter((r) => r.sip.split('@')[1]!.startsWith(`${q.domain}.`) || r.sip.split('@')[1] === q.domain);
       rows = inDomain.length > 0 ? inDomain : all;
       break;
@@ -160,8 +161,8 @@ export function userListing(r: UsersTable): UserListing {
 export async function listUsers(s: TenantScope, opts: { search?: string; limit: number; offset: number }): Promise<{ total: number; users: UsersTable[] }> {
   let q = s.db.kysely.selectFrom('users').where('tenant_id', '=', s.tenant.id);
   if (opts.search) {
-    const like = `%${opts.search.toLowerCase().replace(/[%_]/g, '')}%`;
-    q = q.where((eb) => eb.or([eb(eb.fn('lower', ['display_name']), 'like', like), eb('sip', 'like', like), eb('email', 'like', like)]));
+    const text = opts.search;
+    q = q.where((eb) => eb.or([containsText('display_name', text), containsText('sip', text), containsText('email', text)]));
   }
   const total = Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   const users = await q.selectAll().orderBy('sip').limit(opts.limit).offset(opts.offset).execute();

@@ -44,6 +44,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: Access;
+    /** The body is a file (the CSV import), checked by the route itself rather than by a JSON schema. */
+    rawBody?: boolean;
   }
 }
 

@@ -12,6 +12,13 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 export const Body = <P extends TProperties>(props: P, description?: string) => Type.Object(props, { additionalProperties: false, ...(description ? { description } : {}) });
 
 /**
+ * The body of a route that takes none (POST …/reset-pin): only nothing or `{}`. Given to every
+ * route without a body schema, so a body the route would ignore (`{"Pin":"…"}`) is refused, not
+ * silently dropped while the route does something else.
+ */
+export const NoBody = Type.Object({}, { additionalProperties: false, description: 'No body (or an empty object).' });
+
+/**
  * A string field. The bound only stops absurd inputs early: the real limits (a display name's
  * 256 characters, a PIN's digits…) are the core's, so the API answers with the same code as the CLI.
  */

@@ -11,6 +11,7 @@ import { AppError } from '../../core/errors.ts';
 import { notUtf8Error } from '../../core/text.ts';
 import { apiGuard, cookieName, type Access } from './auth.ts';
 import { httpStatusOf, toAppError } from './errors.ts';
+import { NoBody } from './schemas.ts';
 import type { Metrics } from './metrics.ts';
 import { OutageLog } from './outage-log.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -38,6 +39,9 @@ export interface HttpDeps {
 }
 
 const ROLES_OF: Readonly<Record<Access, string>> = { staff: 'admin, helpdesk', admin: 'admin', bridge: 'bridge' };
+
+/** Methods whose requests may carry a body. */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The REST API lives here; everything else is pages, static files and health. */
 export const API_PREFIX = '/api/v1';
@@ -127,12 +131,15 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       api.addHook('onRequest', apiGuard(ctx, { secure, publicOrigin }));
       // The OpenAPI document says who may call each route.
       api.addHook('onRoute', (route) => {
-        const access = (route.config as { access?: Access } | undefined)?.access;
+        const config = route.config as { access?: Access; rawBody?: boolean } | undefined;
+        const access = config?.access;
         if (access && route.schema) route.schema.description = `Roles: ${ROLES_OF[access]}.${route.schema.description ? ` ${route.schema.description}` : ''}`;
+        // A route that declares no body takes none: any field sent to it is refused (UNKNOWN_PARAMETER), never ignored.
+        if ([route.method].flat().some((m) => BODY_METHODS.has(m)) && !config?.rawBody && !route.schema?.body) route.schema = { ...route.schema, body: NoBody };
       });
-      // A POST without a body means "no options": validate it as an empty object.
+      // A request without a body means "no options": validate it as an empty object.
       api.addHook('preValidation', async (req) => {
-        if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) req.body = {};
+        if (req.body === undefined && BODY_METHODS.has(req.method)) req.body = {};
       });
       for (const routes of [settingsApi, usersApi, dialInApi, pinsApi, bridgesApi, acpApi, mailApi, templatesApi, verifyApi]) routes(api, apiDeps);
     },

@@ -44,7 +44,7 @@ export function usersApi(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   r.post('/users/import', {
-    config: { access: 'admin' },
+    config: { access: 'admin', rawBody: true },
     schema: {
       tags,
       summary: 'Import users from CSV (UserUri,DisplayName,EmailAddress,Language[,Phone,Extension]); all or nothing unless SkipInvalid; Enable also enables them',
