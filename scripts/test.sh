@@ -26,10 +26,15 @@ command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v dovecot >/dev/null || need+=(dovecot-imapd)
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || need+=(python3-dkim python3-nacl)
 command -v opendkim-testmsg >/dev/null || need+=(opendkim-tools)
+# Directory tests run Debian's OpenLDAP (a private slapd per test file; the machine's own is never started).
+[ -x /usr/sbin/slapd ] || command -v slapd >/dev/null || need+=(slapd)
+command -v ldapsearch >/dev/null || need+=(ldap-utils)
 if [ ${#need[@]} -gt 0 ]; then
   created_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created_policy=1; fi
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+  # slapd's package would otherwise configure a directory of its own for the machine.
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections 2>/dev/null || true
   for _ in 1 2 3 4 5 6; do
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) && break
     sleep 20
