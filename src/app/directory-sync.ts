@@ -43,19 +43,38 @@ export interface SyncReport {
   Skipped: { Dn: string; Sip: string | null; Reason: string }[];
 }
 
-/** Reads the directory: every person the filter selects, mapped, and the licence group's members. */
-async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, incremental: boolean): Promise<{ entries: MappedEntry[]; licensed: Set<string> | null }> {
+/**
+ * Reads the directory: every person the filter selects (or those changed since the last pass), mapped, and the
+ * licence group's members. The session stays open for `holders` (who else has a SIP address); the caller closes it.
+ */
+async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, incremental: boolean): Promise<{ entries: MappedEntry[]; licensed: Set<string> | null; newest: string | null; holders: (sips: string[]) => Promise<Map<string, string[]>>; session: DirectorySession }> {
   const session = await DirectorySession.open(targetOf(s, c));
   try {
     const mapping = connectionMapping(c);
     const base = connectionFilter(c);
     const filter = incremental && c.sync_mark ? `(&${base.startsWith('(') ? base : `(${base})`}(${mapping.modified[0]}>=${c.sync_mark}))` : base;
     const entries: MappedEntry[] = [];
-    await session.search(filter, requestedAttributes(mapping), (e) => entries.push(mapEntry(e, mapping)));
+    // The newest change of any entry read, skipped ones included, so the next pass starts after it.
+    let newest: string | null = null;
+    const stamp = mapping.modified[0]?.toLowerCase();
+    await session.search(filter, requestedAttributes(mapping), (e) => {
+      const m = stamp ? e.attrs[stamp]?.[0] : undefined;
+      if (m && (!newest || m > newest)) newest = m;
+      entries.push(mapEntry(e, mapping));
+    });
     const licensed = c.licence_group ? await session.licenceMembers(c.licence_group) : null;
-    return { entries, licensed };
-  } finally {
+    const holders = async (sips: string[]) => {
+      const out = new Map<string, string[]>();
+      for (const sip of sips) {
+        const address = sip.replace(/^sip:/, '');
+        out.set(sip, await session.dnsWith(base, mapping.sip, [address, `sip:${address}`]));
+      }
+      return out;
+    };
+    return { entries, licensed, newest, holders, session };
+  } catch (e) {
     await session.close();
+    throw e;
   }
 }
 
@@ -122,14 +141,23 @@ export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions
   const startedAt = s.now();
   // AD's incremental pass needs the DC's highestCommittedUSN and invocationID: every AD pass is full for now.
   const full = !!o.full || c.kind === 'ad' || !c.sync_mark || !c.last_full_at || startedAt - c.last_full_at >= FULL_EVERY_MS;
-  const mode = full ? 'full' : 'incremental';
+  const mode: SyncReport['Mode'] = full ? 'full' : 'incremental';
   const owner = s.newId();
   if (!o.dryRun && !(await takeLease(s, c.id, owner))) throw new AppError('DIRECTORY_SYNC_BUSY', `Another process is syncing ${c.name} right now; try again when it is done.`, { field: 'name' });
   try {
     let plan: SyncPlan;
     try {
       const dir = await readDirectory(s, c, !full);
-      plan = planSync({ connectionId: c.id, full, entries: dir.entries, licensed: dir.licensed, users: await currentUsers(s), maxDisable: c.max_disable });
+      const newest = dir.newest;
+      try {
+        const input = { connectionId: c.id, full, entries: dir.entries, licensed: dir.licensed, users: await currentUsers(s), maxDisable: c.max_disable };
+        plan = planSync(input);
+        const newcomers = plan.items.filter((i) => (i.action === 'create' || i.action === 'adopt') && i.sip).map((i) => i.sip!);
+        // A new person's SIP address may be that of an entry this incremental pass did not read: ask the directory.
+        if (!full && newcomers.length) plan = planSync({ ...input, sipHolders: await dir.holders(newcomers) });
+      } finally {
+        await dir.session.close();
+      }
       if (o.dryRun) return report(c, mode, 'dry-run', plan);
       if (plan.overLimit && !o.allowMassDisable) {
         const r = report(c, mode, 'held', plan);
@@ -139,7 +167,7 @@ export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions
       const refused: SyncReport['Skipped'] = [];
       await s.db.kysely.transaction().execute(async (trx) => {
         await applyPlan(trx, s, c, plan, refused);
-        const mark = newestMark(plan, c.sync_mark);
+        const mark: string | null = newest && (!c.sync_mark || newest > c.sync_mark) ? newest : c.sync_mark;
         await trx.updateTable('directory_connections').set({ sync_mark: mark, last_full_at: full ? startedAt : c.last_full_at, updated_at: s.now() }).where('id', '=', c.id).execute();
         await recordRun(trx, s, c, report(c, mode, 'applied', plan, refused), startedAt, null);
       });
@@ -153,16 +181,6 @@ export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions
   } finally {
     if (!o.dryRun) await releaseLease(s, c.id, owner);
   }
-}
-
-function newestMark(plan: SyncPlan, previous: string | null): string | null {
-  let mark = previous;
-  for (const i of plan.items) {
-    const m = i.person?.modified;
-    if (m && (!mark || m > mark)) mark = m;
-  }
-  // Unchanged entries are not in the plan's items: a pass that changed nothing keeps the mark.
-  return mark;
 }
 
 function directoryColumns(c: DirectoryConnectionsTable, p: DirectoryPerson) {

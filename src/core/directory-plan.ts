@@ -35,6 +35,12 @@ export interface PlanInput {
   users: readonly CurrentUser[];
   /** The connection's --max-disable, or null for the default guard. */
   maxDisable: number | null;
+  /**
+   * An incremental pass reads only changed entries: for a new person's SIP address, the DNs of
+   * every entry of the directory that has it (looked up by the use-case), so a twin that did not
+   * change is still seen.
+   */
+  sipHolders?: ReadonlyMap<string, readonly string[]>;
 }
 
 export type PlanAction = 'create' | 'adopt' | 'update' | 'none' | 'gone' | 'skip';
@@ -129,8 +135,8 @@ export function planSync(input: PlanInput): SyncPlan {
   for (const p of persons) {
     const twins = sipCount.get(p.sip)!;
     const linked = byKey.get(p.key);
-    if (twins.length > 1) {
-      const others = twins.filter((t) => t !== p).map((t) => t.dn);
+    const others = [...new Set([...twins.filter((t) => t !== p).map((t) => t.dn), ...(input.sipHolders?.get(p.sip) ?? []).filter((dn) => normalizeDn(dn) !== p.ndn)])];
+    if (others.length > 0) {
       skip({ key: p.key, dn: p.dn, sip: p.sip, reason: `the SIP address ${p.sip} is also that of ${others.join('; ')}` }, linked?.id ?? null);
       if (linked) touched.add(linked.id);
       continue;

@@ -201,6 +201,16 @@ for (const dialect of DIALECTS) {
       await setTenantSettings(s, { AutomaticallySendEmailsToUsers: true });
     });
 
+    it('incremental: a changed entry whose SIP address an unchanged entry shares is still skipped', async () => {
+      await nextSecond();
+      await admin.modify(uid('dup2'), [new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Engineer'] }) })]);
+      const r = await syncDirectory(s, 'corp');
+      assert.equal(r.Mode, 'incremental');
+      assert.equal(r.Counts.create, 0);
+      assert.deepEqual(r.Skipped.filter((k) => k.Sip === 'sip:dup@contoso.com').map((k) => k.Reason), [`the SIP address sip:dup@contoso.com is also that of ${uid('dup1')}`]);
+      assert.equal(await s.db.kysely.selectFrom('users').select('id').where('sip', '=', 'sip:dup@contoso.com').executeTakeFirst(), undefined);
+    });
+
     it('a deleted entry is found on the full pass (not the incremental one) and disabled with one turned-off mail', async () => {
       await admin.del(uid('carl'));
       const inc = await syncDirectory(s, 'corp');

@@ -113,6 +113,14 @@ export class DirectorySession {
     }
   }
 
+  /** The DNs of the entries the filter selects whose attributes hold one of the values. */
+  async dnsWith(filter: string, attributes: readonly string[], values: readonly string[]): Promise<string[]> {
+    const any = attributes.flatMap((a) => values.map((v) => `(${a}=${escapeValue(v)})`)).join('');
+    const out: string[] = [];
+    await this.search(`(&${filter.startsWith('(') ? filter : `(${filter})`}(|${any}))`, ['1.1'], (e) => out.push(e.dn));
+    return out;
+  }
+
   /** How many entries the filter selects. */
   async count(filter: string): Promise<number> {
     let n = 0;
