@@ -51,6 +51,10 @@ export async function attemptDelivery(row: OutboxTable, owner: string, tenant: T
     // message: try again later. Any other render failure (the memory or size limit for this
     // user's data, say) would fail the same way at every attempt: the message fails now, with why.
     if (e instanceof ComposeInterrupted || isRenderTimeout(e)) return transient(row, owner, { class: 'transient', reply: (e as Error).message, code: null, uncertain: false }, d);
+    // What the template said comes first: `dialin mail list` shows the start of the reason.
+    if (isAppError(e) && (e.code === 'TEMPLATE_LIMIT_EXCEEDED' || e.code === 'TEMPLATE_INVALID')) {
+      return { outcome: { ...base, kind: 'failed', error: `${printable(e.message, 400)} (${e.code}: this mail cannot be rendered; it is not tried again)`, reply: null }, uncertain: false };
+    }
     const why = isAppError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e);
     return { outcome: { ...base, kind: 'failed', error: `the message could not be built: ${printable(why, 500)}`, reply: null }, uncertain: false };
   }
