@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { DIALECTS } from '../support/dialects.ts';
 import { addUsers, enable, one, userRow } from '../support/fixtures.ts';
@@ -15,6 +17,18 @@ import { runInBatches } from '../../src/app/bulk.ts';
 import { setTenantSettings } from '../../src/app/tenant-settings.ts';
 import type { Trx } from '../../src/app/context.ts';
 import type { UsersTable } from '../../src/adapters/db/schema.ts';
+
+/** The fix holds only while every PIN write goes through app/pin-writes.ts: keep it that way. */
+it('no code but app/pin-writes.ts writes a PIN hash (clearing it, as Disable does, is allowed)', () => {
+  const offenders: string[] = [];
+  for (const f of fs.readdirSync('src', { recursive: true }) as string[]) {
+    if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f === path.join('app', 'pin-writes.ts') || f.includes('migrations')) continue;
+    const src = fs.readFileSync(path.join('src', f), 'utf8');
+    // A bulk column list, or an update's set, naming pin_hash with anything but null.
+    if (/pin_hash:\s*'text'/.test(src) || /\.set\(\{[^}]*\bpin_hash:\s*(?!\s|null\b)/.test(src) || /set\s+pin_hash\s*=/i.test(src)) offenders.push(f);
+  }
+  assert.deepEqual(offenders, []);
+});
 
 /**
  * Issue 10, defect 0: whenever a user's PIN changes, by any path and whatever the tenant's
