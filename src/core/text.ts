@@ -72,9 +72,7 @@ export function codePointName(cp: number): string {
 }
 
 /** A field name fit for a message even when the name itself came from the input. */
-function shownField(field: string): string {
-  return Array.from(field, (c) => (textProblem(c) ? `\\u{${c.codePointAt(0)!.toString(16)}}` : c)).join('');
-}
+const shownField = (field: string): string => visible(field);
 
 /** The error for a refused text; `where` prefixes the message (e.g. "line 3: "). */
 export function textError(field: string, p: TextProblem, where = ''): AppError {
@@ -89,8 +87,23 @@ export function checkText(s: string, field: string, opts: TextOptions = {}): str
   return s;
 }
 
-/** The error for bytes that are not UTF-8 (a request body, a percent-encoded query value). */
-export function notUtf8Error(field: string): AppError {
-  const f = shownField(field);
-  return new AppError('TEXT_INVALID', `${f} is not valid UTF-8; send text encoded as UTF-8. Nothing was changed.`, { field: f });
+/** The error for bytes that are not UTF-8 (a request body, a percent-encoded query value, a file); `what` names them in the message. */
+export function notUtf8Error(field: string, what = shownField(field)): AppError {
+  return new AppError('TEXT_INVALID', `${what} is not valid UTF-8; save or send it as UTF-8. Nothing was changed.`, { field: shownField(field) });
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes from a file or a request as text, refusing invalid UTF-8 instead of replacing it with U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array, field: string, what?: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw notUtf8Error(field, what);
+  }
+}
+
+/** `s` with every refused character written as `\u{…}`, for echoing input back in a message. */
+export function visible(s: string, opts: TextOptions = {}): string {
+  return textProblem(s, opts) ? Array.from(s, (c) => (textProblem(c, opts) ? `\\u{${c.codePointAt(0)!.toString(16)}}` : c)).join('') : s;
 }

@@ -21,6 +21,7 @@ for (const dialect of DIALECTS) {
       fs.writeFileSync(f, content);
       return f;
     };
+    const script = csv;
 
     before(async () => {
       t = await testEnv(dialect);
@@ -54,7 +55,7 @@ for (const dialect of DIALECTS) {
         ['PinLength 13', ['Set-CsOnlineDialInConferencingTenantSettings', '-PinLength', '13'], 'SETTING_INVALID', /PinLength must be a whole number from 4 to 12/],
         ['the sender override without an address', ['Set-CsOnlineDialInConferencingTenantSettings', '-SendEmailFromOverride', '$true'], 'SENDER_OVERRIDE_INCOMPLETE', /both SendEmailFromAddress and SendEmailFromDisplayName/],
         ['the override alias without a display name', ['Set-CsOnlineDialInConferencingTenantSetting', '-SendEmailOverride', 'true', '-SendEmailFromAddress', 'admin@contoso.com'], 'SENDER_OVERRIDE_INCOMPLETE', /SendEmailFromOverride/],
-        ['an e-mail address with CR/LF', ['users', 'add', '--uri', 'eve@contoso.com', '--name', 'Eve', '--email', 'eve@contoso.com\r\nBcc: all@contoso.com'], 'EMAIL_INVALID', /EmailAddress .*line breaks/],
+        ['an e-mail address with CR/LF', ['users', 'add', '--uri', 'eve@contoso.com', '--name', 'Eve', '--email', 'eve@contoso.com\r\nBcc: all@contoso.com'], 'TEXT_INVALID', /email has a control character \(U\+000D\) at character 16/],
         ['an e-mail address with a comma', ['users', 'add', '--uri', 'eve@contoso.com', '--name', 'Eve', '--email', 'eve@contoso.com,boss@contoso.com'], 'EMAIL_INVALID', /EmailAddress .*comma/],
         ['a list where one address is expected (a,b is PowerShell list syntax)', ['Set-CsOnlineDialInConferencingTenantSettings', '-SendEmailFromAddress', 'a@contoso.com,b@contoso.com'], 'INVALID_ARGUMENT', /-SendEmailFromAddress takes one value, not a list/],
         ['an e-mail address without a domain', ['Enable-CsOnlineDialInConferencingUser', '-Identity', 'bob0@contoso.com', '-SendEmail', '-SendEmailToAddress', 'bob@'], 'EMAIL_INVALID', /SendEmailToAddress "bob@" .*no domain/],
@@ -74,6 +75,25 @@ for (const dialect of DIALECTS) {
         ['a CSV with a duplicate row', ['users', 'import', csv('dup.csv', `${header}\nx@contoso.com,X,x@contoso.com,en\ny@contoso.com,Y,y@contoso.com,en\nX@Contoso.com,X2,x@contoso.com,en\n`)], 'CSV_INVALID', /nothing was imported[\s\S]*line 4: duplicate row: sip:x@contoso.com is already on line 2/],
         ['a CSV with a user already in the directory', ['users', 'import', csv('exists.csv', `${header}\nz@contoso.com,Z,z@contoso.com,en\nken1@contoso.com,Ken,ken1@contoso.com,en\n`)], 'CSV_INVALID', /line 3: sip:ken1@contoso.com already exists/],
         ['an unknown tenant', ['--tenant', 'litware', 'Get-CsOnlineDialInConferencingBridge'], 'TENANT_NOT_FOUND', /No tenant is named or has the id "litware"/],
+        // issue 10: text that does not show as what it is, refused before anything runs
+        ['a NUL from a PowerShell escape', ['New-CsOnlineDialInConferencingBridge -Name "Other Bridge" -Region "R`0"'], 'TEXT_INVALID', /Region has a NUL character \(U\+0000\) at character 2/],
+        ['a C1 control (8-bit CSI) in a name', ['users', 'add', '--uri', 'eve@contoso.com', '--name', 'Eve\u009b31m'], 'TEXT_INVALID', /name has a C1 control character \(U\+009B\) at character 4/],
+        ['an escape sequence in a name', ['users', 'add', '--uri', 'eve@contoso.com', '--name', 'Eve\u001b[31m'], 'TEXT_INVALID', /name has a control character \(U\+001B\)/],
+        ['a bidi override in a cmdlet value', ['Set-CsOnlineDialInConferencingTenantSettings', '-SendEmailFromDisplayName', 'IT \u202Ekseh'], 'TEXT_INVALID', /SendEmailFromDisplayName has a bidirectional control character \(U\+202E\) at character 4/],
+        ['a bidi isolate in a bridge name', ['New-CsOnlineDialInConferencingBridge', '-Name', 'Bridge \u2067x\u2069'], 'TEXT_INVALID', /Name has a bidirectional control character \(U\+2067\)/],
+        ['a zero-width space in an identity', ['Get-CsClientPinInfo', '-Identity', 'ken0\u200B@contoso.com'], 'TEXT_INVALID', /Identity has a zero-width character \(U\+200B\) at character 5/],
+        ['a BOM inside a value', ['users', 'add', '--uri', 'eve@contoso.com', '--name', 'Eve\uFEFF'], 'TEXT_INVALID', /name has a zero-width character \(U\+FEFF\)/],
+        ['a soft hyphen in a tenant name', ['tenant', 'add', 'con\u00ADtoso'], 'TEXT_INVALID', /argument 3 has an invisible formatting character \(U\+00AD\)/],
+        ['a script with a bidi override', ['run', script('bidi.ps1', 'New-CsOnlineDialInConferencingBridge -Name "Bridge \u202Eevil"\n')], 'TEXT_INVALID', /bidi\.ps1, line 1: Name has a bidirectional control character \(U\+202E\)[\s\S]*-Name "Bridge \\u\{202e\}evil"/],
+        ['a script with a raw NUL', ['run', script('nul.ps1', 'New-CsOnlineDialInConferencingBridge -Name "Bridge\u0000"\n')], 'TEXT_INVALID', /nul\.ps1, line 1: Name has a NUL character/],
+        ['a script not in UTF-8 (a lone surrogate as CESU-8)', ['run', script('cesu.ps1', Buffer.concat([Buffer.from('New-CsOnlineDialInConferencingBridge -Name "B'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"\n')]))], 'TEXT_INVALID', /The script .*cesu\.ps1 is not valid UTF-8/],
+        ['a template file with a bidi override', ['template', 'set', 'welcome', 'en', 'text', '--file', script('bidi.liquid', 'Hello\n\u202EKen\n')], 'TEXT_INVALID', /file has a bidirectional control character \(U\+202E\) at character 7/],
+        ['a template file not in UTF-8', ['template', 'set', 'welcome', 'en', 'text', '--file', script('latin1.liquid', Buffer.from('Bonjour Ren\xe9\n', 'latin1'))], 'TEXT_INVALID', /latin1\.liquid is not valid UTF-8/],
+        ['a CSV with a bidi override in a name', ['users', 'import', csv('bidi.csv', `${header}\nx@contoso.com,Ken \u202Ereym,x@contoso.com,en\n`)], 'TEXT_INVALID', /line 2: DisplayName has a bidirectional control character \(U\+202E\) at character 5/],
+        ['a CSV with a NUL', ['users', 'import', csv('nul.csv', `${header}\nx@contoso.com,X,x@contoso.com,en\ny@contoso.com,Y\u0000,y@contoso.com,en\n`)], 'TEXT_INVALID', /line 3: DisplayName has a NUL character/],
+        ['a CSV with a C1 control in an address', ['users', 'import', csv('c1.csv', `${header}\nx@contoso.com,X,x\u0085@contoso.com,en\n`)], 'TEXT_INVALID', /line 2: EmailAddress has a C1 control character \(U\+0085\)/],
+        ['a CSV with a zero-width space in a URI', ['users', 'import', csv('zw.csv', `${header}\nx\u200B@contoso.com,X,x@contoso.com,en\n`)], 'TEXT_INVALID', /line 2: UserUri has a zero-width character/],
+        ['a CSV with an invisible character in the header', ['users', 'import', csv('head.csv', `UserUri,Display\u200DName,EmailAddress,Language\nx@contoso.com,X,x@contoso.com,en\n`)], 'TEXT_INVALID', /line 1: the header's column 2 has a zero-width character/],
         ['a bad boolean (bash ate $false)', ['Enable-CsOnlineDialInConferencingUser', '-Identity', 'bob0@contoso.com', '-AllowPstnOnlyMeetings', ''], 'INVALID_ARGUMENT', /takes \$true or \$false, not ""\. \(In bash, quote it: '\$false'\.\)/],
       ];
     };

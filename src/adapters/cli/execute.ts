@@ -1,5 +1,6 @@
 import readline from 'node:readline';
 import { AppError } from '../../core/errors.ts';
+import { checkTokens } from './check-args.ts';
 import type { Config } from '../../config/config.ts';
 import type { AppContext } from '../../app/context.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
@@ -92,6 +93,7 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
   const head = tokens[0];
   if (!head || head.t !== 'word') throw new AppError('UNKNOWN_COMMAND', 'Nothing to run.');
   if (head.v.startsWith('$')) throw new AppError('PIPELINE_NOT_SUPPORTED', `Variables (${head.v.split(/\s/)[0]}) are PowerShell that dialin does not run; write each cmdlet with its values.`);
+  checkTokens(tokens);
   const def = findCmdlet(head.v);
   if (!def) throw unknownCmdlet(head.v);
   const bound = await bind(def, tokens.slice(1), globals);

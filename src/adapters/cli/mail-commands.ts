@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../core/errors.ts';
+import { checkText, decodeUtf8 } from '../../core/text.ts';
 import { toMailKind, toMailLanguage, toTemplatePart, TEMPLATE_VARIABLES } from '../../core/templates/variables.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
 import { getOutbox, listOutbox } from '../../app/outbox.ts';
@@ -15,11 +16,14 @@ type DraftOpts = { user?: string; subject?: string; htmlFile?: string; textFile?
 
 /** Reads a file named on the command line; `-` is standard input. */
 function readText(file: string, field: string): string {
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    bytes = fs.readFileSync(file === '-' ? 0 : file);
   } catch {
     throw new AppError('FILE_NOT_FOUND', `Cannot read ${file === '-' ? 'standard input' : file}.`, { field });
   }
+  // A template is a multi-line source: tabs and line breaks are fine, other control or invisible characters are not.
+  return checkText(decodeUtf8(bytes, field, file === '-' ? 'Standard input' : file), field, { multiline: true });
 }
 
 function draftOf(o: DraftOpts): TemplateDraft {

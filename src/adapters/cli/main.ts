@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { AppError, isAppError } from '../../core/errors.ts';
+import { decodeUtf8, visible } from '../../core/text.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
 import { createContext, cliActor } from '../../main/context.ts';
 import type { AppContext } from '../../app/context.ts';
 import { EXIT_SOME_SKIPPED, executeTokens, isCmdletName, processTerminal, unknownCmdlet, type Terminal } from './execute.ts';
 import { argvToLine, logicalLines, tokenize } from './ps-tokenize.ts';
+import { checkArgs } from './check-args.ts';
 import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
 
 /** Exit status by error kind: scripts can tell "fix your input" from "try again later". */
@@ -78,6 +80,7 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
   // --json anywhere on the line (before or after the cmdlet, or on a native command) asks for JSON errors.
   const json = argv.includes('--json');
   try {
+    checkArgs(argv);
     const config = loadConfig(env);
     holder = new ContextHolder(config);
     const { rest, tenant, json: leadingJson } = leadingGlobals(argv);
@@ -140,12 +143,13 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
     .description('Run a file of cmdlet lines (backtick continuation, # comments); stops at the first error with its line number')
     .argument('<file>', 'script, e.g. setup.ps1')
     .action(async (file: string) => {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = fs.readFileSync(file, 'utf8');
+        bytes = fs.readFileSync(file);
       } catch {
         throw new AppError('FILE_NOT_FOUND', `Cannot read the script ${file}.`);
       }
+      const text = decodeUtf8(bytes, 'file', `The script ${file}`);
       const g = program.opts<{ tenant?: string; json?: boolean }>();
       const ctx = await holder.get();
       for (const { line, text: cmd } of logicalLines(text)) {
@@ -154,7 +158,7 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
           status.code = Math.max(status.code, await executeTokens(ctx, holder.config, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json }));
         } catch (e) {
           const inner = isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
-          throw new AppError(isAppError(e) ? e.code : 'SCRIPT_ERROR', `${file}, line ${line}: ${inner.replace(/^[A-Z_]+: /, '')}\n  ${cmd.trim()}`, { cause: e });
+          throw new AppError(isAppError(e) ? e.code : 'SCRIPT_ERROR', `${file}, line ${line}: ${inner.replace(/^[A-Z_]+: /, '')}\n  ${visible(cmd.trim())}`, { cause: e });
         }
       }
     });

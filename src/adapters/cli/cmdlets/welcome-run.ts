@@ -2,6 +2,7 @@
 import { heloName } from '../../smtp/helo-name.ts';
 import fs from 'node:fs';
 import { AppError } from '../../../core/errors.ts';
+import { checkText, decodeUtf8 } from '../../../core/text.ts';
 import { runInBatches, throwIfSkipped, type ItemResult } from '../../../app/bulk.ts';
 import { welcomeBatch, welcomeRequest, type WelcomeRequest } from '../../../app/welcome-mail.ts';
 import { startRunDelivery, type RunDelivery, type RunMailOutcome } from '../../../worker/run-delivery.ts';
@@ -209,10 +210,13 @@ async function planOne(io: CmdletIO, who: Identities, req: WelcomeRequest): Prom
 }
 
 function readTemplate(file: string): string {
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    bytes = fs.readFileSync(file);
   } catch {
     throw new AppError('FILE_NOT_FOUND', `-TemplatePath ${file} cannot be read. Nothing changed.`, { field: 'TemplatePath' });
   }
+  // The BOM is dropped by the decoder; the rest must be a multi-line text without control or invisible characters.
+  return checkText(decodeUtf8(bytes, 'TemplatePath', `-TemplatePath ${file}`), 'TemplatePath', { multiline: true });
 }
 
