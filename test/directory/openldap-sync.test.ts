@@ -11,6 +11,11 @@ import { setTenantSettings } from '../../src/app/tenant-settings.ts';
 import { directoryStatus, syncDirectory } from '../../src/app/directory-sync.ts';
 import { AppError } from '../../src/core/errors.ts';
 import type { TenantScope } from '../../src/app/context.ts';
+import { scopeOf } from '../../src/app/tenants.ts';
+import { addDirectoryConnection } from '../../src/app/directory-connections.ts';
+import { createContext } from '../../src/main/context.ts';
+import { startDirectoryScheduler } from '../../src/main/directory-scheduler.ts';
+import pino from 'pino';
 
 /**
  * The OpenLDAP path of issue 11 against a real slapd of the test's own: people in OUs, a licence
@@ -261,6 +266,37 @@ for (const dialect of DIALECTS) {
       const st = await cli('directory', 'status');
       assert.match(st.stdout, /wrongpw\s.*failed.*DIRECTORY_BIND_FAILED/);
       assert.match(st.stdout, /badbase\s.*failed.*DIRECTORY_SEARCH_FAILED/);
+    });
+
+    it('two processes never sync one connection at once; the serve/worker schedulers sync a due connection once between them', async () => {
+      const ctx2 = await createContext(t.config, { actor: 'second-process' });
+      const s2 = scopeOf(ctx2, s.tenant);
+      try {
+        const both = await Promise.allSettled([syncDirectory(s, 'corp', { full: true }), syncDirectory(s2, 'corp', { full: true })]);
+        assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1);
+        const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        assert.ok(code('DIRECTORY_SYNC_BUSY')(refused.reason), String(refused.reason));
+
+        await addDirectoryConnection(s, { name: 'sched', url: ldap.url, base: SUFFIX, bindDn: SYNC_DN, password: SYNC_PW, caFile: ldap.caFile, interval: '1m' });
+        const runs = async () => (await directoryStatus(s, { name: 'sched' })).length;
+        const log = pino({ level: 'silent' });
+        const a = startDirectoryScheduler({ ctx: t.ctx, log, tickMs: 100 });
+        const b = startDirectoryScheduler({ ctx: ctx2, log, tickMs: 100 });
+        try {
+          const until = Date.now() + 60_000;
+          while ((await runs()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+          await new Promise((r) => setTimeout(r, 1500)); // both keep ticking: the connection is not due again for a minute
+        } finally {
+          await a.stop();
+          await b.stop();
+        }
+        const st = await directoryStatus(s, { name: 'sched' });
+        assert.equal(st.length, 1);
+        assert.equal(st[0]!.Status, 'applied');
+        assert.equal(st[0]!.Actor, 'directory-sync');
+      } finally {
+        await ctx2.db.close();
+      }
     });
   });
 }

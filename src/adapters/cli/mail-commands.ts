@@ -51,7 +51,7 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
 
   program
     .command('worker')
-    .description('Deliver queued mail until stopped (SIGTERM or Ctrl-C finish the messages in flight, then exit 0)')
+    .description('Deliver queued mail and sync directory connections every --interval until stopped (SIGTERM or Ctrl-C finish the messages in flight, then exit 0)')
     .action(async () => {
       const ctx = await holder.get();
       // Loaded on use: the worker pulls in nodemailer and the compose threads, which other commands never need.
@@ -60,11 +60,14 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
       const { deliverabilityWarnings } = await import('../../app/deliverability.ts');
       for (const w of await deliverabilityWarnings(ctx, holder.config)) log.warn({ check: w.check }, `${w.detail}: ${w.fix}`);
       const worker = await startDeliveryWorker({ ctx, config: holder.config, log });
+      const { startDirectoryScheduler } = await import('../../main/directory-scheduler.ts');
+      const directories = startDirectoryScheduler({ ctx, log: log.child({ component: 'directory' }) });
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
       log.info({}, 'Stopping: no new messages are claimed; finishing those in flight.');
+      await directories.stop();
       await worker.stop();
     });
 
