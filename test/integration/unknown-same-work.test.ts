@@ -9,6 +9,9 @@ import type { AppContext, TenantScope } from '../../src/app/context.ts';
 import { lockPin, verifyLeaderPin } from '../../src/app/pins.ts';
 import { requestLoginLinks } from '../../src/app/login-links.ts';
 import { dammCheckDigit, isWellFormedConferenceId } from '../../src/core/conference-id.ts';
+import pino from 'pino';
+import { buildHttpApp } from '../../src/adapters/http/server.ts';
+import { createMetrics } from '../../src/adapters/http/metrics.ts';
 
 /**
  * Issue 10, defect 6: the time of an answer must not tell a real conference ID or a known
@@ -23,8 +26,9 @@ interface Work {
 }
 
 /** The test's context with a second connection pool that logs each statement, and keys that count their calls. */
-function observed(t: TestEnv): { ctx: AppContext; scope: TenantScope; db: Db; record<T>(fn: () => Promise<T>): Promise<{ value: T; work: Work }> } {
+function observed(t: TestEnv): { ctx: AppContext; scope: TenantScope; db: Db; mark(label: string): void; onMailQueued: { fn: (() => void) | null }; record<T>(fn: () => Promise<T>): Promise<{ value: T; work: Work }> } {
   let work: Work | null = null;
+  const onMailQueued = { fn: null as (() => void) | null };
   const db = openDb({
     dataDir: t.config.dataDir,
     databaseUrl: t.config.databaseUrl,
@@ -36,11 +40,13 @@ function observed(t: TestEnv): { ctx: AppContext; scope: TenantScope; db: Db; re
   const keys = Object.fromEntries(
     Object.entries(real).map(([name, fn]) => [name, (...args: unknown[]) => (work?.keyCalls.push(name), (fn as (...a: unknown[]) => unknown).apply(real, args))]),
   ) as unknown as Keys;
-  const ctx: AppContext = { ...t.ctx, db, keys };
+  const ctx: AppContext = { ...t.ctx, db, keys, onMailQueued: () => onMailQueued.fn?.() };
   return {
     ctx,
     scope: { ...ctx, tenant: t.scope.tenant },
     db,
+    mark: (label) => work?.statements.push(label),
+    onMailQueued,
     async record(fn) {
       work = { statements: [], keyCalls: [] };
       try {
@@ -103,6 +109,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(unknown.work.keyCalls, known.work.keyCalls, 'the same keyed hashes');
       assert.ok(known.work.keyCalls.length >= 1, `a keyed hash is computed: ${known.work.keyCalls.join(', ')}`);
       assert.ok(known.work.statements.some((q) => /^query: update "users"/.test(q)), `the lockout bookkeeping is among them:\n${known.work.statements.join('\n')}`);
+      // Its commit does not wait for the disk: an fsync that only a real ID pays would tell it.
+      assert.ok(known.work.statements.some((q) => (dialect === 'sqlite' ? /^query: pragma synchronous = NORMAL$/ : /^query: set local synchronous_commit = off$/).test(q)), 'a commit without a flush');
 
       if (dialect === 'sqlite') {
         const mode = await sql<{ synchronous: number }>`pragma synchronous`.execute(o.db.kysely);
@@ -149,6 +157,41 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(links.map((l) => l.user_id), [u.id]);
       const mails = await t.ctx.db.kysely.selectFrom('outbox').select(['user_id', 'kind']).where('kind', '=', 'sign_in_link').execute();
       assert.deepEqual(mails, [{ user_id: u.id, kind: 'sign_in_link' }]);
+    });
+
+    it('POST /dialin/sign-in-link answers after the same statements for both addresses; the link and its mail are written after the answer', async () => {
+      const app = await buildHttpApp({ ctx: o.ctx, config: t.config, log: pino({ level: 'silent' }), metrics: createMetrics(o.ctx) });
+      app.addHook('onSend', async () => o.mark('-- answer sent'));
+      await app.ready();
+      try {
+        const ask = (email: string, ip: string) => app.inject({ method: 'POST', url: '/dialin/sign-in-link', payload: new URLSearchParams({ email }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, remoteAddress: ip });
+        await ask('warm-up@contoso.com', '10.9.0.1');
+        const known = await o.record(async () => {
+          const queued = new Promise<void>((resolve) => (o.onMailQueued.fn = resolve));
+          const res = await ask('vera0@contoso.com', '10.9.0.2');
+          await queued;
+          return res;
+        });
+        const unknown = await o.record(async () => {
+          const res = await ask('nobody-else@contoso.com', '10.9.0.3');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return res;
+        });
+        assert.equal(known.value.body, unknown.value.body, 'the same page');
+        const split = (w: Work) => {
+          const i = w.statements.indexOf('-- answer sent');
+          assert.ok(i > 0, `the answer was sent:\n${w.statements.join('\n')}`);
+          return { before: w.statements.slice(0, i), after: w.statements.slice(i + 1).filter((q) => q !== '-- answer sent') };
+        };
+        assert.deepEqual(split(unknown.work).before, split(known.work).before, 'the same statements before the answer');
+        assert.deepEqual(unknown.work.keyCalls, known.work.keyCalls, 'the same token computations');
+        assert.deepEqual(split(unknown.work).after, [], 'nothing after the answer for an unknown address');
+        const writes = split(known.work).after.filter((q) => /^query: insert into/.test(q)).map((q) => /insert into "(\w+)"/.exec(q)![1]);
+        assert.deepEqual(writes, ['login_links', 'outbox', 'audit'], 'the link, its mail and its audit row, after the answer');
+      } finally {
+        o.onMailQueued.fn = null;
+        await app.close();
+      }
     });
   });
 }
