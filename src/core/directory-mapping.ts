@@ -3,6 +3,7 @@ import { checkDisplayName, toSipUri } from './identity.ts';
 import { normalizeEmail, printable } from './email-address.ts';
 import { toUserLanguage } from './languages.ts';
 import { normalizeDn } from './ldap-dn.ts';
+import { codePointName, textProblem } from './text.ts';
 
 /**
  * How a directory entry becomes a dialin user: which attributes give the key, the SIP address,
@@ -140,6 +141,12 @@ export function mapEntry(e: DirectoryEntry, m: Mapping): MappedEntry {
   const rawMail = first(e, m.email);
   if (!rawMail) return skip(`no ${m.email.join('/')} (the mail address)`);
   if (!rawSip) return skip(`no ${m.sip.join('/')} (the SIP address)`);
+  // What people will read (and the CLI prints) must show as what it is: the check of every other edge.
+  for (const f of ['sip', 'email', 'displayName', 'language', 'phone', 'logon', 'title', 'department', 'company', 'office'] as const) {
+    const v = first(e, m[f]);
+    const p = v === null ? null : textProblem(v);
+    if (p) return skip(`${m[f].join('/')} has ${p.what} (${codePointName(p.codePoint)}) at character ${p.position}`);
+  }
   let sip: string;
   let email: string;
   let displayName: string;

@@ -47,6 +47,19 @@ describe('directory mapping', () => {
     assert.ok('person' in b);
     assert.deepEqual([b.person.sip, b.person.disabled], ['sip:bee@contoso.com', false]);
   });
+  it('skips an entry whose text has control, bidi or invisible characters, with the reason (issue 10)', () => {
+    for (const [attrs, reason] of [
+      [{ cn: ['Ken \u202Ereym'] }, /^displayName\/cn has a bidirectional control character \(U\+202E\) at character 5$/],
+      [{ mail: ['ken\u200B@contoso.com'] }, /^mail has a zero-width character \(U\+200B\)/],
+      [{ title: ['CFO\u009b31m'] }, /^title has a C1 control character \(U\+009B\)/],
+      [{ ou: ['Fin\u0000ance'] }, /^ou\/departmentNumber has a NUL character/],
+    ] as [Record<string, string[]>, RegExp][]) {
+      const m = mapEntry(entry('ken', attrs), ol);
+      assert.ok('skipped' in m && reason.test(m.skipped.reason), JSON.stringify(m));
+    }
+    const ok = mapEntry(entry('zoe', { cn: ['Zoë نام\u200cخانوادگی 李'] }), ol);
+    assert.ok('person' in ok);
+  });
   it('--map overrides are checked and applied', () => {
     const m = effectiveMapping('openldap', parseMappingOverrides(['sip=labeledURI|mail', 'displayname=displayName']));
     assert.deepEqual([m.sip, m.displayName], [['labeledURI', 'mail'], ['displayName']]);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkText, textProblem } from './text.ts';
+import { checkText, textProblem, visible } from './text.ts';
 import { AppError } from './errors.ts';
 
 describe('textProblem', () => {
@@ -55,5 +55,13 @@ describe('checkText', () => {
   });
   it('returns good text unchanged', () => {
     assert.equal(checkText('Renée', 'DisplayName'), 'Renée');
+  });
+});
+
+describe('visible', () => {
+  it('writes refused characters as \\u{…} and leaves the rest, joiners in context included', () => {
+    assert.equal(visible('Ken\u009b31m \u202Ex\u0000'), 'Ken\\u{9b}31m \\u{202e}x\\u{0}');
+    assert.equal(visible('نام\u200cخانوادگی'), 'نام\u200cخانوادگی');
+    assert.equal(visible('a\tb\nc', { multiline: true }), 'a\tb\nc');
   });
 });

@@ -45,10 +45,18 @@ function whatIs(cp: number): string {
 }
 
 /** Whether a zero-width (non-)joiner at `i` sits between two letters of a script that spells with it. */
-function joinerInContext(chars: string[], i: number): boolean {
+function joinerInContext(chars: readonly string[], i: number): boolean {
   const prev = chars[i - 1];
   const next = chars[i + 1];
   return prev !== undefined && next !== undefined && JOINING_NEIGHBOUR.test(prev) && JOINING_NEIGHBOUR.test(next) && !NO_JOINERS.test(prev) && !NO_JOINERS.test(next);
+}
+
+/** Whether the character at `i` of `chars` is refused (a joiner depends on its neighbours). */
+function refusedAt(chars: readonly string[], i: number, opts: TextOptions): boolean {
+  const ch = chars[i]!;
+  if (!REFUSED.test(ch)) return false;
+  if (opts.multiline && LINE_CONTROLS.test(ch)) return false;
+  return !(ZERO_WIDTH_JOINERS.test(ch) && joinerInContext(chars, i));
 }
 
 /** The first character of `s` that text for people may not contain, or null when there is none. */
@@ -56,11 +64,8 @@ export function textProblem(s: string, opts: TextOptions = {}): TextProblem | nu
   if (!REFUSED.test(s)) return null;
   const chars = Array.from(s);
   for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (!REFUSED.test(ch)) continue;
-    if (opts.multiline && LINE_CONTROLS.test(ch)) continue;
-    if (ZERO_WIDTH_JOINERS.test(ch) && joinerInContext(chars, i)) continue;
-    const cp = ch.codePointAt(0)!;
+    if (!refusedAt(chars, i, opts)) continue;
+    const cp = chars[i]!.codePointAt(0)!;
     return { position: i + 1, codePoint: cp, what: whatIs(cp) };
   }
   return null;
@@ -105,5 +110,7 @@ export function decodeUtf8(bytes: Uint8Array, field: string, what?: string): str
 
 /** `s` with every refused character written as `\u{…}`, for echoing input back in a message. */
 export function visible(s: string, opts: TextOptions = {}): string {
-  return textProblem(s, opts) ? Array.from(s, (c) => (textProblem(c, opts) ? `\\u{${c.codePointAt(0)!.toString(16)}}` : c)).join('') : s;
+  if (!REFUSED.test(s)) return s;
+  const chars = Array.from(s);
+  return chars.map((c, i) => (refusedAt(chars, i, opts) ? `\\u{${c.codePointAt(0)!.toString(16)}}` : c)).join('');
 }

@@ -43,3 +43,16 @@ describe('scalar', () => {
     assert.equal(scalar('two\r\nlines'), 'two lines');
   });
 });
+
+describe('control and invisible characters in stored data', () => {
+  it('are shown escaped in lists, tables and JSON, never sent to the terminal as they are', () => {
+    const rows = [{ Identity: 'u1', DisplayName: 'Ken\u009b31m \u202Eevil' }];
+    for (const out of [render(rows, [], false, false), render(rows, [{ kind: 'table', props: [] }], false, false)]) {
+      assert.doesNotMatch(out, /[\u009b\u202e]/);
+      assert.match(out, /Ken\\u\{9b\}31m \\u\{202e\}evil/);
+    }
+    const json = render(rows, [], true, false);
+    assert.doesNotMatch(json, /[\u009b\u202e]/);
+    assert.deepEqual(JSON.parse(json), rows);
+  });
+});

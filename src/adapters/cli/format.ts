@@ -1,4 +1,5 @@
 import { AppError } from '../../core/errors.ts';
+import { visible } from '../../core/text.ts';
 import type { Stage } from './bind.ts';
 
 type Obj = Record<string, unknown>;
@@ -27,7 +28,7 @@ export function render(objects: Obj[], stages: Stage[], json: boolean, single: b
     }
   }
   if (props) rows = rows.map((r) => (isObj(r) ? Object.fromEntries(props!.map((p) => [canonicalKey(r, p), pick(r, p) ?? null])) : r));
-  if (json) return JSON.stringify(single && rows.length === 1 ? rows[0] : rows, null, 2);
+  if (json) return jsonEscaped(JSON.stringify(single && rows.length === 1 ? rows[0] : rows, null, 2));
   if (rows.every((r) => !isObj(r))) return rows.map((r) => scalar(r)).join('\n');
   return layout === 'table' ? table(rows as Obj[]) : rows.map((r) => listOf(r as Obj)).join('\n\n');
 }
@@ -46,14 +47,22 @@ function pick(o: Obj, k: string): unknown {
   return key === undefined ? undefined : o[key];
 }
 
-/** One value as PowerShell prints it in a list: booleans True/False, lists in braces. */
+/**
+ * One value as PowerShell prints it in a list: booleans True/False, lists in braces; a control or
+ * invisible character (in data stored before the edges refused them) is shown as \u{…}, never sent to the terminal.
+ */
 export function scalar(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (Array.isArray(v)) return `{${v.map((x) => (isObj(x) ? (x.Number ?? x.Name ?? JSON.stringify(x)) : scalar(x))).join(', ')}}`;
   if (isObj(v)) return `{${Object.entries(v).map(([k, x]) => `${k}=${scalar(x)}`).join('; ')}}`;
-  return String(v).replace(/[\r\n]+/g, ' ');
+  return visible(String(v).replace(/[\r\n]+/g, ' '));
 }
+
+// JSON.stringify escapes C0 controls and lone surrogates but writes C1 controls, line separators and
+// invisible format characters as they are; a terminal would act on them. \uXXXX is the same JSON value.
+const JSON_RAW = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const jsonEscaped = (s: string) => s.replace(JSON_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function listOf(o: Obj): string {
   const keys = Object.keys(o);
