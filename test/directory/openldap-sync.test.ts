@@ -4,6 +4,7 @@ import { Attribute, Change, type Client } from 'ldapts';
 import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { allCells, dumpDb } from '../support/db-dump.ts';
 import { runCli } from '../support/cli.ts';
+import { startCutProxy } from '../support/cut-proxy.ts';
 import { bridgeWithNumbers, userRow } from '../support/fixtures.ts';
 import { GROUPS, LICENCE_GROUP, PEOPLE, SUFFIX, SYNC_DN, SYNC_PW, groupLdif, personLdif, startSlapd, type Slapd } from '../support/slapd.ts';
 import { addUser } from '../../src/app/users.ts';
@@ -246,6 +247,35 @@ for (const dialect of DIALECTS) {
       assert.equal(await enabled('sip:erin@contoso.com'), false);
       assert.equal(await mails('turned_off', 'sip:ann@contoso.com'), 1);
       assert.equal(await mails('turned_off', 'sip:erin@contoso.com'), 1);
+    });
+
+    it('a directory that stops half way through the search: nothing applied, the error recorded; the next sync completes', async () => {
+      const proxy = await startCutProxy(ldap.port);
+      const corp = await s.db.kysely.selectFrom('directory_connections').select('url').where('name', '=', 'corp').executeTakeFirstOrThrow();
+      await s.db.kysely.updateTable('directory_connections').set({ url: `ldap://localhost:${proxy.port}` }).where('name', '=', 'corp').execute();
+      try {
+        await setMembers(SALES, 'add', [uid('bob')]); // a hire the interrupted sync must not apply
+        await syncDirectory(s, 'corp', { full: true, dryRun: true });
+        await new Promise((r) => setTimeout(r, 200));
+        const whole = proxy.lastBytes;
+        assert.ok(whole > 2000, `a whole pass is ${whole} bytes`);
+        proxy.cutAfter = whole - 150; // within the last search's answers
+        const before = await usersAndMail();
+        await assert.rejects(syncDirectory(s, 'corp', { full: true }), code('DIRECTORY_UNAVAILABLE', 'url'));
+        assert.equal(proxy.cuts, 1);
+        assert.deepEqual(await usersAndMail(), before);
+        const st = (await directoryStatus(s, { name: 'corp' }))[0]!;
+        assert.equal(st.Status, 'failed');
+        assert.match(st.Error!, /^DIRECTORY_UNAVAILABLE: .*stopped answering/);
+        proxy.cutAfter = null;
+        const r = await syncDirectory(s, 'corp', { full: true });
+        assert.equal(r.Status, 'applied');
+        assert.equal(await enabled('sip:bob@contoso.com'), true);
+        assert.equal(await mails('welcome', 'sip:bob@contoso.com'), 2, 'his first welcome, and one for coming back');
+      } finally {
+        await s.db.kysely.updateTable('directory_connections').set({ url: corp.url }).where('name', '=', 'corp').execute();
+        await proxy.close();
+      }
     });
 
     it('wrong password, bad base DN, untrusted certificate: a clear error naming the field, nothing applied, the failure recorded', async () => {
