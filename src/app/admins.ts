@@ -1,7 +1,9 @@
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email-address.ts';
+import { checkAdminPassword } from '../core/admin-password.ts';
 import type { AdminsTable, TenantsTable } from '../adapters/db/schema.ts';
 import { decoyPasswordHash, generatePassword, hashPassword, passwordMatches } from '../adapters/crypto/secrets.ts';
+import { commonPasswords } from '../adapters/crypto/common-passwords.ts';
 import { audit } from './audit.ts';
 import { endSessionsOf } from './sessions.ts';
 import { scopeOf } from './tenants.ts';
@@ -39,9 +41,10 @@ export function toAdminRole(v: string | null | undefined): AdminRole {
   return r;
 }
 
-function checkPassword(pw: string): string {
-  if (pw.length < 12 || pw.length > 256) throw new AppError('PASSWORD_INVALID', 'The password must have 12 to 256 characters.', { field: 'Password' });
-  return pw;
+/** The admin's chosen password, checked by the core rule against the shipped list. */
+async function checkPassword(pw: string): Promise<string> {
+  const common = await commonPasswords();
+  return checkAdminPassword(pw, (p) => common.has(p));
 }
 
 /**
@@ -51,7 +54,7 @@ function checkPassword(pw: string): string {
 export async function addAdmin(s: TenantScope, input: { email: string; role: AdminRole; password: string | null }): Promise<{ admin: AdminView; generatedPassword: string | null }> {
   const email = normalizeEmail(input.email, 'Email').toLowerCase();
   const generated = input.password === null ? generatePassword() : null;
-  const passwordHash = await hashPassword(generated ?? checkPassword(input.password!));
+  const passwordHash = await hashPassword(generated ?? (await checkPassword(input.password!)));
   const row: AdminsTable = { id: s.newId(), tenant_id: s.tenant.id, email, role: input.role, password_hash: passwordHash, failed_logins: 0, locked_until: null, last_login_at: null, created_at: s.now() };
   await s.db.kysely.transaction().execute(async (trx) => {
     const exists = await trx.selectFrom('admins').select('id').where('email', '=', email).executeTakeFirst();

@@ -113,6 +113,8 @@ export const ERROR_CODES = {
   ADMIN_EXISTS: { kind: 'conflict', description: 'An administrator account with that e-mail address already exists.' },
   ADMIN_NOT_FOUND: { kind: 'not_found', description: 'No administrator account has that e-mail address.' },
   PASSWORD_INVALID: { kind: 'validation', description: 'A password is shorter than 12 or longer than 256 characters.' },
+  PASSWORD_TRIVIAL: { kind: 'validation', description: 'An administrator password is one character repeated (or only spaces).' },
+  PASSWORD_COMMON: { kind: 'validation', description: 'An administrator password is in the shipped list of common or breached passwords (NIST SP 800-63B §5.1.1.2).' },
   TOKEN_NOT_FOUND: { kind: 'not_found', description: 'No API token has that id.' },
   ROUTE_NOT_FOUND: { kind: 'not_found', description: 'There is no page or API endpoint at that path for that method.' },
   REQUEST_TOO_LARGE: { kind: 'validation', description: 'The request body is larger than the server accepts.' },

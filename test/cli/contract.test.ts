@@ -7,7 +7,8 @@ import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { expectOk } from '../support/cli-expect.ts';
 import { dumpDb } from '../support/db-dump.ts';
 import { addUsers, bridgeWithNumbers, enable, userRow } from '../support/fixtures.ts';
-import { runCli } from '../support/cli.ts';
+import { spawn } from 'node:child_process';
+import { BIN, runCli } from '../support/cli.ts';
 
 /** Issue 10, defects 4, 8 and 9 (-Pin -): what scripts and spreadsheets read from the CLI. */
 for (const dialect of DIALECTS) {
@@ -91,6 +92,27 @@ for (const dialect of DIALECTS) {
       const help = await expectOk(t, ['help', 'Set-CsClientPin']);
       assert.match(help.stdout, /-Pin -` reads it from standard input \(typed without echo on a terminal\)/);
       assert.match(help.stdout, /dialin Set-CsClientPin -Identity "litwareinc\\kenmyer" -Pin -\n/);
+    });
+
+    it('-Pin - on a terminal: the PIN typed at the prompt is not echoed', { skip: !fs.existsSync('/usr/bin/script') && 'needs script(1) for a terminal' }, async () => {
+      // script(1) gives the command a pseudo-terminal; the PIN is typed only once the prompt shows (echo is off by then).
+      const cmd = [process.execPath, BIN, 'Set-CsClientPin', '-Identity', 'ann1@contoso.com', '-Pin', '-'].map((a) => `'${a}'`).join(' ');
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH ?? '', HOME: '/tmp', ...t.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let typed = false;
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (!typed && out.includes('PIN: ')) {
+          typed = true;
+          child.stdin.write('73920461\r');
+        }
+      });
+      const code = await new Promise<number | null>((res) => child.on('close', res));
+      assert.equal(code, 0, out);
+      assert.match(out, /PIN: \r?\n/, 'nothing shown after the prompt');
+      assert.equal(out.split('73920461').length - 1, 1, `the PIN shows once, in the answer, never as typed: ${JSON.stringify(out)}`);
+      const u = await userRow(t.scope, 'sip:ann1@contoso.com');
+      assert.equal(u.pin_hash, t.ctx.keys.hashPin(u.id, '73920461'));
     });
   });
 }
