@@ -68,6 +68,10 @@ const BAD: Bad[] = [
   // dial-in
   { method: 'POST', url: '/api/v1/users/nobody@contoso.com/dialin/reset-pin', code: 'USER_NOT_FOUND', field: 'Identity' },
   { method: 'POST', url: '/api/v1/users/bob0@contoso.com/dialin/reset-pin', code: 'USER_NOT_ENABLED', field: 'Identity' },
+  // a route that takes no body refuses one, rather than ignoring it and resetting to a random PIN (issue 10, defect 9)
+  { method: 'POST', url: u('/dialin/reset-pin'), body: { Pin: '48213957' }, code: 'UNKNOWN_PARAMETER', field: 'Pin' },
+  { method: 'POST', url: u('/pin/lock'), body: { Force: true }, code: 'UNKNOWN_PARAMETER', field: 'Force' },
+  { method: 'DELETE', url: '/api/v1/tenant-settings', body: { PinLength: 6 }, code: 'UNKNOWN_PARAMETER', field: 'PinLength' },
   { method: 'POST', url: '/api/v1/users/bob0@contoso.com/dialin/enable', body: { ConferenceId: '123' }, code: 'CONFERENCE_ID_INVALID', field: 'ConferenceId' },
   { method: 'POST', url: '/api/v1/users/bob0@contoso.com/dialin/enable', body: { ServiceNumber: 'call me' }, code: 'NUMBER_INVALID', field: 'ServiceNumber' },
   { method: 'POST', url: '/api/v1/users/bob0@contoso.com/dialin/enable', body: { ServiceNumber: '+18005550100' }, code: 'NUMBER_TYPE_MISMATCH', field: 'ServiceNumber' },
