@@ -5,7 +5,7 @@ import type { DeliverabilityCheck, DeliverabilityFinding } from './deliverabilit
 
 /** One finding of `dialin doctor`: what was checked, what was found and, for a problem, what to do. */
 export interface Finding {
-  check: 'database' | 'schema' | 'keys' | 'relay' | 'outbox' | DeliverabilityCheck;
+  check: 'database' | 'schema' | 'keys' | 'relay' | 'outbox' | 'directory' | DeliverabilityCheck;
   ok: boolean;
   /** Reported, not counted as a problem (could not be checked; or nothing goes to a real relay yet). */
   warning?: boolean;
@@ -70,6 +70,7 @@ export async function runDoctor(d: DoctorDeps): Promise<Finding[]> {
   const relayState = await d.relay.check();
   findings.push(relayFinding(d.relay.description, relayState));
   if (db) findings.push(await checkOutbox(db, d));
+  if (db) findings.push(...(await checkDirectories(db)));
   if (d.deliverability) findings.push(...(await d.deliverability({ db, keys: d.keys.state === 'loaded' ? d.keys.keys : null, relay: relayState })));
   return findings;
 }
@@ -137,6 +138,24 @@ function relayFinding(description: string, r: RelayState): Finding {
 }
 
 /** Mail that no worker sends (stuck past its lease, overdue) and tenants whose deliveries are paused. */
+/** Each directory connection's last sync: a mass disable waiting for approval, or a failure, is a problem. */
+async function checkDirectories(db: Db): Promise<Finding[]> {
+  const conns = await db.kysely.selectFrom('directory_connections').innerJoin('tenants', 'tenants.id', 'directory_connections.tenant_id').select(['directory_connections.id', 'directory_connections.name', 'tenants.name as tenant']).orderBy('tenants.name').orderBy('directory_connections.name').execute();
+  const out: Finding[] = [];
+  for (const c of conns) {
+    const label = `directory ${c.name} (tenant ${c.tenant})`;
+    const last = await db.kysely.selectFrom('directory_sync_runs').selectAll().where('connection_id', '=', c.id).where('status', '!=', 'dry-run').orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+    if (!last) out.push({ check: 'directory', ok: true, warning: true, detail: `${label}: never synced yet` });
+    else if (last.status === 'held') {
+      const k = JSON.parse(last.counts) as { disable?: number };
+      out.push(problem('directory', `${label}: the sync of ${when(Number(last.started_at))} would disable ${k.disable ?? '?'} users, more than its limit; nothing was applied`, `check \`dialin directory sync ${c.name} --dry-run\`, then \`dialin directory sync ${c.name} --allow-mass-disable\``));
+    } else if (last.status === 'failed') {
+      out.push(problem('directory', `${label}: the sync of ${when(Number(last.started_at))} failed, nothing applied: ${last.error_code}: ${last.error}`, `fix the setting the error names (\`dialin directory test ${c.name}\` checks it without changing anything)`));
+    } else out.push(fine('directory', `${label}: last synced ${when(Number(last.started_at))}`));
+  }
+  return out;
+}
+
 async function checkOutbox(db: Db, d: DoctorDeps): Promise<Finding> {
   const k = db.kysely;
   const counts = Object.fromEntries((await k.selectFrom('outbox').select(['status', (eb) => eb.fn.countAll().as('n')]).groupBy('status').execute()).map((r) => [r.status, Number(r.n)]));

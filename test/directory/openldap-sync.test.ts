@@ -241,6 +241,9 @@ for (const dialect of DIALECTS) {
       assert.match(held.stderr, /DIRECTORY_MASS_DISABLE_HELD: corp: the sync would disable 2 users, more than the limit of 1/);
       assert.deepEqual(await usersAndMail(), before);
       assert.equal((await directoryStatus(s))[0]!.Status, 'held');
+      const doctor = await cli('doctor');
+      assert.notEqual(doctor.code, 0);
+      assert.match(doctor.stdout + doctor.stderr, /directory corp \(tenant default\): the sync of .* would disable 2 users, more than its limit; nothing was applied/);
       const ok = await cli('directory', 'sync', 'corp', '--allow-mass-disable');
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(await enabled('sip:ann@contoso.com'), false);
