@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inFlightLimit } from '../../src/worker/delivery-worker.ts';
-import { until } from '../mail/support/mail-env.ts';
+import { until, untilCount } from '../mail/support/mail-env.ts';
 import { deliveries, deployment, enableMany, statusCounts, type Deployment } from './support/deployment.ts';
 import { spawnDialin, startWorker, stopAll, type DialinProcess } from './support/procs.ts';
 
@@ -35,7 +35,7 @@ describe(`kill -9 of a worker ${KILLS} times during a ${MAILS.toLocaleString('en
     await d?.cleanup();
   });
 
-  it('0 lost; every duplicate keeps its Message-ID and was in flight at a kill; nothing stuck in sending', { timeout: 300_000 }, async (tc) => {
+  it('0 lost; every duplicate keeps its Message-ID and was in flight at a kill; nothing stuck in sending', { timeout: 1_200_000 }, async (tc) => {
     await enableMany(d.scope, 'kill', MAILS);
     d.sink.faults = { delayMs: (stage) => (stage === 'DATA' ? RELAY_MS : 0) };
     const k = d.ctx.db.kysely;
@@ -49,7 +49,7 @@ describe(`kill -9 of a worker ${KILLS} times during a ${MAILS.toLocaleString('en
       const slot = i % 2;
       const target = workers[slot]!;
       // A worker restarted in an earlier round is killed only once it delivers again.
-      await until(async () => (await heldBy(target.pid)).length > 0, `worker ${target.pid} claiming mail`, 60_000);
+      await until(async () => (await heldBy(target.pid)).length > 0, `worker ${target.pid} claiming mail`, 180_000);
       await sleep(500 + Math.random() * 2500);
       target.signal('SIGKILL');
       await target.exited;
@@ -62,7 +62,7 @@ describe(`kill -9 of a worker ${KILLS} times during a ${MAILS.toLocaleString('en
     assert.equal(killedMidRun, KILLS, 'every kill happened while mail was still going out');
     d.sink.faults = {};
 
-    await until(async () => (await sent()) === MAILS, 'all mail sent', 180_000);
+    await untilCount(sent, MAILS, 'all mail sent');
     for (const w of workers) assert.equal(await w.stop(), 0, `SIGTERM exits 0\n${w.output().slice(-2000)}`);
 
     const counts = deliveries(d.sink.received);

@@ -7,7 +7,7 @@ import { newUserRow } from '../../src/app/users.ts';
 import { runInBatches } from '../../src/app/bulk.ts';
 import { enableUsers } from '../../src/app/enable-users.ts';
 import { inFlightLimit } from '../../src/worker/delivery-worker.ts';
-import { mailEnv, until, type MailEnv } from './support/mail-env.ts';
+import { mailEnv, until, untilCount, type MailEnv } from './support/mail-env.ts';
 
 const USERS = 10_000;
 const KILLS = 4;
@@ -42,7 +42,7 @@ for (const dialect of DIALECTS) {
     });
     after(() => m.cleanup());
 
-    it(`every mail delivered; duplicates only of mails in flight at one of ${KILLS} kills; SIGTERM finishes and exits 0`, { timeout: 120_000 }, async (tc) => {
+    it(`every mail delivered; duplicates only of mails in flight at one of ${KILLS} kills; SIGTERM finishes and exits 0`, { timeout: 900_000 }, async (tc) => {
       const sips = await addManyUsers(m, USERS);
       await runInBatches(m.t.scope, sips, enableUsers(m.t.scope, { bridge: {} }), { batchSize: 1000 });
       const countSent = async () => Number((await m.t.ctx.db.kysely.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n);
@@ -54,7 +54,7 @@ for (const dialect of DIALECTS) {
         logs.push(w.stderr);
         // Let it deliver for a while (after its start-up), then kill it mid-run.
         const before = m.sink.received.length;
-        await until(() => m.sink.received.length > before + 200 || w.child.exitCode !== null, 'the worker delivering', 30_000);
+        await until(() => m.sink.received.length > before + 200 || w.child.exitCode !== null, 'the worker delivering', 180_000);
         await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
         w.child.kill('SIGKILL');
         await w.exited;
@@ -67,7 +67,7 @@ for (const dialect of DIALECTS) {
 
       const last = startWorker(m);
       logs.push(last.stderr);
-      await until(async () => (await countSent()) === USERS, 'all mail sent', 90_000);
+      await untilCount(countSent, USERS, 'all mail sent');
       last.child.kill('SIGTERM');
       assert.equal(await last.exited, 0, `SIGTERM exits 0\n${last.stderr()}`);
 

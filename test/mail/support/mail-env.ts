@@ -65,3 +65,22 @@ export async function until(check: () => Promise<boolean> | boolean, what: strin
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Waits until `count` reaches `target`, however long that takes, as long as it keeps moving: it
+ * fails only when the count has not grown for `stallMs` (something stopped, rather than a loaded
+ * machine going slowly).
+ */
+export async function untilCount(count: () => Promise<number> | number, target: number, what: string, stallMs = 60_000): Promise<void> {
+  let last = -1;
+  let movedAt = Date.now();
+  for (;;) {
+    const n = await count();
+    if (n >= target) return;
+    if (n > last) {
+      last = n;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs) throw new Error(`timed out waiting for ${what}: stuck at ${n} of ${target} for ${stallMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
