@@ -23,7 +23,7 @@ export function errorsMarkdown(): string {
     '|---|---|',
     '| 0 | Done (a group run: every user was done or already as asked). |',
     '| 1 | Input or state error (kinds validation, not_found, conflict, forbidden…); nothing changed. |',
-    `| ${EXIT_SOME_SKIPPED} | A group run finished but skipped some users; the summary and \`--report\` say who and why (a \`--dry-run\` exits 0). |`,
+    `| ${EXIT_SOME_SKIPPED} | A group run (or \`users import --skip-invalid\`) finished but skipped some users; the summary and \`--report\` say who and why (a \`--dry-run\` exits 0). |`,
     '| 3 | A dependency (database, relay, mailbox) is down; try again later. |',
     '| 70 | An unexpected error (a bug). |',
     '',

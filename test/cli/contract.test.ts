@@ -60,6 +60,18 @@ for (const dialect of DIALECTS) {
       assert.match(r.stdout, /IsLockedOut\s+: False/, 'the second line ran');
     });
 
+    it('users import --skip-invalid that skipped a line exits 2; a clean import 0', async () => {
+      const header = 'UserUri,DisplayName,EmailAddress,Language';
+      const some = path.join(t.dataDir, 'some-bad.csv');
+      fs.writeFileSync(some, `${header}\nimp1@contoso.com,Imp 1,imp1@contoso.com,en\nimp2@contoso.com,Imp 2,not-an-address,en\n`);
+      const r = await runCli(['users', 'import', some, '--skip-invalid'], t.env);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /Imported 1 user\(s\) in [\d.]+ s, skipped 1 invalid line\(s\):\n {2}line 3: /);
+      const clean = path.join(t.dataDir, 'clean.csv');
+      fs.writeFileSync(clean, `${header}\nimp3@contoso.com,Imp 3,imp3@contoso.com,en\n`);
+      await expectOk(t, ['users', 'import', clean, '--skip-invalid']);
+    });
+
     it('--json errors are {"error":{"code","message","field"}}, wherever --json is on the line', async () => {
       for (const args of [
         ['--json', 'Get-CsClientPinInfo', '-Identity', 'nobody@contoso.com'],

@@ -165,6 +165,6 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
 
   // Loaded only for dialin's own commands: a cmdlet line never pays for the web and mail modules.
   const { registerNativeCommands } = await import('./native-commands.ts');
-  registerNativeCommands(program, holder, term);
+  registerNativeCommands(program, holder, term, status);
   return program;
 }

@@ -15,12 +15,13 @@ import { registerDoctorCommand } from './doctor-command.ts';
 import { registerDeliverabilityCommands } from './deliverability-commands.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
 import type { ContextHolder } from './main.ts';
-import type { Terminal } from './execute.ts';
+import { EXIT_SOME_SKIPPED, type Terminal } from './execute.ts';
 
 type Globals = { tenant?: string; json?: boolean };
 
 /** dialin's own commands (not cmdlets): migrate, tenant, users, outbox, audit. */
-export function registerNativeCommands(program: Command, holder: ContextHolder, term: Terminal): void {
+/** `status.code` is the exit status of a command that finished (EXIT_SOME_SKIPPED when it skipped lines). */
+export function registerNativeCommands(program: Command, holder: ContextHolder, term: Terminal, status: { code: number }): void {
   registerWebCommands(program, holder, term);
   registerMailCommands(program, holder, term);
   registerDoctorCommand(program, holder, term);
@@ -100,6 +101,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
       for (const p of res.problems.slice(0, 20)) lines.push(`  line ${p.line}: ${p.message}`);
       term.err(lines.join('\n'));
       if (g().json) term.out(JSON.stringify({ Imported: res.imported, Skipped: res.skipped, Problems: res.problems }, null, 2));
+      if (res.skipped > 0) status.code = EXIT_SOME_SKIPPED;
     });
   users
     .command('list')
