@@ -157,9 +157,8 @@ function checkable(s: TenantScope, user: UsersTable | undefined, now: number): {
  * a wrong PIN, an unknown ID, a user without a PIN and a locked-out PIN all take the same path:
  * two HMACs, then in one transaction the locked read, the policy, and the lockout counters
  * written (a commit that does not wait for the disk) — for the real user, or for the decoy, whose
- * update matches no row. A locked PIN is
- * never compared (the decoy's is). On PostgreSQL the transaction holds the user's row lock so
- * concurrent guesses cannot overrun the limit.
+ * update matches no row. A locked PIN is never compared (the decoy's is). On PostgreSQL the
+ * transaction holds the user's row lock so concurrent guesses cannot overrun the limit.
  */
 export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string, hooks: { onLockout?: (level: 'temporary' | 'permanent') => void } = {}): Promise<VerifyResult> {
   const no: VerifyResult = { IsLeader: false };
