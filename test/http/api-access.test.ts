@@ -5,6 +5,7 @@ import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { dumpDb, type Dump } from '../support/db-dump.ts';
 import { addUsers, bridgeWithNumbers, enable } from '../support/fixtures.ts';
 import { newPinPolicy } from '../../src/app/pin-policies.ts';
+import { addDirectoryConnection } from '../../src/app/directory-connections.ts';
 import type { TenantScope } from '../../src/app/context.ts';
 import { appFor, bearer, otherTenant, tokenFor } from './harness.ts';
 
@@ -91,6 +92,13 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/templates/preview', access: 'admin', body: (x) => ({ Kind: 'welcome', Language: 'fr', Identity: x.identity }) },
   { method: 'POST', path: '/templates/test-send', access: 'admin', body: () => ({ Kind: 'welcome', Language: 'en', To: 'me@contoso.com' }) },
   { method: 'GET', path: '/audit', access: 'admin' },
+  { method: 'GET', path: '/directories', access: 'admin' },
+  { method: 'POST', path: '/directories', access: 'admin', body: () => ({ Name: 'corp2', Url: 'ldaps://127.0.0.1:1', Base: 'dc=contoso,dc=com' }) },
+  { method: 'GET', path: '/directories/{name}', access: 'admin' },
+  { method: 'POST', path: '/directories/{name}/test', access: 'admin' },
+  { method: 'POST', path: '/directories/{name}/sync', access: 'admin', body: () => ({ DryRun: true }) },
+  { method: 'GET', path: '/directories/{name}/runs', access: 'admin' },
+  { method: 'DELETE', path: '/directories/{name}', access: 'admin' },
   { method: 'POST', path: '/users/{identity}/dialin/disable', access: 'admin', body: () => ({}) },
   { method: 'POST', path: '/bridge/verify', access: 'bridge', body: (x) => ({ conferenceId: x.conferenceId, pin: x.pin }) },
 ];
@@ -106,7 +114,8 @@ function url(r: RouteCase, x: Sample): string {
     .replace('{id}', x.outboxId)
     .replace('{kind}', 'welcome')
     .replace('{language}', 'fr')
-    .replace('{part}', 'subject');
+    .replace('{part}', 'subject')
+    .replace('{name}', 'corp');
   return `/api/v1${path}`;
 }
 
@@ -137,6 +146,7 @@ for (const dialect of DIALECTS) {
       const [alice] = await addUsers(t.scope, 'alice', 1);
       const res = await enable(t.scope, [alice!]);
       await newPinPolicy(t.scope, 'tag:Strict', { MinPasswordLength: 8 });
+      await addDirectoryConnection(t.scope, { name: 'corp', url: 'ldaps://127.0.0.1:1', base: 'dc=contoso,dc=com' });
       const outbox = await t.ctx.db.kysely.selectFrom('outbox').select('id').where('tenant_id', '=', t.scope.tenant.id).executeTakeFirstOrThrow();
       const aliceRow = await t.ctx.db.kysely.selectFrom('users').select('id').where('sip', '=', alice!).executeTakeFirstOrThrow();
       sample = { identity: alice!, userId: aliceRow.id, bridgeId, number: '+14255550101', policy: 'tag:Strict', outboxId: outbox.id, conferenceId: res[0]!.output!.ConferenceId as string, pin: res[0]!.output!.LeaderPin as string };
@@ -175,7 +185,7 @@ for (const dialect of DIALECTS) {
         for (const role of ALLOWED[r.access]) {
           const res = await call(app, r, sample, bearer(otherTokens[role]));
           assert.notEqual(res.statusCode, 500, `${role} ${r.method} ${r.path}: ${res.body}`);
-          if (/\{(identity|bridgeId|number|policy|id)\}/.test(r.path) || r.access === 'bridge' || r.path === '/dialin-users/enable') {
+          if (/\{(identity|bridgeId|number|policy|id|name)\}/.test(r.path) || r.access === 'bridge' || r.path === '/dialin-users/enable') {
             if (r.access === 'bridge') assert.deepEqual(res.json(), { isLeader: false }, `${r.method} ${r.path}`);
             else if (r.path === '/dialin-users/enable') assert.equal(res.json().Skipped, 1);
             else assert.equal(res.statusCode, 404, `${role} ${r.method} ${r.path}: ${res.body}`);

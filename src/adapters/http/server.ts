@@ -27,6 +27,7 @@ import { acpApi } from './routes/api-acp.ts';
 import { mailApi } from './routes/api-mail.ts';
 import { verifyApi } from './routes/api-verify.ts';
 import { templatesApi } from './routes/api-templates.ts';
+import { directoriesApi } from './routes/api-directories.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { renderErrorPage } from './pages/error-page.ts';
 import type { ApiDeps } from './routes/api-deps.ts';
@@ -141,7 +142,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       api.addHook('preValidation', async (req) => {
         if (req.body === undefined && BODY_METHODS.has(req.method)) req.body = {};
       });
-      for (const routes of [settingsApi, usersApi, dialInApi, pinsApi, bridgesApi, acpApi, mailApi, templatesApi, verifyApi]) routes(api, apiDeps);
+      for (const routes of [settingsApi, usersApi, dialInApi, pinsApi, bridgesApi, acpApi, mailApi, templatesApi, directoriesApi, verifyApi]) routes(api, apiDeps);
     },
     { prefix: API_PREFIX },
   );
