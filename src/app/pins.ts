@@ -4,7 +4,8 @@ import { isWellFormedConferenceId } from '../core/conference-id.ts';
 import { isLockedOut, lockoutLimits, recordAttempt, type LockoutState } from '../core/pin-lockout.ts';
 import type { PinPolicy } from '../core/pin-policy.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
-import { inTransactionWithoutFlush } from '../adapters/db/database.ts';
+import { inTransaction } from '../adapters/db/database.ts';
+import { VERIFY_DECOY_SLOTS } from '../adapters/db/migrations/0013_verify_decoys.ts';
 import { audit } from './audit.ts';
 import { policyForUser } from './pin-policies.ts';
 import { readSettings } from './tenant-settings.ts';
@@ -132,8 +133,8 @@ async function leaderAnswer(trx: Trx, s: TenantScope, user: UsersTable): Promise
 /**
  * The stand-in for a conference ID that cannot be checked (unknown, no PIN set, locked out): the
  * refusal then runs the same statements and the same two HMACs as a wrong PIN for a real user,
- * against this id that no user has, so the time of an answer does not tell a real conference ID
- * (issue 10). Its stored hash has the length of a real one, so the comparison takes as long; a
+ * against this id that no user has (its counters go to a `verify_decoys` row), so the time of an
+ * answer does not tell a real conference ID (issue 10). Its stored hash has the length of a real one, so the comparison takes as long; a
  * match could not make the caller a leader anyway (only a real user can).
  */
 const DECOY_USER_ID = '00000000-0000-7000-8000-000000000000';
@@ -146,6 +147,18 @@ function decoyFor(s: TenantScope, now: number): UsersTable {
   } as UsersTable;
 }
 
+/**
+ * The `verify_decoys` row a refusal for this unknown conference ID writes its counters to, as a
+ * wrong PIN writes its user's: then both commits write one row and wait for the disk alike (an
+ * fsync only a real ID paid told it). The same ID always takes the same row, as it would the
+ * same user; different IDs spread over the rows, so concurrent refusals rarely wait on one lock.
+ */
+function decoyRowFor(tenantId: string, conferenceId: string): string {
+  let h = 0x811c9dc5; // FNV-1a: cheap and stable; nothing secret depends on it.
+  for (const ch of `${tenantId}/${conferenceId}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return `decoy-${String(h % VERIFY_DECOY_SLOTS).padStart(2, '0')}`;
+}
+
 /** The user whose PIN this attempt is checked against: the real one when it can be, else the decoy. */
 function checkable(s: TenantScope, user: UsersTable | undefined, now: number): { user: UsersTable; real: boolean } {
   if (user && user.pin_hash && !isLockedOut(lockoutOf(user), now)) return { user, real: true };
@@ -155,9 +168,9 @@ function checkable(s: TenantScope, user: UsersTable | undefined, now: number): {
 /**
  * The bridge's PIN check. A malformed ID or PIN is refused at once (that says nothing). Otherwise
  * a wrong PIN, an unknown ID, a user without a PIN and a locked-out PIN all take the same path:
- * two HMACs, then in one transaction the locked read, the policy, and the lockout counters
- * written (a commit that does not wait for the disk) — for the real user, or for the decoy, whose
- * update matches no row. A locked PIN is never compared (the decoy's is). On PostgreSQL the
+ * two HMACs, then in one durable transaction the locked read, the policy, and the lockout
+ * counters written — to the real user's row, or for the decoy to a `verify_decoys` row, so both
+ * commits write one row and flush it. A locked PIN is never compared (the decoy's is). On PostgreSQL the
  * transaction holds the user's row lock so concurrent guesses cannot overrun the limit.
  */
 export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string, hooks: { onLockout?: (level: 'temporary' | 'permanent') => void } = {}): Promise<VerifyResult> {
@@ -174,8 +187,7 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
   }
   // Reported after the commit, so a metric never counts a lockout that was rolled back.
   let lockout = null as 'temporary' | 'permanent' | null;
-  // Its commit does not wait for the disk: otherwise the flush of a real user's counters would tell a real ID.
-  const result = await inTransactionWithoutFlush(s.db, async (trx) => {
+  const result = await inTransaction(s.db, async (trx) => {
     let q = byConferenceId(trx);
     if (s.db.dialect === 'postgres') q = q.forUpdate();
     const now = s.now();
@@ -187,10 +199,11 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
     const limits = lockoutLimits(policy.MinPasswordLength, policy.MaximumLogonAttempts);
     const { state: next, outcome } = recordAttempt(state, now, correct, limits);
     if (JSON.stringify(next) !== JSON.stringify(state)) {
+      // A durable commit either way: the real user's counters, or the decoy row (same columns, same statement).
       await trx
-        .updateTable('users')
+        .updateTable(real ? 'users' : 'verify_decoys')
         .set({ pin_fail_local: next.failuresLocal, pin_window_start: next.windowStart, pin_fail_global: next.failuresGlobal, pin_locked_until: next.lockedUntil, pin_locked: next.locked ? 1 : 0 })
-        .where('id', '=', user.id)
+        .where('id', '=', real ? user.id : decoyRowFor(s.tenant.id, conferenceId))
         .execute();
       if (!real) return no;
       if (next.locked && !state.locked) {

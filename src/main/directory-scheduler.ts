@@ -44,7 +44,7 @@ export function startDirectoryScheduler(opts: { ctx: AppContext; log: Logger; ti
   const tick = async () => {
     if (running) return running;
     running = round()
-      .catch((e) => opts.log.error({ err: e }, 'directory sync round failed'))
+      .catch((e) => opts.log.error({ err: (e as Error).message }, 'Directory sync round failed (is the database reachable?); trying again at the next tick.'))
       .finally(() => {
         running = null;
       });

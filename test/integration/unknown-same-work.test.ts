@@ -101,20 +101,27 @@ for (const dialect of DIALECTS) {
       const known = await o.record(() => verifyLeaderPin(o.scope, real!.cid, wrong));
       const afterKnown = await userRow(t.scope, real!.sip);
       assert.equal(afterKnown.pin_fail_local, 1, 'the wrong PIN was counted against the real user');
+      await t.ctx.db.kysely.updateTable('verify_decoys').set({ pin_fail_local: 0, pin_window_start: null, pin_fail_global: 0 }).execute();
       const unknown = await o.record(() => verifyLeaderPin(o.scope, unknownLike(real!.cid, taken), wrong));
       assert.deepEqual(known.value, { IsLeader: false });
       assert.deepEqual(unknown.value, { IsLeader: false });
 
-      assert.deepEqual(unknown.work.statements, known.work.statements, 'the same statements, in the same order');
+      // The one difference: the unknown ID's counters go to a decoy row, with the same statement.
+      const decoyUpdates = unknown.work.statements.filter((q) => /^query: update "verify_decoys"/.test(q));
+      assert.equal(decoyUpdates.length, 1, `the unknown ID writes one decoy row:\n${unknown.work.statements.join('\n')}`);
+      const asUsers = unknown.work.statements.map((q) => q.replace(/^query: update "verify_decoys"/, 'query: update "users"'));
+      assert.deepEqual(asUsers, known.work.statements, 'the same statements, in the same order');
       assert.deepEqual(unknown.work.keyCalls, known.work.keyCalls, 'the same keyed hashes');
       assert.ok(known.work.keyCalls.length >= 1, `a keyed hash is computed: ${known.work.keyCalls.join(', ')}`);
       assert.ok(known.work.statements.some((q) => /^query: update "users"/.test(q)), `the lockout bookkeeping is among them:\n${known.work.statements.join('\n')}`);
-      // Its commit does not wait for the disk: an fsync that only a real ID pays would tell it.
-      assert.ok(known.work.statements.some((q) => (dialect === 'sqlite' ? /^query: pragma synchronous = NORMAL$/ : /^query: set local synchronous_commit = off$/).test(q)), 'a commit without a flush');
+      // Both commits are durable and both write a row, so both wait for the same flush.
+      for (const w of [known, unknown]) assert.ok(!w.work.statements.some((q) => /synchronous/i.test(q)), `no commit skips the flush:\n${w.work.statements.join('\n')}`);
+      const written = await t.ctx.db.kysely.selectFrom('verify_decoys').select(['pin_fail_local', 'pin_fail_global']).where('pin_window_start', 'is not', null).execute();
+      assert.deepEqual(written, [{ pin_fail_local: 1, pin_fail_global: 1 }], 'the unknown ID really wrote one decoy row');
 
       if (dialect === 'sqlite') {
         const mode = await sql<{ synchronous: number }>`pragma synchronous`.execute(o.db.kysely);
-        assert.equal(mode.rows[0]!.synchronous, 2, 'the connection is back to synchronous=FULL for every other commit');
+        assert.equal(mode.rows[0]!.synchronous, 2, 'every commit is synchronous=FULL');
       }
       const globalAfter = await t.ctx.db.kysely.selectFrom('users').select((eb) => eb.fn.sum<number>('pin_fail_global').as('n')).executeTakeFirstOrThrow();
       assert.equal(Number(globalAfter.n), Number(globalBefore.n) + 1, 'the unknown ID changed no user: only the real attempt was counted');

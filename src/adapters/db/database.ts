@@ -140,33 +140,6 @@ export async function refreshStatistics(db: Db, tables: string[]): Promise<void>
   for (const t of tables) await sql`analyze ${sql.table(t)}`.execute(db.kysely);
 }
 
-/**
- * Runs `fn` in a transaction whose commit does not wait for the disk: still atomic, and it survives
- * the crash of any process, but an OS crash or a power loss (SQLite, synchronous=NORMAL for this
- * commit) or a crash of PostgreSQL itself (synchronous_commit=off) can undo the last commits. Only
- * for bookkeeping that answers no request for a change: the bridge PIN check's failure counters,
- * whose fsync would otherwise make a refusal for a real conference ID (counters written) slower
- * than for an unknown one (nothing written) — by 3-5 ms here, which tells a real ID. The worst a
- * lost commit does is give back a few guesses, to someone who can also crash the host.
- */
-export function inTransactionWithoutFlush<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  if (db.dialect === 'postgres') {
-    return db.kysely.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
-      return fn(trx);
-    });
-  }
-  // The one SQLite connection is held for the whole block, so no other commit runs with NORMAL.
-  return db.kysely.connection().execute(async (conn) => {
-    await sql`pragma synchronous = NORMAL`.execute(conn);
-    try {
-      return await conn.transaction().execute(fn);
-    } finally {
-      await sql`pragma synchronous = FULL`.execute(conn);
-    }
-  });
-}
-
 /** Runs `fn` in a transaction. Every multi-statement change goes through here. */
 export function inTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   return db.kysely.transaction().execute(fn);

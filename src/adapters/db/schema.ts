@@ -173,6 +173,17 @@ export interface Database {
   directory_connections: DirectoryConnectionsTable;
   directory_sync_runs: DirectorySyncRunsTable;
   directory_sync_leases: DirectorySyncLeasesTable;
+  verify_decoys: VerifyDecoysTable;
+}
+
+/** A row the bridge PIN check's refusals for unknown IDs write instead of a user's counters (migration 0013). */
+export interface VerifyDecoysTable {
+  id: string;
+  pin_fail_local: number;
+  pin_window_start: number | null;
+  pin_fail_global: number;
+  pin_locked_until: number | null;
+  pin_locked: number;
 }
 
 /** A connection to an LDAP directory (migration 0006); the bind password sealed with the master key. */

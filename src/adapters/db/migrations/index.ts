@@ -4,6 +4,7 @@ import * as m0002 from './0002_mail.ts';
 import * as m0003 from './0003_web.ts';
 import * as m0006 from './0006_directory_sync.ts';
 import * as m0009 from './0009_deliverability.ts';
+import * as m0013 from './0013_verify_decoys.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -12,4 +13,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003_web': m0003,
   '0006_directory_sync': m0006,
   '0009_deliverability': m0009,
+  '0013_verify_decoys': m0013,
 });
