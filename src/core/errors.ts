@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   CONFLICTING_PARAMETERS: { kind: 'validation', description: 'Two parameters that cannot be used together.' },
   CONFIRMATION_DECLINED: { kind: 'conflict', description: 'The change was not confirmed at the -Confirm prompt.' },
   TEXT_INVALID: { kind: 'validation', description: 'A text has a character that does not show as what it is: a control character (C0, C1, NUL), a lone surrogate, invalid UTF-8, a bidirectional override or isolate, or a zero-width or other invisible formatting character.' },
+  UNSUPPORTED_SYNTAX: { kind: 'validation', description: 'A script uses PowerShell outside the subset dialin reads (the message names the construct, its line and column); nothing in the script ran.' },
   SCRIPT_ERROR: { kind: 'validation', description: 'A line of a script run with `dialin run` failed.' },
   // tenants and settings
   TENANT_NOT_FOUND: { kind: 'not_found', description: 'No tenant has that name or id.' },

@@ -65,12 +65,16 @@ for (const dialect of DIALECTS) {
       assert.equal((await userRow(t.scope, 'sip:ken2@contoso.com')).pin_hash, null);
     });
 
-    it('reports unknown cmdlets and PowerShell it does not run with their line', async () => {
-      const r = await runCli(['run', script('ps.ps1', 'Get-CsPinPolicy\n$users = Get-CsUser\n')], t.env);
+    it('refuses unknown cmdlets and PowerShell it does not run with their line and column, before running any line', async () => {
+      const r = await runCli(['run', script('ps.ps1', 'Set-CsOnlineDialInConferencingTenantSettings -PinLength 6\n$users = Get-CsUsr\n')], t.env);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^dialin: PIPELINE_NOT_SUPPORTED: .*ps\.ps1, line 2: Variables \(\$users\)/m);
+      assert.match(r.stderr, /^dialin: UNKNOWN_COMMAND: line 2, column 10: "Get-CsUsr" is not a dialin cmdlet/m);
+      assert.notEqual((await getTenantSettings(t.scope)).PinLength, 6, 'line 1 did not run');
       const u = await runCli(['run', script('typo.ps1', '\n\nGet-CsPinPolicyy\n')], t.env);
-      assert.match(u.stderr, /^dialin: UNKNOWN_COMMAND: .*typo\.ps1, line 3: .*Did you mean Get-CsPinPolicy\?/m);
+      assert.match(u.stderr, /^dialin: UNKNOWN_COMMAND: line 3, column 1: .*Did you mean Get-CsPinPolicy\?/m);
+      const c = await runCli(['run', script('class.ps1', 'Get-CsPinPolicy\n\nclass Foo { }\n')], t.env);
+      assert.match(c.stderr, /^dialin: UNSUPPORTED_SYNTAX: line 3, column 1: the 'class' keyword is not supported/m);
+      assert.equal(c.stdout, '', 'nothing ran');
       const missing = await runCli(['run', path.join(t.dataDir, 'none.ps1')], t.env);
       assert.match(missing.stderr, /^dialin: FILE_NOT_FOUND: /m);
     });

@@ -106,7 +106,7 @@ function splitInline(v: string): [string, string | undefined] {
   return c < 0 ? [v.slice(1), undefined] : [v.slice(1, c), v.slice(c + 1)];
 }
 
-function findParam(def: CmdletDef, raw: string): ParamDef {
+export function findParam(def: CmdletDef, raw: string): ParamDef {
   const lc = raw.toLowerCase();
   const all = def.params.flatMap((p) => [p.name, ...(p.aliases ?? [])].map((n) => ({ n, p })));
   const exact = all.find((x) => x.n.toLowerCase() === lc);

@@ -4,13 +4,13 @@ import { checkTokens } from './check-args.ts';
 import type { Config } from '../../config/config.ts';
 import type { AppContext } from '../../app/context.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
-import { bind, type GlobalOptions } from './bind.ts';
+import { bind, type Bound, type GlobalOptions } from './bind.ts';
 import { tokenize, type Token } from './ps-tokenize.ts';
 import { findCmdlet, CMDLETS } from './cmdlets/index.ts';
 import { closest } from './suggest.ts';
 import { render, scalar } from './format.ts';
 import { RunProgress } from './progress.ts';
-import type { CmdletIO, CmdletOutput, Identities } from './cmdlet.ts';
+import type { CmdletDef, CmdletIO, CmdletOutput, Identities } from './cmdlet.ts';
 
 export interface Terminal {
   out(text: string): void;
@@ -96,7 +96,19 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
   checkTokens(tokens);
   const def = findCmdlet(head.v);
   if (!def) throw unknownCmdlet(head.v);
-  const bound = await bind(def, tokens.slice(1), globals);
+  const { output, bound } = await invokeCmdlet(ctx, config, def, tokens.slice(1), term, globals);
+  print(output, bound, term);
+  if (output.failure) throw output.failure;
+  return output.kind === 'group' && output.summary.skipped > 0 ? EXIT_SOME_SKIPPED : 0;
+}
+
+/**
+ * Binds and runs one cmdlet without printing its objects: the script evaluator passes them down
+ * its pipeline. A group run's summary is the caller's to print (printSummary).
+ */
+export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, def: CmdletDef, args: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<{ output: CmdletOutput; bound: Bound }> {
+  checkTokens(args);
+  const bound = await bind(def, args, globals);
   const p = bound.params;
   const extra = def.extraOptions ?? [];
   if (bound.globals.dryRun && !extra.includes('--dry-run')) throw new AppError('PARAMETER_NOT_SUPPORTED', `${def.name} does not support --dry-run.`, { field: 'dry-run' });
@@ -135,9 +147,16 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
   } finally {
     await progress.finish();
   }
-  print(output, bound, term);
-  if (output.failure) throw output.failure;
-  return output.kind === 'group' && output.summary.skipped > 0 ? EXIT_SOME_SKIPPED : 0;
+  return { output, bound };
+}
+
+/** The notes and group summary of a cmdlet's output, without its objects (which went down a pipeline). */
+export function printSummary(output: CmdletOutput, bound: Bound, term: Terminal): void {
+  if (output.kind === 'objects') {
+    if (output.note) term.err(output.note);
+    return;
+  }
+  print(output.kind === 'group' ? { ...output, objects: undefined } : output, bound, term);
 }
 
 function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, term: Terminal): void {

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../config/config.ts';
 import { createContext, cliActor } from '../../main/context.ts';
 import type { AppContext } from '../../app/context.ts';
 import { EXIT_SOME_SKIPPED, executeTokens, isCmdletName, processTerminal, unknownCmdlet, type Terminal } from './execute.ts';
-import { argvToLine, logicalLines, tokenize } from './ps-tokenize.ts';
+import { argvToLine, tokenize, type Token } from './ps-tokenize.ts';
 import { checkArgs } from './check-args.ts';
 import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
 
@@ -86,8 +86,15 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
     const { rest, tenant, json: leadingJson } = leadingGlobals(argv);
     const first = rest[0] ?? '';
     const firstWord = first.trim().split(/\s+/)[0] ?? '';
+    if (/^-(command|c)$/i.test(first)) {
+      // `dialin -Command '…'`, as `pwsh -Command`: the rest is one script.
+      return await runScriptText(holder, rest.slice(1).join(' '), null, term, { tenant, json: leadingJson });
+    }
     if (firstWord && isCmdletName(firstWord)) {
-      const tokens = tokenize(argvToLine(rest));
+      const line = argvToLine(rest);
+      const tokens = simpleLine(line);
+      // A line with more PowerShell than `cmdlet -Param value | fl` goes to the script reader.
+      if (!tokens) return await runScriptText(holder, line, null, term, { tenant, json: leadingJson });
       return await executeTokens(await holder.get(), holder.config, tokens, term, { tenant, json: leadingJson });
     }
     if (first && !first.startsWith('-') && !NATIVE.includes(first)) throw unknownCmdlet(first, NATIVE);
@@ -106,6 +113,31 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
   } finally {
     await holder?.close().catch(() => {});
   }
+}
+
+/** Parses a whole script (refusing it before anything runs if it is outside the subset), then runs it. */
+async function runScriptText(holder: ContextHolder, text: string, file: string | null, term: Terminal, globals: { tenant: string | null; json: boolean }): Promise<number> {
+  const { parseScript } = await import('./ps/parser.ts');
+  const { Evaluator } = await import('./ps/evaluate.ts');
+  const script = parseScript(text);
+  return await new Evaluator({ ctx: () => holder.get(), config: holder.config, term, globals, file }, script).run();
+}
+
+/** The tokens of a line the single-cmdlet path runs as it always did, or null for the script reader. */
+function simpleLine(line: string): Token[] | null {
+  let tokens: Token[];
+  try {
+    tokens = tokenize(line);
+  } catch (e) {
+    if (isAppError(e) && e.code === 'PIPELINE_NOT_SUPPORTED') return null;
+    throw e;
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i]!.t !== 'pipe') continue;
+    const next = tokens[i + 1];
+    if (!next || next.t !== 'word' || !/^(fl|ft|format-list|format-table|select|select-object)$/i.test(next.v)) return null;
+  }
+  return tokens;
 }
 
 async function buildProgram(holder: ContextHolder, term: Terminal, status: { code: number }, json: boolean): Promise<Command> {
@@ -151,16 +183,8 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
       }
       const text = decodeUtf8(bytes, 'file', `The script ${file}`);
       const g = program.opts<{ tenant?: string; json?: boolean }>();
-      const ctx = await holder.get();
-      for (const { line, text: cmd } of logicalLines(text)) {
-        try {
-          // A line whose group skipped users does not stop the script; the script then exits with that status.
-          status.code = Math.max(status.code, await executeTokens(ctx, holder.config, tokenize(cmd), term, { tenant: g.tenant ?? null, json: !!g.json }));
-        } catch (e) {
-          const inner = isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).message;
-          throw new AppError(isAppError(e) ? e.code : 'SCRIPT_ERROR', `${file}, line ${line}: ${inner.replace(/^[A-Z_]+: /, '')}\n  ${visible(cmd.trim())}`, { cause: e });
-        }
-      }
+      // A group that skipped users does not stop the script; the script then exits with that status.
+      status.code = await runScriptText(holder, text, file, term, { tenant: g.tenant ?? null, json: !!g.json });
     });
 
   // Loaded only for dialin's own commands: a cmdlet line never pays for the web and mail modules.
