@@ -137,7 +137,7 @@ access to * by dn.exact="${SYNC_DN}" read by * none
     `dn: ${SYNC_DN}`, 'objectClass: organizationalRole', 'objectClass: simpleSecurityObject', 'cn: dialin-sync', `userPassword: ${SYNC_PW}`, '',
   ].join('\n');
   fs.writeFileSync(path.join(dir, 'data.ldif'), `${base}\n${ldif}`);
-  execFileSync(SLAPADD, ['-f', conf, '-l', path.join(dir, 'data.ldif')], { stdio: 'pipe' });
+  execFileSync(SLAPADD, ['-q', '-f', conf, '-l', path.join(dir, 'data.ldif')], { stdio: 'pipe' });
   const port = await freePort();
   const child = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `ldap://127.0.0.1:${port}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
