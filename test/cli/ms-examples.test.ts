@@ -27,14 +27,22 @@ interface Example {
   effect: string;
 }
 
-function runnableExamples(): Example[] {
+function allExamples(): (Example & { cls: string })[] {
   const [header, ...rows] = fs.readFileSync(TSV, 'utf8').trim().split('\n');
   assert.equal(header, 'cmdlet\texample_number\tclass\tcommand\texpected_effect\tsource_file');
-  return rows
-    .map((r) => r.split('\t'))
-    .filter((c) => c[2] === 'RUNNABLE')
-    .map((c) => ({ key: `${c[0]} #${c[1]}`, command: c[3]!, effect: c[4]! }));
+  return rows.map((r) => r.split('\t')).map((c) => ({ key: `${c[0]} #${c[1]}`, cls: c[2]!, command: c[3]!, effect: c[4]! }));
 }
+
+function runnableExamples(): Example[] {
+  return allExamples().filter((e) => e.cls === 'RUNNABLE');
+}
+
+/**
+ * The NEEDS-PS examples (variables, pipelines, Where-Object, -Instance, -InMemory, -Filter {…}) that
+ * run through the script reader. The others start with Get-CsUser, which dialin does not have yet
+ * (issue [2/8]); they are listed so that the test says which are missing.
+ */
+const NEEDS_GET_CSUSER = ['Set-CsClientPin #3', 'Set-CsClientPin #4', 'Get-CsClientPinInfo #1', 'Get-CsClientPinInfo #3', 'Get-CsClientPinInfo #4', 'Lock-CsClientPin #2', 'Lock-CsClientPin #3', 'Unlock-CsClientPin #2', 'Set-CsUserAcp #2', 'Remove-CsUserAcp #2'];
 
 /** Data of our test directory that replaces the placeholders of the examples. */
 interface Ids {
@@ -76,18 +84,31 @@ const PLAN: [string, ((cmd: string, ids: Ids) => string) | null, string?][] = [
   ['Get-CsPinPolicy #3', null],
   ['Set-CsPinPolicy #1', null],
   ['Set-CsPinPolicy #2', null],
+  ['Get-CsPinPolicy #4', null],
+  ['Get-CsPinPolicy #5', null],
+  ['Set-CsPinPolicy #3', null],
+  ['glue', null, 'New-CsPinPolicy -Identity tag:LongPins -MinPasswordLength 12 # for Set-CsPinPolicy #4 to find'],
+  ['Set-CsPinPolicy #4', null],
   ['glue', null, 'Remove-CsPinPolicy -Identity site:Redmond # New-CsPinPolicy #2 creates it again'],
   ['New-CsPinPolicy #2', null],
+  ['glue', null, 'Remove-CsPinPolicy -Identity site:Redmond # New-CsPinPolicy #3 creates it again, in memory first'],
+  ['New-CsPinPolicy #3', null],
+  ['New-CsPinPolicy #4', null],
   ['Get-CsUserAcp #1', null],
   ['Set-CsUserAcp #1', null],
   ['Set-CsUserAcp #3', null],
+  ['Get-CsUserAcp #3', null],
+  ['Get-CsUserAcp #4', null],
   ['Get-CsUserAcp #2', null],
   ['Get-CsUserAcp #5', null],
   ['Remove-CsUserAcp #3', null],
   ['Remove-CsUserAcp #1', null],
+  ['glue', null, 'Set-CsUserAcp -Identity "Ken Myer" -TollNumber "14255551298" -Domain "fabrikam.com" -Name "Fabrikam ACP" # for Remove-CsUserAcp #4 to find'],
+  ['Remove-CsUserAcp #4', null],
   ['Enable-CsOnlineDialInConferencingUser #1', (c, ids) => c.replace('-ConferenceId 3659305', `-ConferenceId ${ids.conferenceId}`)],
   ['Disable-CsOnlineDialInConferencingUser #1', null],
   ['Set-CsOnlineDialInConferencingUserDefaultNumber #1', (c, ids) => c.replace('9884626f-dcfb-49f4-8025-912f5bc68fdc', ids.bridge)],
+  ['Set-CsOnlineDialInConferencingBridge #2', null],
 ];
 
 for (const dialect of DIALECTS) {
@@ -117,14 +138,18 @@ for (const dialect of DIALECTS) {
     });
     after(() => t.cleanup());
 
-    it('the plan covers every RUNNABLE example exactly once', () => {
-      const runnable = runnableExamples().map((e) => e.key).sort();
-      assert.equal(runnable.length, 38);
-      assert.deepEqual(PLAN.map(([k]) => k).filter((k) => k !== 'glue').sort(), runnable);
+    it('the plan covers every example exactly once, but those that need Get-CsUser', () => {
+      const all = allExamples();
+      assert.equal(all.length, 58);
+      assert.equal(runnableExamples().length, 38);
+      const planned = all.map((e) => e.key).filter((k) => !NEEDS_GET_CSUSER.includes(k)).sort();
+      assert.equal(planned.length, 48);
+      assert.deepEqual(PLAN.map(([k]) => k).filter((k) => k !== 'glue').sort(), planned);
+      for (const k of NEEDS_GET_CSUSER) assert.match(all.find((e) => e.key === k)!.command, /Get-CsUser\b/);
     });
 
     it('runs them all as one script, answering the -Confirm prompt', async () => {
-      const examples = new Map(runnableExamples().map((e) => [e.key, e]));
+      const examples = new Map(allExamples().map((e) => [e.key, e]));
       const lines = PLAN.map(([key, sub, glue]) => {
         if (key === 'glue') return glue!;
         const e = examples.get(key)!;
@@ -141,7 +166,8 @@ for (const dialect of DIALECTS) {
       const s = t.scope;
       assert.deepEqual(await getTenantSettings(s), { Identity: 'Global', ...DEFAULT_TENANT_SETTINGS }, 'Remove- restored the defaults after both Set- examples');
       const meyers = await userRow(s, 'sip:ken.meyers@contoso.com');
-      const cb = (await getBridges(s, { name: 'Conference Bridge' }))[0]!;
+      const cb = (await getBridges(s, { id: ids.bridge }))[0]!;
+      assert.equal(cb.Name, 'O365 Bridge', 'renamed through its object ($bridge.Name = …; -Instance $bridge)');
       assert.equal(meyers.bridge_id, cb.Identity, 'Ken Meyers moved to the Conference Bridge');
       assert.equal(cb.DefaultServiceNumber, '+14255551234', 'the bridge default was set');
       const n = (await getServiceNumbers(s, { number: '+14255551234' }))[0]!;
@@ -153,6 +179,10 @@ for (const dialect of DIALECTS) {
       const policies = Object.fromEntries((await getPinPolicies(s, {})).map((p) => [p.Identity, p]));
       assert.deepEqual([policies['site:Redmond']?.MinPasswordLength, policies['site:Redmond']?.PINHistoryCount, policies['site:Redmond']?.PINLifetime], [10, 10, 30]);
       assert.deepEqual([policies['tag:RedmondUsersPinPolicy']?.MinPasswordLength, policies['tag:RedmondUsersPinPolicy']?.AllowCommonPatterns], [10, true]);
+      assert.equal(policies.Global?.MinPasswordLength, 10, 'Get-CsPinPolicy | Set-CsPinPolicy -MinPasswordLength 10 set every policy');
+      assert.equal(policies['tag:LongPins']?.MaximumLogonAttempts, 25, 'the policy with more than 10 digits got 25 attempts');
+      assert.notEqual(policies.Global?.MaximumLogonAttempts, 25, 'the others did not');
+      assert.equal(policies['site:Paris']?.MinPasswordLength, 10, "site:Paris copied Redmond's length through $x.MinPasswordLength");
       const myer = await userRow(s, 'sip:ken.myer@contoso.com');
       assert.deepEqual([myer.provider, myer.dialin_enabled], ['None', 0], 'Ken Myer went to Fabrikam, then to no provider');
       const meyer = await userRow(s, 'sip:ken.meyer@contoso.com');

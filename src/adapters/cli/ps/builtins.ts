@@ -37,7 +37,7 @@ function has(a: CallArgs, ...names: string[]): boolean {
 const COMPARE_PARAMS = ['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'like', 'notlike', 'match', 'notmatch', 'contains', 'notcontains', 'in', 'notin'].flatMap((o) => [o, `c${o}`, `i${o}`]);
 
 /** Where-Object's simplified form: `Where-Object IsPinSet -eq $true`, or just `Where-Object IsPinSet`. */
-async function whereSimple(a: CallArgs, item: unknown): Promise<boolean> {
+export async function whereSimple(a: CallArgs, item: unknown): Promise<boolean> {
   const prop = toText(arg(a, 'property') ?? a.positional[0]);
   const opEntry = [...a.named.entries()].find(([k]) => COMPARE_PARAMS.includes(k) || k === 'not');
   const v = getProp(item, prop);

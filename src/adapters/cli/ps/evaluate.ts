@@ -10,7 +10,7 @@ import { render } from '../format.ts';
 import type { Arg, Command, Expr, Pipeline, Pos, Script, Statement } from './ast.ts';
 import { arithmetic, compare } from './operators.ts';
 import { collapse, enumerate, ErrorRecord, formatDate, Formatted, getProp, isObj, keyOf, ScriptBlock, toText, truthy, type Obj } from './values.ts';
-import { BUILTINS, PREAMBLE, type Builtin, type CallArgs } from './builtins.ts';
+import { BUILTINS, PREAMBLE, whereSimple, type Builtin, type CallArgs } from './builtins.ts';
 
 export interface ScriptHost {
   ctx(): Promise<AppContext>;
@@ -278,6 +278,15 @@ export class Evaluator {
   // ——— cmdlets ———
 
   async cmdlet(def: CmdletDef, args: CallArgs, input: unknown[] | null, c: Command): Promise<unknown[]> {
+    // -Filter {AcpInfo -ne $Null}: Microsoft's server-side filter, applied here to what the cmdlet returns.
+    const filter = args.named.get('filter');
+    if (filter instanceof ScriptBlock) {
+      const rest: CallArgs = { named: new Map([...args.named].filter(([k]) => k !== 'filter')), positional: args.positional, order: args.order.filter((o) => o.name?.toLowerCase() !== 'filter') };
+      const rows = await this.cmdlet(def, rest, input, c);
+      const out: unknown[] = [];
+      for (const r of rows) if (await this.filterMatches(filter, r)) out.push(r);
+      return out;
+    }
     // -InMemory: the object is built here and created by a later Set-… -Instance.
     if (args.named.has('inmemory') && /^New-/i.test(def.name)) {
       const obj: Obj = {};
@@ -415,6 +424,17 @@ export class Evaluator {
     }
   }
 
+  /** A -Filter block: `{Property -op value}` names a property of the object; a block with $_ is run as Where-Object's. */
+  async filterMatches(block: ScriptBlock, item: unknown): Promise<boolean> {
+    const [st] = block.body;
+    if (block.body.length === 1 && st?.k === 'pipeline' && st.commands.length === 1 && st.commands[0]!.k === 'cmd') {
+      const cmd = st.commands[0] as Extract<Command, { k: 'cmd' }>;
+      const a = await this.args(cmd.args, () => false);
+      return await whereSimple({ ...a, positional: [cmd.name, ...a.positional] }, item);
+    }
+    return truthy(collapse(await this.invoke(block, item)));
+  }
+
   /** Runs a script block with $_ / $PSItem set to `item`; its output. */
   async invoke(block: ScriptBlock, item: unknown): Promise<unknown[]> {
     const saved = this.vars.get('_');
@@ -548,7 +568,19 @@ function check(list: Statement[]): void {
         walkExpr(c.expr);
         continue;
       }
-      for (const a of c.args) walkExpr(a.value);
+      const isFilterBlock = (i: number) => {
+        const a = c.args[i]!;
+        const b = c.args[i + 1];
+        return a.k === 'param' && /^filter$/i.test(a.name) && (a.value?.k === 'block' || (a.value === undefined && b?.k === 'value' && b.value.k === 'block'));
+      };
+      for (let i = 0; i < c.args.length; i++) {
+        // A -Filter block names properties as bare words: it is not a script to check.
+        if (isFilterBlock(i)) {
+          if (c.args[i]!.value === undefined) i++;
+          continue;
+        }
+        walkExpr(c.args[i]!.value);
+      }
       const lc = c.name.toLowerCase();
       if (PREAMBLE.has(lc)) continue;
       const b = BUILTINS.get(lc);
@@ -565,7 +597,7 @@ function check(list: Statement[]): void {
       for (const a of c.args) {
         if (a.k !== 'param' || a.name.startsWith('-') || COMMON.has(a.name.toLowerCase())) continue;
         const lcn = a.name.toLowerCase();
-        if (lcn === 'instance' || (lcn === 'inmemory' && /^New-/i.test(def!.name))) continue;
+        if (lcn === 'instance' || lcn === 'filter' || (lcn === 'inmemory' && /^New-/i.test(def!.name))) continue;
         try {
           const p = findParam(def!, a.name);
           if (p.unsupported) at(a, new AppError('PARAMETER_NOT_SUPPORTED', `-${p.name} ${p.unsupported}.`, { field: p.name }));
