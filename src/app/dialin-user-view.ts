@@ -44,7 +44,12 @@ export function dialInUserView(s: TenantScope, u: UsersTable, bridgeName: string
   };
 }
 
-export function mailData(u: Pick<UsersTable, 'display_name' | 'sip' | 'conference_id' | 'service_number' | 'toll_free_number'>, bridgeName: string | null): MailData {
+/** What a mail shows of a user, with the cities of the default numbers when known (`numberCities`). */
+export function mailData(
+  u: Pick<UsersTable, 'display_name' | 'sip' | 'conference_id' | 'service_number' | 'toll_free_number'>,
+  bridgeName: string | null,
+  cities?: ReadonlyMap<string, string | null>,
+): MailData {
   return {
     displayName: u.display_name,
     sipAddress: u.sip,
@@ -52,7 +57,15 @@ export function mailData(u: Pick<UsersTable, 'display_name' | 'sip' | 'conferenc
     tollNumber: u.service_number,
     tollFreeNumber: u.toll_free_number,
     bridgeName,
+    tollCity: (u.service_number && cities?.get(u.service_number)) || null,
+    tollFreeCity: (u.toll_free_number && cities?.get(u.toll_free_number)) || null,
   };
+}
+
+/** The city of each of the tenant's service numbers (a tenant has tens of them, not thousands). */
+export async function numberCities(trx: Trx, tenantId: string): Promise<Map<string, string | null>> {
+  const rows = await trx.selectFrom('service_numbers').select(['number', 'city']).where('tenant_id', '=', tenantId).execute();
+  return new Map(rows.map((r) => [r.number, r.city]));
 }
 
 export async function bridgeNameOf(trx: Trx, bridgeId: string | null): Promise<string | null> {

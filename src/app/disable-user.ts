@@ -3,7 +3,7 @@ import { normalizeEmail } from '../core/email-address.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
 import { releaseConferenceIds } from './conference-ids.ts';
-import { bridgeNameOf, mailData } from './dialin-user-view.ts';
+import { bridgeNameOf, mailData, numberCities } from './dialin-user-view.ts';
 import { insertMailRows, mailRow, supersedePinMails } from './mail-queue.ts';
 import { readSettings } from './tenant-settings.ts';
 import { perUser, type BatchHandler } from './bulk.ts';
@@ -16,7 +16,7 @@ import type { TenantScope, Trx } from './context.ts';
  */
 export async function turnOffDialIn(trx: Trx, s: TenantScope, user: UsersTable, next: { provider: 'None' | 'ThirdParty'; sendEmail: boolean; sendTo: string | null; action: string }): Promise<boolean> {
   const settings = await readSettings(trx, s.tenant.id);
-  const data = mailData(user, await bridgeNameOf(trx, user.bridge_id));
+  const data = mailData(user, await bridgeNameOf(trx, user.bridge_id), await numberCities(trx, s.tenant.id));
   if (user.conference_id) await releaseConferenceIds(trx, s, [user.conference_id]);
   await trx
     .updateTable('users')

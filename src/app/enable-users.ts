@@ -8,7 +8,7 @@ import { bulkUpdate } from '../adapters/db/bulk-update.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { findBridge, numberOnBridge, type BridgeRef } from './bridges.ts';
 import { allocateConferenceIds, claimChosenConferenceId } from './conference-ids.ts';
-import { dialInUserView, mailData } from './dialin-user-view.ts';
+import { dialInUserView, mailData, numberCities } from './dialin-user-view.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { policyForUser } from './pin-policies.ts';
 import { writePins, type PinWrite } from './pin-writes.ts';
@@ -96,6 +96,7 @@ export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
     const mails: OutboxTable[] = [];
     const audits: AuditTable[] = [];
     const pins: PinWrite[] = [];
+    const cities = await numberCities(trx, s.tenant.id);
     for (const [i, u] of todo.entries()) {
       const key = u.pin_policy ?? 'Global';
       if (!policies.has(key)) policies.set(key, await policyForUser(trx, s.tenant.id, u));
@@ -117,7 +118,7 @@ export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
         updated_at: now,
       };
       updates.push(next as unknown as Record<string, unknown>);
-      const data = mailData(next, bridge.name);
+      const data = mailData(next, bridge.name, cities);
       const welcome = mailRow(s, settings, { kind: 'welcome', user: u, data, pin });
       if (welcome) mails.push(welcome);
       if (opts.sendEmail) mails.push(mailRow(s, settings, { kind: 'conference_info', user: u, data, recipient: sendTo })!);

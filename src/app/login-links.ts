@@ -3,7 +3,7 @@ import type { TenantsTable, UsersTable } from '../adapters/db/schema.ts';
 import type { Keys } from '../adapters/crypto/keys.ts';
 import { tokenDigest } from '../adapters/crypto/secrets.ts';
 import { audit } from './audit.ts';
-import { mailData, bridgeNameOf } from './dialin-user-view.ts';
+import { mailData, bridgeNameOf, numberCities } from './dialin-user-view.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { readSettings } from './tenant-settings.ts';
 import { scopeOf } from './tenants.ts';
@@ -71,7 +71,7 @@ async function writeLink(ctx: AppContext, user: UsersTable, linkId: string, idHa
     const now = ctx.now();
     await trx.insertInto('login_links').values({ id_hash: idHash, tenant_id: tenant.id, user_id: user.id, created_at: now, expires_at: now + LOGIN_LINK_LIFETIME_MS, used_at: null }).execute();
     const settings = await readSettings(trx, tenant.id);
-    const row = mailRow(s, settings, { kind: 'sign_in_link', user, data: mailData(user, await bridgeNameOf(trx, user.bridge_id)), options: { loginLinkId: linkId } });
+    const row = mailRow(s, settings, { kind: 'sign_in_link', user, data: mailData(user, await bridgeNameOf(trx, user.bridge_id), await numberCities(trx, tenant.id)), options: { loginLinkId: linkId } });
     if (row) await insertMailRows(trx, [row]);
     await audit(trx, s, 'user.sign-in-link', { userId: user.id, label: user.sip });
   });

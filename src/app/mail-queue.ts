@@ -2,6 +2,7 @@ import { PostgresAdapter, sql } from 'kysely';
 import { KIND_CARRIES_PIN, shouldWriteMail, type MailData, type MailKind } from '../core/mail-kinds.ts';
 import { pickMailLanguage } from '../core/languages.ts';
 import { chooseSender } from '../core/sender.ts';
+import { mergeChanges } from '../core/mail-changes.ts';
 import { domainOf } from '../core/deliverability.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
 import type { OutboxTable, UsersTable } from '../adapters/db/schema.ts';
@@ -91,9 +92,38 @@ export function mailRow(s: TenantScope, settings: TenantSettings, req: MailReque
 export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<void> {
   const pinUsers = [...new Set(rows.filter((r) => r.pin_enc && r.user_id).map((r) => r.user_id!))];
   await supersedePinMails(trx, pinUsers, 'superseded by a newer PIN mail');
+  await foldInfoChangedMails(trx, rows);
   for (let i = 0; i < rows.length; i += 400) await trx.insertInto('outbox').values(rows.slice(i, i + 400)).execute();
   // Delivered to listening workers when the transaction commits (and not at all if it rolls back).
   if (rows.length && trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
+}
+
+/**
+ * An *information changed* mail supersedes the user's unsent one (queued, not yet claimed): the
+ * newer mail carries both changes, each with its oldest old value, so moving both default numbers
+ * before delivery sends one mail naming both moves. Rewrites the new rows' payloads in place.
+ */
+async function foldInfoChangedMails(trx: Trx, rows: OutboxTable[]): Promise<void> {
+  const fresh = new Map(rows.filter((r) => r.kind === 'info_changed' && r.user_id).map((r) => [r.user_id!, r]));
+  const users = [...fresh.keys()];
+  for (let i = 0; i < users.length; i += 500) {
+    const older = (await trx.selectFrom('outbox').select(['id', 'user_id', 'kind', 'status', 'recipient', 'payload', 'created_at']).where('user_id', 'in', users.slice(i, i + 500)).execute())
+      .filter((r) => r.kind === 'info_changed' && r.status === 'queued')
+      .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+    if (!older.length) continue;
+    for (const o of older) {
+      const row = fresh.get(o.user_id!)!;
+      if (o.recipient !== row.recipient) continue;
+      const mine = JSON.parse(row.payload) as MailPayload;
+      const theirs = JSON.parse(o.payload) as MailPayload;
+      mine.data.changes = mergeChanges(theirs.data.changes ?? [], mine.data.changes ?? []);
+      row.payload = JSON.stringify(mine);
+    }
+    const superseded = older.filter((o) => o.recipient === fresh.get(o.user_id!)!.recipient).map((o) => o.id);
+    for (let j = 0; j < superseded.length; j += 500) {
+      await trx.updateTable('outbox').set({ status: 'superseded', last_error: 'superseded by a newer information-changed mail that carries its changes' }).where('id', 'in', superseded.slice(j, j + 500)).where('status', '=', 'queued').execute();
+    }
+  }
 }
 
 /**

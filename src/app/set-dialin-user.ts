@@ -4,7 +4,8 @@ import type { OutboxTable, UsersTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
 import { findBridge, numberOnBridge, type BridgeRef } from './bridges.ts';
 import { allocateConferenceIds, claimChosenConferenceId, releaseConferenceIds } from './conference-ids.ts';
-import { dialInUserView, mailData } from './dialin-user-view.ts';
+import { bridgeNameOf, dialInUserView, mailData, numberCities } from './dialin-user-view.ts';
+import { changesBetween } from '../core/mail-changes.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { nextPin, storePin } from './pins.ts';
 import { readSettings } from './tenant-settings.ts';
@@ -78,10 +79,17 @@ export function setDialInUsers(s: TenantScope, o: SetDialInUserOptions): BatchHa
       .set({ bridge_id: next.bridge_id, service_number: next.service_number, toll_free_number: next.toll_free_number, conference_id: next.conference_id, allow_pstn_only: next.allow_pstn_only, updated_at: s.now() })
       .where('id', '=', user.id)
       .execute();
-    const data = mailData(next, bridge.name);
+    const data = mailData(next, bridge.name, await numberCities(trx, s.tenant.id));
     const mails: (OutboxTable | null)[] = [];
     if (newPin) mails.push(mailRow(s, settings, { kind: 'pin_changed', user, data, pin: newPin }));
-    if (infoChanged) mails.push(mailRow(s, settings, { kind: 'info_changed', user, data }));
+    if (infoChanged) {
+      const oldBridge = next.bridge_id === user.bridge_id ? bridge.name : await bridgeNameOf(trx, user.bridge_id);
+      const changes = changesBetween(
+        { conferenceId: user.conference_id, tollNumber: user.service_number, tollFreeNumber: user.toll_free_number, bridge: oldBridge },
+        { conferenceId: next.conference_id, tollNumber: next.service_number, tollFreeNumber: next.toll_free_number, bridge: bridge.name },
+      );
+      mails.push(mailRow(s, settings, { kind: 'info_changed', user, data: { ...data, changes } }));
+    }
     if (o.sendEmail) mails.push(mailRow(s, settings, { kind: 'conference_info', user, data, recipient: sendTo }));
     const written = mails.filter((m): m is OutboxTable => m !== null);
     await insertMailRows(trx, written);

@@ -5,10 +5,10 @@ import { KIND_CARRIES_PIN, MAIL_KINDS, type MailData, type MailKind } from '../c
 import { MAIL_LANGUAGES, type MailLanguage } from '../core/languages.ts';
 import { DEFAULT_TEMPLATES } from '../core/templates/defaults.ts';
 import { renderTemplateSet, SAMPLE_VALUES, validateTemplatePart, type RenderedMail } from '../core/templates/engine.ts';
-import { TEMPLATE_PARTS, templateValues, type TemplatePart, type TemplateSet } from '../core/templates/variables.ts';
+import { SAMPLE_MAIL_DATA, TEMPLATE_PARTS, templateValues, type TemplatePart, type TemplateSet } from '../core/templates/variables.ts';
 import type { Database, MailTemplatesTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
-import { bridgeNameOf, mailData } from './dialin-user-view.ts';
+import { bridgeNameOf, mailData, numberCities } from './dialin-user-view.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { readSettings } from './tenant-settings.ts';
 import { findUser } from './users.ts';
@@ -97,14 +97,7 @@ export interface PreviewRequest {
   draft?: TemplateDraft;
 }
 
-const SAMPLE_DATA: MailData = {
-  displayName: SAMPLE_VALUES.displayName,
-  sipAddress: SAMPLE_VALUES.sipAddress,
-  conferenceId: SAMPLE_VALUES.conferenceId,
-  tollNumber: SAMPLE_VALUES.tollNumber,
-  tollFreeNumber: SAMPLE_VALUES.tollFreeNumber,
-  bridgeName: SAMPLE_VALUES.bridgeName,
-};
+const SAMPLE_DATA: MailData = SAMPLE_MAIL_DATA;
 
 async function previewInputs(s: TenantScope, r: PreviewRequest): Promise<{ templates: TemplateSet; data: MailData; draft: TemplateDraft }> {
   const draft: TemplateDraft = {};
@@ -119,7 +112,7 @@ async function previewInputs(s: TenantScope, r: PreviewRequest): Promise<{ templ
   let data = SAMPLE_DATA;
   if (r.identity) {
     const user = await findUser(s.db.kysely, s.tenant.id, r.identity);
-    data = mailData(user, await bridgeNameOf(s.db.kysely, user.bridge_id));
+    data = mailData(user, await bridgeNameOf(s.db.kysely, user.bridge_id), await numberCities(s.db.kysely, s.tenant.id));
   }
   return { templates, data, draft };
 }

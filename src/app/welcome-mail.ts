@@ -10,7 +10,7 @@ import type { TenantSettings } from '../core/tenant-settings.ts';
 import type { AuditTable, OutboxTable, UsersTable } from '../adapters/db/schema.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { skippedFor, type BatchHandler, type ItemResult } from './bulk.ts';
-import { mailData } from './dialin-user-view.ts';
+import { mailData, numberCities } from './dialin-user-view.ts';
 import { insertMailRows, mailRow, type MailOptions } from './mail-queue.ts';
 import { policyForUser } from './pin-policies.ts';
 import { writePins, type PinWrite } from './pin-writes.ts';
@@ -137,6 +137,7 @@ export function welcomeBatch(s: TenantScope, req: WelcomeRequest, opts: { dryRun
     const users = resolved.flatMap((r) => ('user' in r ? [r.user] : []));
     const earlier = await earlierRows(trx, s, req.runId, users.map((u) => u.id));
     const bridges = await bridgeNames(trx, users);
+    const cities = await numberCities(trx, s.tenant.id);
     const now = s.now();
     const results: ItemResult[] = [];
     const pins: PinWrite[] = [];
@@ -199,7 +200,7 @@ export function welcomeBatch(s: TenantScope, req: WelcomeRequest, opts: { dryRun
       }
       pins.push({ userId: u.id, hash: s.keys.hashPin(u.id, pin), keepInHistory: policy.PINHistoryCount > 0 });
       const language = pickMailLanguage(u.language, settings.DefaultLanguage);
-      const row = mailRow(s, settings, { kind: 'welcome', user: u, data: mailData(u, bridges.get(u.bridge_id ?? '') ?? null), recipient: req.recipient, pin, options: mailOptions(req, language) })!;
+      const row = mailRow(s, settings, { kind: 'welcome', user: u, data: mailData(u, bridges.get(u.bridge_id ?? '') ?? null, cities), recipient: req.recipient, pin, options: mailOptions(req, language) })!;
       mails.push({ ...row, run_at: now + opts.holdMs });
       audits.push(auditRow(s, 'pin.set', { userId: u.id, label: u.sip }, { chosen: req.pin !== null, welcomeMail: row.id, recipient: row.recipient }));
       results.push({ ...base, outcome: 'done', ...(retry ? { reason: 'the mail of an earlier run of this command failed; new PIN' } : {}), output: { Identity: u.sip, EmailAddress: row.recipient, MailId: row.id } });

@@ -1,3 +1,5 @@
+import type { MailChange } from './mail-changes.ts';
+
 /**
  * The kinds of mail dialin sends: the five of domain.md §4.1, plus the one-time sign-in link of
  * the Dial-in Conferencing Settings page, which a user asks for. Only welcome and pin_changed ever
@@ -34,6 +36,11 @@ export interface MailData {
   tollNumber: string | null;
   tollFreeNumber: string | null;
   bridgeName: string | null;
+  /** The cities of the default numbers on the bridge (absent in rows written before they were kept). */
+  tollCity?: string | null;
+  tollFreeCity?: string | null;
+  /** info_changed: what changed, old → new (absent in rows written before changes were kept). */
+  changes?: MailChange[];
 }
 
 /** Decides whether a mail of `kind` is written: the gate applies to automatic kinds only. */

@@ -195,7 +195,7 @@ for (const dialect of DIALECTS) {
       assert.equal(out?.code, 0, 'the script ran');
       assert.match(out.stdout, /^AutomaticallySendEmailsToUsers\s+: True$/m);
       assert.match(out.stdout, /^SendEmailFromDisplayName\s+: Conferencing Administrator$/m);
-      assert.match(out.stdout, /^Name\s+: Fabrikam ACP\nDomain\s+: fabrikam\.com\nTollNumber\s+: \+14255551298\nTollFreeNumbers\s+: \{\+18005551010, \+18005551020\}\nParticipantPassCode : 13761/m);
+      assert.match(out.stdout, /^Name\s+: Fabrikam ACP\nDomain\s+: fabrikam\.com\nTollNumber\s+: \+1 425-555-1298\nTollFreeNumbers\s+: \{\+1 800-555-1010, \+1 800-555-1020\}\nParticipantPassCode : 13761/m);
       assert.match(out.stdout, /^IsPinSet\s+: True\nIsLockedOut\s+: False/m);
       assert.match(out.stdout, /^Identity\s+: tag:RedmondUsersPinPolicy$/m);
       assert.match(out.stdout, /^MovedUsers\s+: 3$/m);

@@ -31,7 +31,7 @@ for (const dialect of DIALECTS) {
       assert.match(fields.LeaderPin!, /^[0-9]{5}$/);
       pin = fields.LeaderPin!;
       cid = fields.ConferenceId!;
-      assert.equal(fields.ServiceNumber, '+14255551234');
+      assert.equal(fields.ServiceNumber, '+1 425-555-1234');
       assert.equal(fields.IsPinSet, 'True');
       assert.equal((await verifyLeaderPin(t.scope, cid, pin)).IsLeader, true);
     });
@@ -55,13 +55,13 @@ for (const dialect of DIALECTS) {
     it('understands | fl, | ft, | Select-Object A,B and -ExpandProperty', async () => {
       const fl = await expectOk(t, ['Get-CsOnlineDialInConferencingBridge', '|', 'fl']);
       assert.match(fl.stdout, /^Name\s+: Conference Bridge$/m);
-      assert.match(fl.stdout, /^DefaultServiceNumber\s+: \+14255551234$/m);
+      assert.match(fl.stdout, /^DefaultServiceNumber\s+: \+1 425-555-1234$/m);
       const sel = await expectOk(t, ['Get-CsOnlineDialInConferencingUser -Identity ken0@contoso.com | Select-Object ConferenceId, serviceNumber']);
-      assert.equal(sel.stdout.trim(), `ConferenceId  : ${cid}\nServiceNumber : +14255551234`);
+      assert.equal(sel.stdout.trim(), `ConferenceId  : ${cid}\nServiceNumber : +1 425-555-1234`);
       const exp = await expectOk(t, ['Get-CsOnlineDialInConferencingUser', '-Identity', 'ken0@contoso.com', '|', 'Select-Object', '-ExpandProperty', 'ConferenceId']);
       assert.equal(exp.stdout.trim(), cid);
       const ft = await expectOk(t, ['Get-CsOnlineDialInConferencingServiceNumber | ft Number,Type']);
-      assert.deepEqual(ft.stdout.trim().split('\n'), ['Number       Type', '------------ ----', '+14255551234 Toll']);
+      assert.deepEqual(ft.stdout.trim().split('\n'), ['Number          Type', '--------------- ----', '+1 425-555-1234 Toll']);
     });
 
     it('refuses other PowerShell with a clear message', async () => {

@@ -1,3 +1,4 @@
+import { groupConferenceId } from '../../src/core/phone-number.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/dialects.ts';
@@ -33,7 +34,7 @@ function expectMail(mail: ParsedMail, o: { kind: MailKind; lang: 'en' | 'fr'; to
   for (const body of [mail.text!, mail.html!]) {
     if (o.pin) assert.ok(body.includes(o.pin), `the PIN is in the ${o.kind} mail`);
     if (o.absentPin) assert.ok(!body.includes(o.absentPin), `no PIN in the ${o.kind} mail`);
-    if (o.conferenceId) assert.ok(body.includes(o.conferenceId), 'the conference ID is in the mail');
+    if (o.conferenceId) assert.ok(body.includes(groupConferenceId(o.conferenceId)), 'the conference ID is in the mail, grouped for reading');
     assert.ok(body.includes('https://dialin.test.example/dialin'), 'the settings page link');
   }
 }
@@ -53,7 +54,8 @@ for (const dialect of DIALECTS) {
       const [r] = await enable(m.t.scope, ['marie@contoso.com']);
       const [mail] = await onlyNew(m, n);
       expectMail(mail!, { kind: 'welcome', lang: 'fr', to: 'marie@contoso.com', pin: r!.output!.LeaderPin as string, conferenceId: r!.output!.ConferenceId as string });
-      assert.ok(mail!.text!.includes('+14255550100'), 'the default toll number');
+      assert.ok(mail!.text!.includes(`+1 425-555-0100,,${r!.output!.ConferenceId}#`), 'the default toll number, formatted, one tap');
+      assert.ok(mail!.html!.includes(`href="tel:+14255550100,,${r!.output!.ConferenceId}%23"`), 'a tel: link that dials into the meeting');
     });
 
     it('provider changed to Microsoft (Enable -ReplaceProvider): welcome with the PIN', async () => {
@@ -96,7 +98,7 @@ for (const dialect of DIALECTS) {
       for (const [i, id] of ids.entries()) {
         const mail = mails.find((x) => x.header('to')!.includes(id.replace('sip:', '')))!;
         expectMail(mail, { kind: 'info_changed', lang: 'en', to: id.replace('sip:', ''), pin: null, absentPin: pins[i] });
-        assert.ok(mail.text!.includes('+14255550101'));
+        assert.ok(mail.text!.includes('+1 425-555-0101'));
       }
     });
 

@@ -63,7 +63,7 @@ for (const dialect of DIALECTS) {
         const bob = await userRow(w.t.scope, 'sip:bob@contoso.com');
         const pin = pinIn(mail.text!);
         for (const body of [mail.text!, mail.html!]) {
-          for (const part of [pin, bob.conference_id!, '+14255550100', 'https://dialin.test.example/dialin']) assert.ok(body.includes(part), `${part} in the mail`);
+          for (const part of [pin, bob.conference_id!, '+1 425-555-0100', 'https://dialin.test.example/dialin']) assert.ok(body.includes(part), `${part} in the mail`);
         }
         assert.equal((await verifyLeaderPin(w.t.scope, bob.conference_id!, pin)).IsLeader, true, 'the PIN in the mail is the PIN set');
         const row = await w.t.ctx.db.kysely.selectFrom('outbox').selectAll().where('user_id', '=', bob.id).executeTakeFirstOrThrow();
@@ -127,7 +127,7 @@ for (const dialect of DIALECTS) {
       assert.equal(mail!.subject, 'Bienvenue dans les conférences rendez-vous');
       const row = await userRow(w.t.scope, `sip:${marie}`);
       const pin = /PIN (\d+)/.exec(mail!.html!)![1]!;
-      assert.equal(mail!.html, `<h1>Bienvenue Marie &lt;Dupont&gt;</h1><p>ID ${row.conference_id}, PIN ${pin}, +14255550100</p><a href="https://dialin.test.example/dialin">Paramètres</a>`);
+      assert.equal(mail!.html, `<h1>Bienvenue Marie &lt;Dupont&gt;</h1><p>ID ${row.conference_id}, PIN ${pin}, +1 425-555-0100</p><a href="https://dialin.test.example/dialin">Paramètres</a>`);
       assert.equal((await verifyLeaderPin(w.t.scope, row.conference_id!, pin)).IsLeader, true);
     });
 
@@ -142,7 +142,7 @@ for (const dialect of DIALECTS) {
       assert.match(mail.header('content-type')!, /^text\/plain/);
       assert.equal(mail.html, null);
       assert.ok(!/text\/html/i.test(got.raw));
-      assert.match(mail.text!, /^Hi Tom 0, call \+14255550100, ID \d+, PIN \d+\. https:\/\/dialin\.test\.example\/dialin/);
+      assert.match(mail.text!, /^Hi Tom 0, call \+1 425-555-0100, ID \d+, PIN \d+\. https:\/\/dialin\.test\.example\/dialin/);
       assert.equal(mail.subject, 'Dial-in');
     });
 

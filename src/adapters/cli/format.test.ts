@@ -12,7 +12,7 @@ describe('render', () => {
   it('prints PowerShell "Name : Value" lists by default, aligned, one block per object', () => {
     assert.equal(
       render(bridges, [], false, false),
-      'Identity       : b1\nName           : Conference Bridge\nIsDefault      : True\nServiceNumbers : {+14255551234}\n\nIdentity       : b2\nName           : Second\nIsDefault      : False\nServiceNumbers : {}',
+      'Identity       : b1\nName           : Conference Bridge\nIsDefault      : True\nServiceNumbers : {+1 425-555-1234}\n\nIdentity       : b2\nName           : Second\nIsDefault      : False\nServiceNumbers : {}',
     );
   });
   it('prints a table for | ft', () => {
@@ -23,7 +23,7 @@ describe('render', () => {
     assert.equal(render(bridges, [{ kind: 'select', props: ['name', 'Missing'] }], true, false), JSON.stringify([{ Name: 'Conference Bridge', Missing: null }, { Name: 'Second', Missing: null }], null, 2));
   });
   it('expands a property, flattening lists', () => {
-    assert.equal(render(bridges, [{ kind: 'select', props: [], expand: 'servicenumbers' }], false, false), 'Number : +14255551234\nType   : Toll');
+    assert.equal(render(bridges, [{ kind: 'select', props: [], expand: 'servicenumbers' }], false, false), 'Number : +1 425-555-1234\nType   : Toll');
     assert.equal(render(bridges, [{ kind: 'select', props: [], expand: 'Name' }], false, false), 'Conference Bridge\nSecond');
     assert.throws(() => render(bridges, [{ kind: 'select', props: [], expand: 'Nope' }], false, false), (e: unknown) => e instanceof AppError && /no property Nope/.test(e.message));
   });

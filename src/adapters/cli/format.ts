@@ -1,5 +1,6 @@
 import { AppError } from '../../core/errors.ts';
 import { visible } from '../../core/text.ts';
+import { displayNumber } from '../../core/phone-number.ts';
 import type { Stage } from './bind.ts';
 
 type Obj = Record<string, unknown>;
@@ -54,10 +55,13 @@ function pick(o: Obj, k: string): unknown {
 export function scalar(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (Array.isArray(v)) return `{${v.map((x) => (isObj(x) ? (x.Number ?? x.Name ?? JSON.stringify(x)) : scalar(x))).join(', ')}}`;
+  if (Array.isArray(v)) return `{${v.map((x) => (isObj(x) ? scalar(x.Number ?? x.Name ?? JSON.stringify(x)) : scalar(x))).join(', ')}}`;
   if (isObj(v)) return `{${Object.entries(v).map(([k, x]) => `${k}=${scalar(x)}`).join('; ')}}`;
+  // Stored numbers are E.164; people read them as their country writes them (--json keeps E.164).
+  if (typeof v === 'string' && E164.test(v)) return displayNumber(v);
   return visible(String(v).replace(/[\r\n]+/g, ' '));
 }
+const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 // JSON.stringify escapes C0 controls and lone surrogates but writes C1 controls, line separators and
 // invisible format characters as they are; a terminal would act on them. \uXXXX is the same JSON value.

@@ -14,6 +14,8 @@ export const EN: LanguagePack = {
     tollFreeNumber: 'Toll-free number',
     none: 'none',
     pin: 'Leader PIN',
+    bridge: 'Conference bridge',
+    changed: 'What changed',
     settings: 'See all access numbers and manage your PIN on the Dial-in Conferencing Settings page:',
   },
   footer: 'This message was sent automatically by the dial-in conferencing service. Replies are not read; if something looks wrong, contact your administrator.',
@@ -45,6 +47,7 @@ export const EN: LanguagePack = {
       title: 'Your dial-in details have changed',
       lead: 'Hello {{ displayName }}, your conference ID or your dial-in numbers have changed. Use the details below from now on, and update any meeting invitations you sent with the old ones.',
       sections: [
+        { heading: 'What changed', show: 'changes' },
         { heading: 'Your new dial-in details', show: 'details' },
         { heading: 'Your PIN has not changed', body: PIN_SAME },
       ],

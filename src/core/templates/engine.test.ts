@@ -5,9 +5,10 @@ import { MAIL_KINDS, KIND_CARRIES_PIN } from '../mail-kinds.ts';
 import { MAIL_LANGUAGES } from '../languages.ts';
 import { DEFAULT_TEMPLATES } from './defaults.ts';
 import { renderTemplateSet, SAMPLE_VALUES, TEMPLATE_LIMITS, validateTemplatePart } from './engine.ts';
-import { templateValues, TEMPLATE_PARTS } from './variables.ts';
+import { SAMPLE_MAIL_DATA, templateValues, TEMPLATE_PARTS } from './variables.ts';
 
-const values = { ...SAMPLE_VALUES, pin: '482913', conferenceId: '7654321', tollNumber: '+14255550100', tollFreeNumber: '+18005550199' };
+const data = { ...SAMPLE_MAIL_DATA, conferenceId: '7654321', tollNumber: '+14255550100', tollFreeNumber: '+18005550199', tollCity: 'Redmond' };
+const values = templateValues(data, SAMPLE_VALUES.settingsUrl, '482913');
 
 function refused(kind: (typeof MAIL_KINDS)[number], part: 'subject' | 'html' | 'text', source: string, code: string, why: RegExp): void {
   assert.throws(
@@ -24,20 +25,28 @@ describe('built-in templates', () => {
         for (const part of TEMPLATE_PARTS) validateTemplatePart(kind, part, DEFAULT_TEMPLATES[kind][lang][part]);
         const m = renderTemplateSet(DEFAULT_TEMPLATES[kind][lang], values);
         for (const body of [m.text, m.html!]) {
-          for (const v of [values.displayName, values.sipAddress, values.conferenceId, values.tollNumber, values.tollFreeNumber, values.settingsUrl]) assert.ok(body.includes(v), `${kind}/${lang} lacks ${v}`);
+          for (const v of [values.displayName, values.sipAddress, '765 432 1#', '+1 425-555-0100', '+1 800-555-0199', 'Redmond', values.settingsUrl]) assert.ok(body.includes(v), `${kind}/${lang} lacks ${v}`);
+          assert.ok(!body.includes('+14255550100') || kind !== 'turned_off', 'E.164 only inside tel: links');
+          if (kind !== 'turned_off') assert.ok(body.includes('+1 425-555-0100,,7654321#') && body.includes('+1 800-555-0199,,7654321#'), `${kind}/${lang}: one-tap numbers shown`);
           assert.match(body, lang === 'en' ? /sent automatically/ : /envoyé automatiquement/);
           assert.equal(body.includes(values.pin), KIND_CARRIES_PIN[kind], `PIN presence in ${kind}/${lang}`);
           if (!KIND_CARRIES_PIN[kind]) assert.match(body, lang === 'en' ? /PIN has not changed/ : /PIN n'a pas changé/);
         }
         assert.ok(!m.subject.includes(values.pin), 'never the PIN in a subject');
         assert.match(m.html!, new RegExp(`<html lang="${lang}">`));
+        // The links dial the number, pause twice, then enter the conference ID and # (encoded in the URI).
+        const links = [...m.html!.matchAll(/href="(tel:[^"]*)"/g)].map((x) => x[1]);
+        assert.deepEqual(links, kind === 'turned_off' ? [] : ['tel:+14255550100,,7654321%23', 'tel:+18005550199,,7654321%23']);
       });
     }
   }
 
-  it('a missing toll-free number reads "none" / "aucun"', () => {
-    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.en, { ...values, tollFreeNumber: '' }).text, /Toll-free number: none/);
-    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.fr, { ...values, tollFreeNumber: '' }).text, /Numéro gratuit\s:\saucun/);
+  it('a missing toll-free number is left out; no number at all reads "none" / "aucun"', () => {
+    const noTollFree = renderTemplateSet(DEFAULT_TEMPLATES.info_changed.en, templateValues({ ...data, tollFreeNumber: null }, values.settingsUrl, null)).text;
+    assert.ok(!/Toll-free/.test(noTollFree) && /Dial-in number \(Redmond\): \+1 425-555-0100,,7654321#/.test(noTollFree), noTollFree);
+    const none = { ...data, tollNumber: null, tollFreeNumber: null };
+    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.en, templateValues(none, values.settingsUrl, null)).text, /Dial-in number: none/);
+    assert.match(renderTemplateSet(DEFAULT_TEMPLATES.info_changed.fr, templateValues(none, values.settingsUrl, null)).text, /Numéro d'appel\s:\saucun/);
   });
 });
 
@@ -76,6 +85,12 @@ describe('validating an administrator template', () => {
     refused('welcome', 'html', '{{ __proto__ }}', 'TEMPLATE_INVALID', /not a known placeholder/);
   });
   it('refuses a syntax error, with its line', () => refused('welcome', 'html', 'a\nb\n{% if displayName %}', 'TEMPLATE_INVALID', /line 3/));
+  it('loops over the numbers list, naming only its items\' properties', () => {
+    validateTemplatePart('welcome', 'html', '{% for n in numbers %}<a href="{{ n.tel }}">{{ n.dial }}</a> {{ n.formatted }} {{ n.city }} {{ n.type }}{% endfor %}{{ numbers.first.tel }}{{ numbers.size }}');
+    refused('welcome', 'html', '{% for n in numbers %}{{ n.pin }}{% endfor %}', 'TEMPLATE_INVALID', /n\.pin/);
+    refused('welcome', 'html', '{{ numbers.first.secret }}', 'TEMPLATE_INVALID', /have only formatted, dial, tel, city, type/);
+    refused('welcome', 'html', '{% for c in sipAddress %}{% endfor %}', 'TEMPLATE_INVALID', /loop may only walk/);
+  });
   it('refuses loops, assignments, includes, layouts and raw output', () => {
     for (const src of ['{% for x in (1..3) %}{% endfor %}', '{% assign a = 1 %}', '{% include "secret.txt" %}', '{% render "x" %}', '{% layout "x" %}', '{{ displayName | raw }}', '{{ displayName | date: "%Y" }}']) {
       refused('welcome', 'html', src, 'TEMPLATE_INVALID', /not allowed/);

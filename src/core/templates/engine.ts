@@ -1,10 +1,10 @@
 import { Liquid, type LiquidOptions, type Template } from 'liquidjs';
 import { AppError } from '../errors.ts';
 import type { MailKind } from '../mail-kinds.ts';
-import { TEMPLATE_VARIABLES, variablesFor, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
+import { LIST_ITEM_PROPERTIES, SAMPLE_MAIL_DATA, TEMPLATE_VARIABLES, templateValues, variablesFor, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
 
-/** Tags a template may use: conditions and comments; no loops, assignments, includes or layouts. */
-const ALLOWED_TAGS: ReadonlySet<string> = new Set(['if', 'unless', 'comment', '#']);
+/** Tags a template may use: conditions, comments and loops over the list placeholders; no assignments, includes or layouts. */
+const ALLOWED_TAGS: ReadonlySet<string> = new Set(['if', 'unless', 'comment', '#', 'for']);
 /** Filters a template may use: text shaping only (no `raw`, no `date`, nothing that reads data). */
 const ALLOWED_FILTERS: ReadonlySet<string> = new Set(['escape', 'upcase', 'downcase', 'capitalize', 'default', 'strip', 'append', 'prepend', 'replace', 'truncate', 'url_encode']);
 
@@ -97,6 +97,15 @@ function describeLiquidError(e: unknown): string {
   return m ? `line ${m[2]}, column ${m[3]}: ${m[1]}` : msg;
 }
 
+/** Every loop walks a list placeholder (`{% for n in numbers %}`): no ranges, nothing that counts to a million. */
+function checkLoops(part: TemplatePart, source: string): void {
+  const lists = Object.keys(LIST_ITEM_PROPERTIES).join('|');
+  const shape = new RegExp(`^\\s+[A-Za-z_][A-Za-z0-9_]*\\s+in\\s+(${lists})(\\s+reversed)?\\s*-?$`);
+  for (const m of source.matchAll(/\{%-?\s*for\b([^%]*)%\}/g)) {
+    if (!shape.test(m[1]!)) throw invalid(part, `"${m[0]}": a loop may only walk ${Object.keys(LIST_ITEM_PROPERTIES).join(', ')} ({% for n in numbers %}); the tag "for" is not allowed otherwise.`);
+  }
+}
+
 /**
  * Checks one part of a template for `kind`: size, syntax, only allowed tags and filters, and only
  * the kind's placeholders (no property access). Then renders it once with sample values, so a
@@ -112,6 +121,7 @@ export function validateTemplatePart(kind: MailKind, part: TemplatePart, source:
   } catch (e) {
     throw invalid(part, describeLiquidError(e).replace(/tag "(.+)" not found/, 'the tag "$1" is not allowed').replace(/undefined filter: (\S+)/, 'the filter "$1" is not allowed'));
   }
+  checkLoops(part, source);
   const allowed = new Set<string>(variablesFor(kind));
   const engine = engineFor(modeOf(part));
   // The list of uses is an array (a name like __proto__ survives); the analysis only adds the line.
@@ -124,22 +134,21 @@ export function validateTemplatePart(kind: MailKind, part: TemplatePart, source:
       const why = Object.prototype.hasOwnProperty.call(TEMPLATE_VARIABLES, name) ? `{{ ${name} }} is not available in ${kind} mail` : `{{ ${full} }} is not a known placeholder`;
       throw invalid(part, `${at}${why}; use ${[...allowed].join(', ')}.`);
     }
+    const props = Object.prototype.hasOwnProperty.call(LIST_ITEM_PROPERTIES, name) ? LIST_ITEM_PROPERTIES[name]! : null;
+    if (props) {
+      // A list: itself, its size, or a property of its first, last or n-th item.
+      const rest = full.slice(name.length);
+      const ok = rest === '' || rest === '.size' || new RegExp(`^(\\.first|\\.last|\\[\\d+\\])\\.(${props.join('|')})$`).test(rest);
+      if (!ok) throw invalid(part, `${at}{{ ${full} }}: the items of ${name} have only ${props.join(', ')}; write {% for n in ${name} %}{{ n.${props[0]} }}{% endfor %}.`);
+      continue;
+    }
     if (full !== name) throw invalid(part, `${at}{{ ${full} }}: placeholders have no properties; write {{ ${name} }}.`);
   }
   renderPart(engine, part, source, SAMPLE_VALUES);
 }
 
 /** Values used to check that a template renders (and for previews without a chosen user). */
-export const SAMPLE_VALUES: TemplateValues = Object.freeze({
-  displayName: 'Alex Example',
-  sipAddress: 'alex@contoso.com',
-  conferenceId: '1234567',
-  tollNumber: '+14255550100',
-  tollFreeNumber: '+18005550199',
-  bridgeName: 'Conference Bridge',
-  settingsUrl: 'https://dialin.example.com/dialin',
-  pin: '••••••',
-});
+export const SAMPLE_VALUES: TemplateValues = Object.freeze(templateValues(SAMPLE_MAIL_DATA, 'https://dialin.example.com/dialin', '••••••'));
 
 const TOO_SLOW = 'takes too long to render';
 

@@ -14,6 +14,8 @@ export const FR: LanguagePack = {
     tollFreeNumber: 'Numéro gratuit',
     none: 'aucun',
     pin: "Code PIN d'organisateur",
+    bridge: 'Pont de conférence',
+    changed: 'Ce qui a changé',
     settings: "Tous les numéros d'accès et la gestion de votre code PIN se trouvent sur la page Paramètres de conférence téléphonique :",
   },
   footer: "Ce message a été envoyé automatiquement par le service de conférence téléphonique. Les réponses ne sont pas lues ; en cas de doute, adressez-vous à votre administrateur.",
@@ -45,6 +47,7 @@ export const FR: LanguagePack = {
       title: 'Vos informations de conférence ont changé',
       lead: "Bonjour {{ displayName }}, votre ID de conférence ou vos numéros d'appel ont changé. Utilisez désormais les informations ci-dessous et mettez à jour les invitations déjà envoyées.",
       sections: [
+        { heading: 'Ce qui a changé', show: 'changes' },
         { heading: 'Vos nouvelles informations de conférence', show: 'details' },
         { heading: "Votre code PIN n'a pas changé", body: PIN_SAME },
       ],

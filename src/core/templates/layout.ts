@@ -15,6 +15,8 @@ export interface LanguagePack {
     none: string;
     pin: string;
     settings: string;
+    bridge: string;
+    changed: string;
   };
   footer: string;
   kinds: Record<MailKind, KindText>;
@@ -31,38 +33,80 @@ export interface KindText {
 /** A section: a heading, then the dial-in details, the PIN, or a sentence. */
 export interface SectionText {
   heading: string;
-  show?: 'details' | 'pin';
+  show?: 'details' | 'pin' | 'changes';
   body?: string;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const tollFree = (none: string) => `{% if tollFreeNumber %}{{ tollFreeNumber }}{% else %}${none}{% endif %}`;
-const toll = (none: string) => `{% if tollNumber %}{{ tollNumber }}{% else %}${none}{% endif %}`;
 
 const ROW = 'padding:6px 10px;background:#f3f4f6;border-bottom:2px solid #ffffff';
+const LABEL = `${ROW};width:40%;color:#4b5563`;
+const VALUE = `${ROW};font-weight:600;overflow-wrap:anywhere`;
 
 function htmlRows(rows: [string, string][]): string {
   return [
     '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">',
-    ...rows.map(([label, value]) => `<tr><td style="${ROW};width:40%;color:#4b5563">${esc(label)}</td><td style="${ROW};font-weight:600">${value}</td></tr>`),
+    ...rows.map(([label, value]) => `<tr><td style="${LABEL}">${esc(label)}</td><td style="${VALUE}">${value}</td></tr>`),
     '</table>',
   ].join('\n');
 }
 
-function detailRows(p: LanguagePack): [string, string][] {
+/** "Dial-in number" or "Toll-free number" by the item's type (Liquid, inside the numbers loop). */
+const numberLabel = (p: LanguagePack, e: (s: string) => string) => `{% if n.type == 'toll-free' %}${e(p.labels.tollFreeNumber)}{% else %}${e(p.labels.tollNumber)}{% endif %}`;
+
+/**
+ * The dial-in details: the conference ID grouped for reading, then each number with its city,
+ * as a one-tap link that dials straight into the meeting (`links`), or as a plain number where
+ * the details no longer work.
+ */
+function htmlDetails(p: LanguagePack, links: boolean): string {
+  const value = links ? '<a href="{{ n.tel }}" style="color:#1d4ed8">{{ n.dial }}</a>' : '{{ n.formatted }}';
   return [
-    [p.labels.conferenceId, '{{ conferenceId }}'],
-    [p.labels.tollNumber, toll(esc(p.labels.none))],
-    [p.labels.tollFreeNumber, tollFree(esc(p.labels.none))],
-  ];
+    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">',
+    `<tr><td style="${LABEL}">${esc(p.labels.conferenceId)}</td><td style="${VALUE};letter-spacing:1px">{{ conferenceIdGrouped }}</td></tr>`,
+    `{% for n in numbers %}<tr><td style="${LABEL}">${numberLabel(p, esc)}{% if n.city %}<br><span style="font-weight:400;font-size:13px">{{ n.city }}</span>{% endif %}</td><td style="${VALUE}">${value}</td></tr>`,
+    `{% else %}<tr><td style="${LABEL}">${esc(p.labels.tollNumber)}</td><td style="${VALUE}">${esc(p.labels.none)}</td></tr>{% endfor %}`,
+    '</table>',
+  ].join('\n');
+}
+
+function textDetails(p: LanguagePack, links: boolean): string {
+  const c = p.colon;
+  // Each number starts its own line, so the loop leaves no blank line behind.
+  return (
+    `  ${p.labels.conferenceId}${c}{{ conferenceIdGrouped }}` +
+    `{% for n in numbers %}\n  ${numberLabel(p, (s) => s)}{% if n.city %} ({{ n.city }}){% endif %}${c}${links ? '{{ n.dial }}' : '{{ n.formatted }}'}` +
+    `{% else %}\n  ${p.labels.tollNumber}${c}${p.labels.none}{% endfor %}`
+  );
+}
+
+/** The label of a change's field (Liquid, inside the changes loop). */
+const changeLabel = (p: LanguagePack, e: (s: string) => string) =>
+  `{% if c.field == 'conferenceId' %}${e(p.labels.conferenceId)}{% elsif c.field == 'tollNumber' %}${e(p.labels.tollNumber)}{% elsif c.field == 'tollFreeNumber' %}${e(p.labels.tollFreeNumber)}{% else %}${e(p.labels.bridge)}{% endif %}`;
+const orNone = (v: string, none: string) => `{% if c.${v} %}{{ c.${v} }}{% else %}${none}{% endif %}`;
+
+/** Each change, old → new; nothing at all for a mail that carries no changes. */
+function htmlChanges(p: LanguagePack, heading: string): string {
+  const none = esc(p.labels.none);
+  return [
+    `{% if changes.size > 0 %}${heading}<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">`,
+    `{% for c in changes %}<tr><td style="${LABEL}">${changeLabel(p, esc)}</td><td style="${VALUE}"><span style="font-weight:400;text-decoration:line-through">${orNone('old', none)}</span> → ${orNone('new', none)}</td></tr>{% endfor %}`,
+    '</table>{% endif %}',
+  ].join('\n');
+}
+
+function textChanges(p: LanguagePack, heading: string): string {
+  return `{% if changes.size > 0 %}\n\n${heading}{% for c in changes %}\n  ${changeLabel(p, (s) => s)}${p.colon}${orNone('old', p.labels.none)} → ${orNone('new', p.labels.none)}{% endfor %}{% endif %}`;
 }
 
 /** The HTML template of a kind: banner, lead, who it is for, sections, settings link, footer. */
 export function htmlTemplate(p: LanguagePack, kind: MailKind): string {
   const k = p.kinds[kind];
   const sections = k.sections.map((s) => {
-    const parts = [`<h2 style="font-size:16px;margin:20px 0 4px;color:#1e3a8a">${esc(s.heading)}</h2>`];
-    if (s.show === 'details') parts.push(htmlRows(detailRows(p)));
+    const h2 = `<h2 style="font-size:16px;margin:20px 0 4px;color:#1e3a8a">${esc(s.heading)}</h2>`;
+    if (s.show === 'changes') return htmlChanges(p, h2);
+    const parts = [h2];
+    if (s.show === 'details') parts.push(htmlDetails(p, kind !== 'turned_off'));
     if (s.show === 'pin') parts.push(htmlRows([[p.labels.pin, '<span style="font-size:18px;letter-spacing:2px">{{ pin }}</span>']]));
     if (s.body) parts.push(`<p style="margin:4px 0 12px">${esc(s.body)}</p>`);
     return parts.join('\n');
@@ -99,9 +143,13 @@ export function textTemplate(p: LanguagePack, kind: MailKind): string {
   const c = p.colon;
   const lines: string[] = [k.title, '', k.lead, '', `${p.labels.name}${c}{{ displayName }}`, `${p.labels.account}${c}{{ sipAddress }}`];
   for (const s of k.sections) {
+    if (s.show === 'changes') {
+      lines[lines.length - 1] += textChanges(p, s.heading);
+      continue;
+    }
     lines.push('', s.heading);
     if (s.show === 'details') {
-      lines.push(`  ${p.labels.conferenceId}${c}{{ conferenceId }}`, `  ${p.labels.tollNumber}${c}${toll(p.labels.none)}`, `  ${p.labels.tollFreeNumber}${c}${tollFree(p.labels.none)}`);
+      lines.push(textDetails(p, kind !== 'turned_off'));
     }
     if (s.show === 'pin') lines.push(`  ${p.labels.pin}${c}{{ pin }}`);
     if (s.body) lines.push(s.body);

@@ -1,6 +1,8 @@
 import { KIND_CARRIES_PIN, MAIL_KINDS, type MailData, type MailKind } from '../mail-kinds.ts';
 import { MAIL_LANGUAGES, type MailLanguage } from '../languages.ts';
 import { AppError } from '../errors.ts';
+import { displayNumber, groupConferenceId, oneTap } from '../phone-number.ts';
+import type { ChangeField, MailChange } from '../mail-changes.ts';
 
 /** The three parts of every mail template. */
 export const TEMPLATE_PARTS = ['subject', 'html', 'text'] as const;
@@ -16,9 +18,14 @@ export type TemplateSet = Readonly<Record<TemplatePart, string>>;
 export const TEMPLATE_VARIABLES = Object.freeze({
   displayName: "the user's display name",
   sipAddress: "the user's account (SIP address)",
-  conferenceId: 'the conference ID callers enter',
-  tollNumber: 'the default toll number, E.164 (empty when none)',
-  tollFreeNumber: 'the default toll-free number, E.164 (empty when none)',
+  conferenceId: 'the conference ID callers enter, digits only (5290376)',
+  conferenceIdGrouped: 'the conference ID grouped for reading, with the # to press (529 037 6#)',
+  tollNumber: 'the default toll number, formatted for its country (+1 425-555-0100; empty when none)',
+  tollFreeNumber: 'the default toll-free number, formatted for its country (empty when none)',
+  numbers:
+    'the default numbers as a list (toll first), for {% for n in numbers %}: n.formatted (+1 425-555-0100), n.dial (+1 425-555-0100,,5290376#), n.tel (the one-tap link tel:+14255550100,,5290376%23), n.city (empty when unknown), n.type (toll or toll-free)',
+  changes:
+    'info_changed: what changed, as a list for {% for c in changes %}: c.field (conferenceId, tollNumber, tollFreeNumber or bridge), c.old and c.new (formatted; empty for none)',
   bridgeName: 'the name of the conference bridge',
   settingsUrl: 'the link to the Dial-in Conferencing Settings page',
   pin: 'the leader PIN (welcome and pin_changed only)',
@@ -30,17 +37,56 @@ export function variablesFor(kind: MailKind): TemplateVariable[] {
   return (Object.keys(TEMPLATE_VARIABLES) as TemplateVariable[]).filter((v) => v !== 'pin' || KIND_CARRIES_PIN[kind]);
 }
 
+/** One number of the `numbers` list: how it is shown, dialled in one tap, where and what it is. */
+export interface TemplateNumber {
+  formatted: string;
+  dial: string;
+  tel: string;
+  city: string;
+  type: 'toll' | 'toll-free';
+}
+
+/** The properties of each list placeholder's items; a template may name no other. */
+export const LIST_ITEM_PROPERTIES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  numbers: ['formatted', 'dial', 'tel', 'city', 'type'],
+  changes: ['field', 'old', 'new'],
+});
+
+/** One change of the `changes` list, shown as people read it (numbers formatted, ID grouped; empty for none). */
+export interface TemplateChange {
+  field: ChangeField;
+  old: string;
+  new: string;
+}
+
+type ListVariable = 'numbers' | 'changes';
 /** What a render gets: the mail data, the settings link and, for the PIN kinds, the PIN. */
-export type TemplateValues = Record<TemplateVariable, string>;
+export type TemplateValues = Record<Exclude<TemplateVariable, ListVariable>, string> & { numbers: readonly TemplateNumber[]; changes: readonly TemplateChange[] };
+
+function shownChange(c: MailChange): TemplateChange {
+  const show = (v: string | null) => (v === null ? '' : c.field === 'conferenceId' ? groupConferenceId(v) : c.field === 'bridge' ? v : displayNumber(v));
+  return { field: c.field, old: show(c.old), new: show(c.new) };
+}
+
+function numberItem(e164: string, city: string | null | undefined, type: TemplateNumber['type'], conferenceId: string | null): TemplateNumber {
+  const tap = oneTap(e164, conferenceId);
+  return { formatted: displayNumber(e164), dial: tap.shown, tel: tap.tel, city: city ?? '', type };
+}
 
 /** Builds the values of a render; nulls become empty strings so `{% if tollFreeNumber %}` works. */
 export function templateValues(data: MailData, settingsUrl: string, pin: string | null): TemplateValues {
+  const numbers: TemplateNumber[] = [];
+  if (data.tollNumber) numbers.push(numberItem(data.tollNumber, data.tollCity, 'toll', data.conferenceId));
+  if (data.tollFreeNumber) numbers.push(numberItem(data.tollFreeNumber, data.tollFreeCity, 'toll-free', data.conferenceId));
   return {
     displayName: data.displayName,
     sipAddress: data.sipAddress.replace(/^sip:/i, ''),
     conferenceId: data.conferenceId ?? '',
-    tollNumber: data.tollNumber ?? '',
-    tollFreeNumber: data.tollFreeNumber ?? '',
+    conferenceIdGrouped: groupConferenceId(data.conferenceId),
+    tollNumber: displayNumber(data.tollNumber),
+    tollFreeNumber: displayNumber(data.tollFreeNumber),
+    numbers,
+    changes: (data.changes ?? []).map(shownChange),
     bridgeName: data.bridgeName ?? '',
     settingsUrl,
     pin: pin ?? '',
@@ -73,3 +119,15 @@ export function toTemplatePart(input: string, field = 'Part'): TemplatePart {
   }
   return p as TemplatePart;
 }
+
+/** The data of test mails and previews without a chosen user. */
+export const SAMPLE_MAIL_DATA: MailData = Object.freeze({
+  displayName: 'Alex Example',
+  sipAddress: 'alex@contoso.com',
+  conferenceId: '5290376',
+  tollNumber: '+14255550100',
+  tollFreeNumber: '+18005550199',
+  bridgeName: 'Conference Bridge',
+  tollCity: 'Redmond',
+  tollFreeCity: null,
+});

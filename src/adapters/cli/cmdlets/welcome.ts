@@ -26,8 +26,8 @@ export const welcomeCmdlets: CmdletDef[] = [
     notes: {
       title: 'Template placeholders',
       text: Object.entries(TEMPLATE_VARIABLES)
-        .map(([k, v]) => `{{ ${k} }}`.padEnd(22) + v)
-        .concat(['', 'Only these, without properties; {% if tollFreeNumber %}…{% endif %} is allowed. In an HTML template every value is escaped.'])
+        .map(([k, v]) => `{{ ${k} }}`.padEnd(28) + v)
+        .concat(['', 'Only these, without properties (except the items of a list); {% if tollFreeNumber %}…{% endif %} and {% for n in numbers %}<a href="{{ n.tel }}">{{ n.dial }}</a>{% endfor %} are allowed. In an HTML template every value is escaped.'])
         .join('\n'),
     },
     examples: [

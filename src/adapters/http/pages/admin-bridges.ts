@@ -7,18 +7,19 @@ import { scopeFor } from '../auth.ts';
 import { html } from '../html.ts';
 import { csrfField, errorBox, flash, input, postButton, select } from './kit.ts';
 import { page, type PageCtx } from './layout.ts';
+import { displayNumber } from '../../../core/phone-number.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 
 function bridgesPage(c: PageCtx, bridges: BridgeView[], o: { error?: AppError | null; saved?: boolean }): string {
   const cards = bridges.map(
     (b) => html`<section class="card" aria-labelledby="b-${b.Identity}"><h2 id="b-${b.Identity}">${b.Name}${b.IsDefault ? html` <span class="badge on">${c.t('bridges.default')}</span>` : ''}</h2>
-<p>${c.t('bridges.defaultNumber')}: <strong>${b.DefaultServiceNumber ?? '—'}</strong></p>
+<p>${c.t('bridges.defaultNumber')}: <strong>${b.DefaultServiceNumber ? displayNumber(b.DefaultServiceNumber) : '—'}</strong></p>
 ${b.ServiceNumbers.length
   ? html`<div class="table-wrap"><table><thead><tr><th scope="col">${c.t('bridges.number')}</th><th scope="col">${c.t('bridges.type')}</th><th scope="col">${c.t('bridges.city')}</th><th scope="col">${c.t('bridges.languages')}</th><th scope="col"><span class="sr-only">${c.t('bridges.actions')}</span></th></tr></thead>
 <tbody>${b.ServiceNumbers.map(
-      (n) => html`<tr><td>${n.Number}</td><td>${n.Type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${n.City ?? '—'}</td><td>${[n.PrimaryLanguage, ...n.SecondaryLanguages].filter(Boolean).join(', ')}</td>
+      (n) => html`<tr><td><a href="tel:${n.Number}">${displayNumber(n.Number)}</a></td><td>${n.Type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${n.City ?? '—'}</td><td>${[n.PrimaryLanguage, ...n.SecondaryLanguages].filter(Boolean).join(', ')}</td>
 <td class="row-actions">${n.Type === 'Toll' && n.Number !== b.DefaultServiceNumber ? postButton(c, `/admin/bridges/${b.Identity}/default?number=${encodeURIComponent(n.Number)}`, c.t('bridges.makeDefault')) : ''}
-${postButton(c, `/admin/numbers/remove?number=${encodeURIComponent(n.Number)}`, c.t('bridges.remove'), { confirm: c.t('bridges.removeConfirm', { number: n.Number }), kind: 'danger' })}</td></tr>`,
+${postButton(c, `/admin/numbers/remove?number=${encodeURIComponent(n.Number)}`, c.t('bridges.remove'), { confirm: c.t('bridges.removeConfirm', { number: displayNumber(n.Number) }), kind: 'danger' })}</td></tr>`,
     )}</tbody></table></div>`
   : html`<p>${c.t('bridges.noNumbers')}</p>`}
 </section>`,

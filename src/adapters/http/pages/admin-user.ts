@@ -18,6 +18,7 @@ import { runOne } from '../routes/api-deps.ts';
 import { csrfField, errorBox, facts, flash, input, postButton, select } from './kit.ts';
 import { page, type PageCtx } from './layout.ts';
 import type { MsgKey } from './i18n.ts';
+import { displayNumber } from '../../../core/phone-number.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 
 const DONE: Record<string, MsgKey> = { cid: 'flash.cidReset', info: 'flash.infoSent', disabled: 'flash.disabled', saved: 'flash.saved', unlocked: 'flash.unlocked' };
@@ -32,7 +33,7 @@ interface UserData {
 }
 
 function numberOptions(c: PageCtx, b: BridgeView | undefined, type: 'Toll' | 'TollFree', allowNone: boolean) {
-  const opts = (b?.ServiceNumbers ?? []).filter((n) => n.Type === type).map((n) => ({ value: n.Number, label: `${n.Number}${n.City ? ` (${n.City})` : ''}` }));
+  const opts = (b?.ServiceNumbers ?? []).filter((n) => n.Type === type).map((n) => ({ value: n.Number, label: `${displayNumber(n.Number)}${n.City ? ` (${n.City})` : ''}` }));
   return allowNone ? [{ value: '', label: c.t('user.none') }, ...opts] : opts;
 }
 
@@ -50,8 +51,8 @@ function userPage(c: PageCtx, d: UserData, o: { newPin?: string; error?: AppErro
     ? html`${facts([
         [c.t('user.provider'), c.t('user.providerDialin')],
         [c.t('user.bridge'), d.bridgeName],
-        [c.t('user.tollNumber'), u.service_number],
-        [c.t('user.tollFreeNumber'), u.toll_free_number],
+        [c.t('user.tollNumber'), u.service_number && displayNumber(u.service_number)],
+        [c.t('user.tollFreeNumber'), u.toll_free_number && displayNumber(u.toll_free_number)],
         [c.t('user.conferenceId'), html`<span data-testid="conference-id">${u.conference_id}</span>`],
         [c.t('user.pin'), d.pin.IsPinSet ? '*****' : c.t('user.pinNotSet')],
         [c.t('user.pinStatus'), d.pin.IsLockedOut ? c.t('user.pinLocked') : c.t('user.pinOk')],

@@ -12,6 +12,7 @@ import { html } from '../html.ts';
 import { WindowLimiter } from '../rate-limit.ts';
 import { csrfField, errorBox, facts, input } from './kit.ts';
 import { page, pageCtx, type PageCtx } from './layout.ts';
+import { oneTap } from '../../../core/phone-number.ts';
 import { sendPage, type PageDeps } from './routes.ts';
 
 function signInPage(c: PageCtx, o: { sent?: boolean; error?: AppError | null }): string {
@@ -24,6 +25,13 @@ ${input(c, 'email', c.t('dialin.email'), { type: 'email', required: true, autoco
   return page(c, c.t('dialin.title'), body, { area: 'dialin' });
 }
 
+/** A number formatted for its country, as a link that dials straight into the user's meeting. */
+function tappable(e164: string | null, conferenceId: string | null) {
+  if (!e164) return null;
+  const tap = oneTap(e164, conferenceId);
+  return html`<a href="${tap.tel}" class="tel">${tap.shown}</a>`;
+}
+
 function settingsPage(c: PageCtx, me: OwnDialIn, o: { newPin?: string; error?: AppError | null }): string {
   const byCity = new Map<string, OwnDialIn['AccessNumbers']>();
   for (const n of me.AccessNumbers) byCity.set(n.City ?? c.t('dialin.otherCity'), [...(byCity.get(n.City ?? c.t('dialin.otherCity')) ?? []), n]);
@@ -34,14 +42,14 @@ function settingsPage(c: PageCtx, me: OwnDialIn, o: { newPin?: string; error?: A
 <section aria-labelledby="me-h" class="card"><h2 id="me-h">${c.t('dialin.yourMeeting')}</h2>
 ${facts([
   [c.t('user.conferenceId'), html`<span data-testid="conference-id">${me.ConferenceId}</span>`],
-  [c.t('user.tollNumber'), me.ServiceNumber],
-  [c.t('user.tollFreeNumber'), me.TollFreeServiceNumber],
+  [c.t('user.tollNumber'), tappable(me.ServiceNumber, me.ConferenceId)],
+  [c.t('user.tollFreeNumber'), tappable(me.TollFreeServiceNumber, me.ConferenceId)],
   [c.t('user.pin'), me.IsPinSet ? c.t('dialin.pinIsSet') : c.t('user.pinNotSet')],
 ])}</section>
 <section aria-labelledby="num-h" class="card"><h2 id="num-h">${c.t('dialin.numbers')}</h2>
 ${me.AccessNumbers.length === 0 ? html`<p>${c.t('bridges.noNumbers')}</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">${c.t('bridges.city')}</th><th scope="col">${c.t('bridges.number')}</th><th scope="col">${c.t('bridges.type')}</th><th scope="col">${c.t('bridges.languages')}</th></tr></thead>
 <tbody>${[...byCity.entries()].map(([city, list]) =>
-  list.map((n, i) => html`<tr>${i === 0 ? html`<th scope="rowgroup" rowspan="${list.length}">${city}</th>` : ''}<td><a href="tel:${n.Number}">${n.Number}</a></td><td>${n.Type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${[n.PrimaryLanguage, ...n.SecondaryLanguages].filter(Boolean).join(', ')}</td></tr>`),
+  list.map((n, i) => html`<tr>${i === 0 ? html`<th scope="rowgroup" rowspan="${list.length}">${city}</th>` : ''}<td>${tappable(n.Number, me.ConferenceId)}</td><td>${n.Type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${[n.PrimaryLanguage, ...n.SecondaryLanguages].filter(Boolean).join(', ')}</td></tr>`),
 )}</tbody></table></div>`}</section>
 <section aria-labelledby="pin-h" class="card"><h2 id="pin-h">${c.t('dialin.pinTitle')}</h2>
 ${errorBox(c, o.error ?? null)}
