@@ -39,12 +39,12 @@ const COMPARE_PARAMS = ['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'like', 'notlike', '
 /** Where-Object's simplified form: `Where-Object IsPinSet -eq $true`, or just `Where-Object IsPinSet`. */
 export async function whereSimple(a: CallArgs, item: unknown): Promise<boolean> {
   const prop = toText(arg(a, 'property') ?? a.positional[0]);
-  const opEntry = [...a.named.entries()].find(([k]) => COMPARE_PARAMS.includes(k) || k === 'not');
+  const op = a.order.find((o) => o.name !== null && (COMPARE_PARAMS.includes(o.name.toLowerCase()) || o.name.toLowerCase() === 'not'));
   const v = getProp(item, prop);
-  if (!opEntry) return truthy(v);
-  if (opEntry[0] === 'not') return !truthy(v);
-  const right = opEntry[1] === true ? (arg(a, 'value') ?? a.positional[1]) : opEntry[1];
-  return truthy(compare(opEntry[0], v, right ?? null));
+  if (!op) return truthy(v);
+  if (op.name!.toLowerCase() === 'not') return !truthy(v);
+  const right = op.switchOnly ? (arg(a, 'value') ?? a.positional[1]) : op.value;
+  return truthy(compare(op.name!.toLowerCase(), v, right ?? null));
 }
 
 function propsOf(v: unknown): string[] {

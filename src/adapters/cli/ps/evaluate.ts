@@ -220,6 +220,7 @@ export class Evaluator {
     });
     const ea = (args.named.get('erroraction') ?? args.named.get('ea')) as string | undefined;
     for (const k of COMMON) args.named.delete(k);
+    args.order = args.order.filter((o) => o.name === null || !COMMON.has(o.name.toLowerCase()));
     const action = (ea ?? toText(this.getVar('ErrorActionPreference')) ?? '').toLowerCase() || 'stop';
     try {
       if (b) return await b.run(this, args, input, c);
