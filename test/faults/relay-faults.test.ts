@@ -24,8 +24,13 @@ async function servedDeployment(mails: number, env: Record<string, string>, faul
   const [ivr] = await enableMany(d.scope, 'ivr', 1);
   await enableMany(d.scope, 'user', mails);
   d.sink.faults = faults;
-  const serve = await startServe(d.env, { worker: true });
-  return { d, serve, ivr: ivr! };
+  try {
+    const serve = await startServe(d.env, { worker: true });
+    return { d, serve, ivr: ivr! };
+  } catch (e) {
+    await d.cleanup(); // a serve that did not start must not keep the file running
+    throw e;
+  }
 }
 
 /** The admin API and the bridge PIN check, probed side by side while the relay misbehaves. */

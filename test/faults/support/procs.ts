@@ -64,8 +64,11 @@ export function spawnDialin(args: string[], env: Record<string, string>): Dialin
   return p;
 }
 
-/** Resolves once the process printed a line matching `pattern`; rejects if it exits first or after `timeoutMs`. */
-export async function waitForOutput(p: DialinProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+/**
+ * Resolves once the process printed a line matching `pattern`; rejects if it exits first or after
+ * `timeoutMs` (generous: a start on a machine saturated by other work can take a minute).
+ */
+export async function waitForOutput(p: DialinProcess, pattern: RegExp, timeoutMs = 180_000): Promise<RegExpExecArray> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const m = pattern.exec(p.output());
@@ -79,15 +82,25 @@ export async function waitForOutput(p: DialinProcess, pattern: RegExp, timeoutMs
 /** `dialin worker`, resolved once it delivers (it printed where mail goes). */
 export async function startWorker(env: Record<string, string>): Promise<DialinProcess> {
   const p = spawnDialin(['worker'], env);
-  await waitForOutput(p, /Delivering mail through|mail goes to/);
+  await startedOrStopped(p, waitForOutput(p, /Delivering mail through|mail goes to/));
   return p;
 }
 
 /** `dialin serve` on a free port (PORT=0), resolved with its base URL once it listens. */
 export async function startServe(env: Record<string, string>, opts: { worker: boolean }): Promise<{ proc: DialinProcess; url: string }> {
   const proc = spawnDialin(['serve', ...(opts.worker ? [] : ['--no-worker'])], { ...env, PORT: '0' });
-  const m = await waitForOutput(proc, /"url":"(http:\/\/[^"]+)"/);
+  const m = await startedOrStopped(proc, waitForOutput(proc, /"url":"(http:\/\/[^"]+)"/));
   return { proc, url: m[1]! };
+}
+
+/** A process that did not come up is stopped before the error is passed on (nothing left running). */
+async function startedOrStopped<T>(p: DialinProcess, up: Promise<T>): Promise<T> {
+  try {
+    return await up;
+  } catch (e) {
+    await p.stop(5_000);
+    throw e;
+  }
 }
 
 /** The pid inside a lease owner (`host/pid/…#n`): which worker holds a message. */
