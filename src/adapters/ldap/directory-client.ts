@@ -153,14 +153,15 @@ export class DirectorySession {
     const visited = new Set<string>();
     const queue = [normalizeDn(groupDn)];
     let first = true;
-    while (queue.length) {
-      const dn = queue.shift()!;
+    // An index, not shift(): shift is linear, and a licence group may have 100,000 members.
+    for (let head = 0; head < queue.length; head++) {
+      const dn = queue[head]!;
       if (visited.has(dn)) continue;
       visited.add(dn);
       let list = groups.get(dn);
       if (!list && (first || !isUnder(dn, this.target.baseDn))) list = (await this.readGroup(dn, first)) ?? undefined;
       first = false;
-      if (list) queue.push(...list.map(normalizeDn));
+      if (list) for (const m of list) queue.push(normalizeDn(m));
       else members.add(dn);
     }
     return members;
