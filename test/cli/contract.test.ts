@@ -7,6 +7,7 @@ import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { expectOk } from '../support/cli-expect.ts';
 import { dumpDb } from '../support/db-dump.ts';
 import { addUsers, bridgeWithNumbers, enable, userRow } from '../support/fixtures.ts';
+import { addUser } from '../../src/app/users.ts';
 import { spawn } from 'node:child_process';
 import { BIN, runCli } from '../support/cli.ts';
 
@@ -31,6 +32,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(rows[0], ['Identity', 'User', 'Outcome', 'Code', 'Reason']);
       assert.deepEqual(rows.slice(1).map((r) => r[0]), ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+SUM(1)", "'-2+3", "'@SUM(1)", 'ann0@contoso.com']);
       for (const r of rows) for (const cell of r) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, `no cell starts a formula: ${JSON.stringify(r)}`);
+    });
+
+    it("a script's Export-Csv neutralises formula cells too", async () => {
+      await enable(t.scope, [(await addUser(t.scope, { UserUri: 'formula@contoso.com', DisplayName: '=HYPERLINK("http://evil.example","Pay")' })).sip]);
+      const out = path.join(t.dataDir, 'export.csv');
+      const script = path.join(t.dataDir, 'export.ps1');
+      fs.writeFileSync(script, `Get-CsOnlineDialInConferencingUser | Select-Object Identity, DisplayName | Export-Csv -Path "${out}" -NoTypeInformation\n`);
+      await expectOk(t, ['run', script]);
+      const rows: string[][] = parse(fs.readFileSync(out, 'utf8'));
+      assert.deepEqual(rows[0], ['Identity', 'DisplayName']);
+      assert.ok(rows.some((r) => r[1] === `'=HYPERLINK("http://evil.example","Pay")`), `the name is exported as text: ${JSON.stringify(rows)}`);
+      for (const r of rows) for (const cell of r) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, JSON.stringify(r));
     });
 
     it('a group run that skipped users exits 2 and names each skipped user as typed, not as internal JSON', async () => {

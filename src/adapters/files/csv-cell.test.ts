@@ -20,4 +20,9 @@ describe('csvCell', () => {
     assert.equal(csvCell('a=b'), 'a=b', 'only the first character makes a formula');
     assert.equal(csvLine(['a', '=1', '']), `a,"'=1",`);
   });
+
+  it('alwaysQuote (Export-Csv) quotes every cell and still neutralises formulas', () => {
+    assert.equal(csvCell('Ken', { alwaysQuote: true }), '"Ken"');
+    assert.equal(csvCell('@SUM(1)', { alwaysQuote: true }), `"'@SUM(1)"`);
+  });
 });

@@ -6,6 +6,7 @@ import type { Evaluator } from './evaluate.ts';
 import { compare } from './operators.ts';
 import { collapse, enumerate, Formatted, formatDate, getProp, isObj, keyOf, ScriptBlock, toText, truthy, type Obj } from './values.ts';
 import { render } from '../format.ts';
+import { csvCell } from '../../files/csv-cell.ts';
 
 export interface CallArgs {
   /** Named arguments by lower-case name (a switch is true). */
@@ -81,9 +82,9 @@ function sortKey(v: unknown): number | string {
   return toText(v).toLowerCase();
 }
 
-function csvCell(v: unknown): string {
-  const s = Array.isArray(v) ? v.map(toText).join(' ') : toText(v);
-  return `"${s.replace(/"/g, '""')}"`;
+/** An Export-Csv cell: quoted like PowerShell's, and neutralised when a spreadsheet would run it as a formula. */
+function exportCell(v: unknown): string {
+  return csvCell(Array.isArray(v) ? v.map(toText).join(' ') : toText(v), { alwaysQuote: true });
 }
 
 function path(a: CallArgs, cmd: string): string {
@@ -253,7 +254,7 @@ const exportCsv: Builtin = {
     const d = toText(arg(a, 'delimiter') ?? ',');
     const keys = rows.length ? Object.keys(rows[0]!) : [];
     const append = has(a, 'append') && fs.existsSync(file);
-    const lines = [...(append ? [] : [keys.map(csvCell).join(d)]), ...rows.map((r) => keys.map((k) => csvCell(getProp(r, k))).join(d))];
+    const lines = [...(append ? [] : [keys.map(exportCell).join(d)]), ...rows.map((r) => keys.map((k) => exportCell(getProp(r, k))).join(d))];
     try {
       if (append) fs.appendFileSync(file, lines.length ? `${lines.join('\n')}\n` : '');
       else fs.writeFileSync(file, `${lines.join('\n')}\n`);
