@@ -198,9 +198,21 @@ async function applyPlan(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable,
   const now = s.now();
   const toEnable: string[] = [];
   const toDisable: string[] = [];
-  const creates: UsersTable[] = [];
-  const audits = [];
+  let creates: UsersTable[] = [];
+  let audits: ReturnType<typeof auditRow>[] = [];
+  // Written a chunk at a time, so a first sync of a whole directory does not hold every row in memory.
+  const flush = async (force: boolean) => {
+    if (creates.length && (force || creates.length >= CHUNK)) {
+      await trx.insertInto('users').values(creates).execute();
+      creates = [];
+    }
+    if (audits.length && (force || audits.length >= CHUNK)) {
+      await insertAuditRows(trx, audits);
+      audits = [];
+    }
+  };
   for (const i of plan.items) {
+    await flush(false);
     const p = i.person;
     if (i.action === 'create' && p) {
       const row = { ...newUserRow(s, { UserUri: p.sip, DisplayName: p.displayName, EmailAddress: p.email, Language: p.language, Phone: p.phone }, now), ...directoryColumns(c, p) };
@@ -220,18 +232,15 @@ async function applyPlan(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable,
     if (i.licence === 'enable' && i.userId) toEnable.push(i.userId);
     if (i.licence === 'disable' && i.userId) toDisable.push(i.userId);
   }
-  for (let k = 0; k < creates.length; k += CHUNK) await trx.insertInto('users').values(creates.slice(k, k + CHUNK)).execute();
-  await insertAuditRows(trx, audits);
+  await flush(true);
 
   const note = (results: ItemResult[]) => {
     for (const r of results) if (r.outcome === 'skipped') refused.push({ Dn: '', Sip: r.user ?? r.input, Reason: r.reason ?? r.code ?? 'refused' });
   };
   const enable = enableUsers(s, { bridge: {} });
-  const enableRows = await rowsById(trx, s, toEnable);
-  for (let k = 0; k < enableRows.length; k += CHUNK) note(await enable(trx, enableRows.slice(k, k + CHUNK).map((u) => ({ input: u.sip, user: u }))));
+  for (let k = 0; k < toEnable.length; k += CHUNK) note(await enable(trx, (await rowsById(trx, s, toEnable.slice(k, k + CHUNK))).map((u) => ({ input: u.sip, user: u }))));
   const disable = disableUsers(s, {});
-  const disableRows = await rowsById(trx, s, toDisable);
-  for (let k = 0; k < disableRows.length; k += CHUNK) note(await disable(trx, disableRows.slice(k, k + CHUNK).map((u) => ({ input: u.sip, user: u }))));
+  for (let k = 0; k < toDisable.length; k += CHUNK) note(await disable(trx, (await rowsById(trx, s, toDisable.slice(k, k + CHUNK))).map((u) => ({ input: u.sip, user: u }))));
 }
 
 export interface DirectoryTestResult {
