@@ -25,8 +25,13 @@ export default async function* failures(source) {
       const whole = d.file && d.name === d.file;
       const names = whole ? [`${file} (the file itself failed: its output is above)`] : [...(stacks.get(file) ?? []).slice(0, d.nesting), d.name];
       const cause = error?.cause ?? error;
-      const message = String(cause?.message ?? cause ?? '').split('\n').find((l) => l.trim()) ?? '';
-      failed.push({ where: d.line ? `${file}:${d.line}` : file, name: names.join(' › '), message: message.length > 200 ? `${message.slice(0, 199)}…` : message });
+      const lines = String(cause?.message ?? cause ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+      // "Expected values to be strictly equal:" says more with the line that follows it.
+      const message = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1]}` : (lines[0] ?? '');
+      // Where it failed: the first frame of the error in the test file, else where the test is declared.
+      const frame = d.file ? String(cause?.stack ?? '').split(`${d.file}:`)[1]?.match(/^(\d+):/)?.[1] : undefined;
+      const line = frame ?? d.line;
+      failed.push({ where: line ? `${file}:${line}` : file, name: names.join(' › '), message: message.length > 200 ? `${message.slice(0, 199)}…` : message });
     }
   }
   if (!failed.length) {
