@@ -80,7 +80,8 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
   // --json anywhere on the line (before or after the cmdlet, or on a native command) asks for JSON errors.
   const json = argv.includes('--json');
   try {
-    checkArgs(argv);
+    // The script of -Command may have line breaks and tabs; the rest of the check still applies to it.
+    checkArgs(argv.map((a, i) => (/^-(command|c)$/i.test(argv[i - 1] ?? '') ? a.replace(/[\r\n\t]/g, ' ') : a)));
     const config = loadConfig(env);
     holder = new ContextHolder(config);
     const { rest, tenant, json: leadingJson } = leadingGlobals(argv);

@@ -279,6 +279,7 @@ class Parser {
         const ch = this.ch();
         if (this.eof() || ch === '\n' || ch === '\r' || ch === ';' || ch === '|' || ch === ')' || ch === '}') break;
         if (ch === '>' || ch === '<' || (/[0-9*]/.test(ch) && this.at(1) === '>')) this.fail('redirection (>, 2>&1) is not supported: use Out-File or Export-Csv');
+        if (ch === '&' && this.at(1) === '&') this.fail("the '&&' pipeline chain operator is not supported: use if or separate lines");
         if (ch === '&') this.fail('the & operator is not supported');
         if (ch === '-' && /[A-Za-z_?]/.test(this.at(1))) {
           const ps = this.i;
@@ -699,6 +700,7 @@ class Parser {
       const pipe = this.pipeline();
       entries.push([key, pipe.commands.length === 1 && pipe.commands[0]!.k === 'expr' ? pipe.commands[0]!.expr : { k: 'paren', pipeline: pipe, ...vp }]);
       this.ws(false);
+      if (this.eof()) this.fail("the hashtable @{ … is not closed with '}'");
       if (this.ch() !== ';' && this.ch() !== '\n' && this.ch() !== '\r' && this.ch() !== '}') this.fail(`expected ';', a new line or '}' after the value of ${key}`);
     }
   }
