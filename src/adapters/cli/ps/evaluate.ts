@@ -1,4 +1,5 @@
 import { AppError, isAppError } from '../../../core/errors.ts';
+import { visible } from '../../../core/text.ts';
 import type { AppContext } from '../../../app/context.ts';
 import type { Config } from '../../../config/config.ts';
 import type { Token } from '../ps-tokenize.ts';
@@ -79,7 +80,8 @@ export class Evaluator {
       out.push(l.replace(/`\s*$/, '').trim());
       if (!/`\s*$/.test(l)) break;
     }
-    return out.join(' ');
+    // A control or invisible character in the script is shown as \u{…}, never sent to the terminal.
+    return visible(out.join(' '));
   }
 
   // ——— output ———
