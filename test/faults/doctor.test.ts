@@ -64,7 +64,10 @@ for (const dialect of DIALECTS) {
       try {
         const r = await doctor({ ...t.env, DIALIN_PIN_KEY: crypto.randomBytes(32).toString('hex') });
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /DOCTOR_FOUND_PROBLEMS: 3 problem\(s\) found/);
+        // With --json the error is JSON too (docs/errors.md).
+        const { error } = JSON.parse(r.stderr) as { error: { code: string; message: string } };
+        assert.equal(error.code, 'DOCTOR_FOUND_PROBLEMS');
+        assert.match(error.message, /^3 problem\(s\) found/);
         const f = findings(r);
         assert.deepEqual([f.database!.status, f.schema!.status], ['OK', 'OK']);
         assert.match(f.keys!.detail, /cannot open 3 of the 3 newest PINs waiting in the outbox/);
