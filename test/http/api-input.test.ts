@@ -118,7 +118,9 @@ const BAD: Bad[] = [
   { method: 'POST', url: '/api/v1/service-numbers', body: { Identity: '+14255550177', PrimaryLanguage: 'xx-XX' }, code: 'LANGUAGE_INVALID', field: 'PrimaryLanguage' },
   { method: 'POST', url: '/api/v1/service-numbers', body: { Identity: '+14255550177', SecondaryLanguages: ['de-DE', 'fr-FR', 'it-IT', 'es-ES', 'ja-JP'] }, code: 'INVALID_ARGUMENT', field: 'SecondaryLanguages' },
   { method: 'DELETE', url: '/api/v1/service-numbers/%2B14255550100', code: 'NUMBER_IS_BRIDGE_DEFAULT', field: 'Identity' },
-  { method: 'DELETE', url: '/api/v1/service-numbers/%2B19995550100', code: 'NUMBER_NOT_FOUND', field: 'Identity' },
+  { method: 'DELETE', url: '/api/v1/service-numbers/%2B14255550188', code: 'NUMBER_NOT_FOUND', field: 'Identity' },
+  // +1 999 is no North American area code: not a number at all, before any lookup.
+  { method: 'DELETE', url: '/api/v1/service-numbers/%2B19995550100', code: 'NUMBER_INVALID', field: 'Identity' },
   // third-party providers, mail
   { method: 'PUT', url: u('/acp'), body: { Name: 'X', Domain: 'not a domain' }, code: 'INVALID_ARGUMENT', field: 'Domain' },
   { method: 'PUT', url: u('/acp'), body: { Name: 'X', Domain: 'fabrikam.com', Url: 'javascript:alert(1)' }, code: 'INVALID_ARGUMENT', field: 'Url' },
