@@ -55,7 +55,8 @@ function checkAcp(i: AcpInput): Omit<UserAcpTable, 'tenant_id' | 'user_id'> {
 export async function setUserAcp(trx: Trx, s: TenantScope, user: UsersTable, input: AcpInput): Promise<AcpInfo> {
   const acp = checkAcp(input);
   if (user.provider === 'Microsoft' && user.dialin_enabled === 1) {
-    await turnOffDialIn(trx, s, user, { provider: 'ThirdParty', sendEmail: false, sendTo: null, action: 'user.provider-change' });
+    const provider = { name: acp.name, tollNumber: acp.toll_number, tollFreeNumbers: JSON.parse(acp.toll_free_numbers) as string[], passcode: acp.participant_passcode, url: acp.url };
+    await turnOffDialIn(trx, s, user, { provider: 'ThirdParty', sendEmail: false, sendTo: null, action: 'user.provider-change', acp: provider });
   } else {
     await trx.updateTable('users').set({ provider: 'ThirdParty', updated_at: s.now() }).where('id', '=', user.id).execute();
   }

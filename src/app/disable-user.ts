@@ -1,3 +1,4 @@
+import type { MailProvider } from '../core/mail-kinds.ts';
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email-address.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
@@ -14,9 +15,9 @@ import type { TenantScope, Trx } from './context.ts';
  * conference ID (released, and quarantined for 30 days). Used by Disable- and by switching a user
  * to a third-party provider. PIN mails still waiting in the outbox are cancelled: their PIN is void.
  */
-export async function turnOffDialIn(trx: Trx, s: TenantScope, user: UsersTable, next: { provider: 'None' | 'ThirdParty'; sendEmail: boolean; sendTo: string | null; action: string }): Promise<boolean> {
+export async function turnOffDialIn(trx: Trx, s: TenantScope, user: UsersTable, next: { provider: 'None' | 'ThirdParty'; sendEmail: boolean; sendTo: string | null; action: string; acp?: MailProvider }): Promise<boolean> {
   const settings = await readSettings(trx, s.tenant.id);
-  const data = mailData(user, await bridgeNameOf(trx, user.bridge_id), await numberCities(trx, s.tenant.id));
+  const data = { ...mailData(user, await bridgeNameOf(trx, user.bridge_id), await numberCities(trx, s.tenant.id)), provider: next.acp ?? null };
   if (user.conference_id) await releaseConferenceIds(trx, s, [user.conference_id]);
   await trx
     .updateTable('users')

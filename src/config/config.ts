@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../core/errors.ts';
-import { parseMailbox } from '../core/sender.ts';
+import { DEFAULT_SENDER_NAMES, parseMailbox } from '../core/sender.ts';
 
 /**
  * The one configuration module: nothing else reads process.env. `loadConfig` resolves every key
@@ -138,7 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pinKey,
     smtpUrl,
     smtpCaFile: str('DIALIN_SMTP_CA_FILE'),
-    mailFrom: mailFrom ?? '"Dial-in Conferencing" <noreply@dialin.localhost>',
+    mailFrom: mailFrom ?? `"${DEFAULT_SENDER_NAMES.en}" <noreply@dialin.localhost>`,
     psEmailServer: str('PSEmailServer') ?? str('PSEMAILSERVER'),
     smtpPassword: env.DIALIN_SMTP_PASSWORD ? env.DIALIN_SMTP_PASSWORD : null,
     publicUrl,

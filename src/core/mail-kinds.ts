@@ -41,6 +41,17 @@ export interface MailData {
   tollFreeCity?: string | null;
   /** info_changed: what changed, old → new (absent in rows written before changes were kept). */
   changes?: MailChange[];
+  /** turned_off: the third-party provider the user moved to (Set-CsUserAcp); absent when the licence was removed. */
+  provider?: MailProvider | null;
+}
+
+/** A third-party audio conferencing provider as a turned-off mail names it (numbers in E.164). */
+export interface MailProvider {
+  name: string;
+  tollNumber: string | null;
+  tollFreeNumbers: string[];
+  passcode: string | null;
+  url: string | null;
 }
 
 /** Decides whether a mail of `kind` is written: the gate applies to automatic kinds only. */

@@ -45,3 +45,15 @@ export function chooseSender(settings: Pick<TenantSettings, 'SendEmailFromOverri
   }
   return fallback;
 }
+
+/** The built-in sender name in each mail language (French: the seed's "Conférences rendez-vous"). */
+export const DEFAULT_SENDER_NAMES = Object.freeze({ en: 'Dial-in Conferencing', fr: 'Conférences rendez-vous' } as const);
+
+/**
+ * The deployment's sender in the mail's language: only the built-in name is translated; a name an
+ * administrator chose (DIALIN_MAIL_FROM) is theirs and stays as written.
+ */
+export function localizedDefaultSender(fallback: Mailbox, language: keyof typeof DEFAULT_SENDER_NAMES): Mailbox {
+  const builtIn = Object.values(DEFAULT_SENDER_NAMES) as string[];
+  return builtIn.includes(fallback.name) ? { ...fallback, name: DEFAULT_SENDER_NAMES[language] ?? fallback.name } : fallback;
+}

@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email-address.ts';
 import { KIND_CARRIES_PIN, MAIL_KINDS, type MailKind } from '../core/mail-kinds.ts';
 import { MAIL_LANGUAGES, type MailLanguage } from '../core/languages.ts';
-import { checkDisplayName, chooseSender, type Mailbox } from '../core/sender.ts';
+import { checkDisplayName, chooseSender, localizedDefaultSender, type Mailbox } from '../core/sender.ts';
 import { SAMPLE_VALUES } from '../core/templates/engine.ts';
 import { templateValues } from '../core/templates/variables.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
@@ -53,11 +53,11 @@ export function buildJob(row: OutboxTable, tenant: TenantMail, env: JobEnv, now:
     else throw new AppError('PIN_NOT_SET', `A ${kind} mail must carry a PIN, and this one has none.`);
   }
   const base = resolveTemplate(tenant.overrides, kind, language);
-  const from = chooseSender(tenant.settings, env.defaultFrom, explicitFrom);
+  const from = chooseSender(tenant.settings, localizedDefaultSender(env.defaultFrom, language), explicitFrom);
   return {
     templates: { subject: base.subject, html: o.templateHtml ?? base.html, text: o.templateText ?? base.text },
     // A sign-in link mail links to the page with its one-time token, derived from the link id.
-    values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin),
+    values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin, `${env.settingsUrl}#pin-h`),
     plainText: !!o.plainText,
     subject: o.subject ?? null,
     from,

@@ -2,6 +2,9 @@ import type { LanguagePack } from './layout.ts';
 
 const PIN_SAME = 'Your leader PIN has not changed. Keep using the one you have; if you have forgotten it, choose a new one on the settings page.';
 
+const HOW = 'Call one of the numbers above and enter the conference ID {{ conferenceIdGrouped }} (the digits, then #). To start the meeting as its leader, then press *, enter your leader PIN and press #. On a phone, tapping a number dials it and enters the ID for you.';
+const WHY = '{% if provider.name %}Your dial-in conferencing is now provided by {{ provider.name }}.{% if provider.tollNumber %} Callers dial {{ provider.tollNumber }}{% if provider.tollFreeNumbers %} (toll-free: {{ provider.tollFreeNumbers }}){% endif %}{% if provider.passcode %} and enter the passcode {{ provider.passcode }}{% endif %}.{% endif %}{% if provider.url %} More: {{ provider.url }}{% endif %}{% else %}Your administrator removed your audio conferencing licence.{% endif %} No PIN works any more; remove the old details from meeting invitations you have sent.';
+
 /** English texts of the default templates (our own wording). */
 export const EN: LanguagePack = {
   lang: 'en',
@@ -16,6 +19,9 @@ export const EN: LanguagePack = {
     pin: 'Leader PIN',
     bridge: 'Conference bridge',
     changed: 'What changed',
+    openSettings: 'Open your settings',
+    signIn: 'Sign in',
+    resetPin: 'Reset PIN',
     settings: 'See all access numbers and manage your PIN on the Dial-in Conferencing Settings page:',
   },
   footer: 'This message was sent automatically by the dial-in conferencing service. Replies are not read; if something looks wrong, contact your administrator.',
@@ -26,6 +32,7 @@ export const EN: LanguagePack = {
       lead: 'Hello {{ displayName }}, dial-in conferencing has been set up for you. People can join your meetings by calling a number below and entering your conference ID.',
       sections: [
         { heading: 'Your dial-in details', show: 'details' },
+        { heading: 'How to join by phone', body: HOW },
         {
           heading: 'Your leader PIN',
           show: 'pin',
@@ -40,6 +47,7 @@ export const EN: LanguagePack = {
       sections: [
         { heading: 'Your new leader PIN', show: 'pin', body: 'Enter it when you call in to start a meeting you organised. Keep it to yourself.' },
         { heading: 'Your conference ID and numbers have not changed', show: 'details' },
+        { heading: 'How to join by phone', body: HOW },
       ],
     },
     info_changed: {
@@ -58,7 +66,7 @@ export const EN: LanguagePack = {
       lead: 'Hello {{ displayName }}, dial-in conferencing has been turned off for your account. People can no longer join your meetings by phone with the details below.',
       sections: [
         { heading: 'Details that no longer work', show: 'details' },
-        { heading: 'Your PIN has not changed', body: 'No new PIN was issued, and without dial-in conferencing your PIN no longer starts meetings. Remove these details from meeting invitations you have sent.' },
+        { heading: 'Why', body: WHY },
       ],
     },
     conference_info: {
@@ -76,7 +84,7 @@ export const EN: LanguagePack = {
       lead: 'Hello {{ displayName }}, you asked to sign in to the Dial-in Conferencing Settings page. Open the link at the end of this message within 15 minutes; it works once. If you did not ask for it, ignore this message: nothing changes.',
       sections: [
         { heading: 'Your dial-in details', show: 'details' },
-        { heading: 'Your PIN has not changed', body: 'This link only signs you in. On the page you can see every access number and choose a new PIN.' },
+        { heading: 'What this link does', body: 'This link only signs you in. On the page you can see every access number and choose a new PIN.' },
       ],
     },
   },

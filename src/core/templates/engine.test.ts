@@ -25,12 +25,21 @@ describe('built-in templates', () => {
         for (const part of TEMPLATE_PARTS) validateTemplatePart(kind, part, DEFAULT_TEMPLATES[kind][lang][part]);
         const m = renderTemplateSet(DEFAULT_TEMPLATES[kind][lang], values);
         for (const body of [m.text, m.html!]) {
-          for (const v of [values.displayName, values.sipAddress, '765 432 1#', '+1 425-555-0100', '+1 800-555-0199', 'Redmond', values.settingsUrl]) assert.ok(body.includes(v), `${kind}/${lang} lacks ${v}`);
+          for (const v of [values.displayName, values.sipAddress, '765 432 1#', '+1 425-555-0100', '+1 800-555-0199', 'Redmond']) assert.ok(body.includes(v), `${kind}/${lang} lacks ${v}`);
           assert.ok(!body.includes('+14255550100') || kind !== 'turned_off', 'E.164 only inside tel: links');
-          if (kind !== 'turned_off') assert.ok(body.includes('+1 425-555-0100,,7654321#') && body.includes('+1 800-555-0199,,7654321#'), `${kind}/${lang}: one-tap numbers shown`);
+          // As read: in HTML the number and ",,ID#" are two unbreakable pieces of one link.
+          const read = body.replace(/<[^>]+>/g, '');
+          if (kind !== 'turned_off') assert.ok(read.includes('+1 425-555-0100,,7654321#') && read.includes('+1 800-555-0199,,7654321#'), `${kind}/${lang}: one-tap numbers shown`);
           assert.match(body, lang === 'en' ? /sent automatically/ : /envoyé automatiquement/);
           assert.equal(body.includes(values.pin), KIND_CARRIES_PIN[kind], `PIN presence in ${kind}/${lang}`);
-          if (!KIND_CARRIES_PIN[kind]) assert.match(body, lang === 'en' ? /PIN has not changed/ : /PIN n'a pas changé/);
+          if (kind === 'info_changed' || kind === 'conference_info') assert.match(body, lang === 'en' ? /PIN has not changed/ : /PIN n'a pas changé/);
+          // Those whose dial-in was turned off can no longer open the settings page: no link to it.
+          assert.equal(body.includes(values.settingsUrl), kind !== 'turned_off', `settings link in ${kind}/${lang}`);
+          assert.equal(body.includes(values.resetPinUrl), ['welcome', 'pin_changed', 'info_changed', 'conference_info'].includes(kind), `Reset PIN link in ${kind}/${lang}`);
+          if (KIND_CARRIES_PIN[kind]) {
+            // What to do on the phone: the ID then #, then * and the PIN then # to start as the leader.
+            assert.match(body, lang === 'en' ? /enter the conference ID 765 432 1# \(the digits, then #\)\. To start the meeting as its leader, then press \*, enter your leader PIN and press #/ : /saisissez l'ID de conférence 765 432 1# \(les chiffres, puis #\)\. Pour démarrer la réunion en tant qu'organisateur, appuyez ensuite sur \*, saisissez votre code PIN d'organisateur puis #/);
+          }
         }
         assert.ok(!m.subject.includes(values.pin), 'never the PIN in a subject');
         assert.match(m.html!, new RegExp(`<html lang="${lang}">`));
@@ -41,6 +50,18 @@ describe('built-in templates', () => {
     }
   }
 
+  it('turned off says why: the licence removed, or the provider moved to with its numbers and passcode', () => {
+    for (const lang of MAIL_LANGUAGES) {
+      const licence = renderTemplateSet(DEFAULT_TEMPLATES.turned_off[lang], templateValues(data, values.settingsUrl, null));
+      assert.match(licence.text, lang === 'en' ? /removed your audio conferencing licence/ : /supprimé votre licence/);
+      const provider = { name: 'Fabrikam ACP', tollNumber: '+14255551298', tollFreeNumbers: ['+18005551010', '+18005551020'], passcode: '13761', url: 'https://fabrikam.com/join' };
+      const moved = renderTemplateSet(DEFAULT_TEMPLATES.turned_off[lang], templateValues({ ...data, provider }, values.settingsUrl, null));
+      for (const body of [moved.text, moved.html!]) {
+        for (const v of ['Fabrikam ACP', '+1 425-555-1298', '+1 800-555-1010, +1 800-555-1020', '13761', 'https://fabrikam.com/join']) assert.ok(body.includes(v), `${lang}: ${v}`);
+        assert.ok(!/licen[cs]e/.test(body), 'no licence sentence for a provider move');
+      }
+    }
+  });
   it('a missing toll-free number is left out; no number at all reads "none" / "aucun"', () => {
     const noTollFree = renderTemplateSet(DEFAULT_TEMPLATES.info_changed.en, templateValues({ ...data, tollFreeNumber: null }, values.settingsUrl, null)).text;
     assert.ok(!/Toll-free/.test(noTollFree) && /Dial-in number \(Redmond\): \+1 425-555-0100,,7654321#/.test(noTollFree), noTollFree);

@@ -1,7 +1,7 @@
 import { Liquid, type LiquidOptions, type Template } from 'liquidjs';
 import { AppError } from '../errors.ts';
 import type { MailKind } from '../mail-kinds.ts';
-import { LIST_ITEM_PROPERTIES, SAMPLE_MAIL_DATA, TEMPLATE_VARIABLES, templateValues, variablesFor, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
+import { LIST_ITEM_PROPERTIES, OBJECT_PROPERTIES, SAMPLE_MAIL_DATA, TEMPLATE_VARIABLES, templateValues, variablesFor, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
 
 /** Tags a template may use: conditions, comments and loops over the list placeholders; no assignments, includes or layouts. */
 const ALLOWED_TAGS: ReadonlySet<string> = new Set(['if', 'unless', 'comment', '#', 'for']);
@@ -133,6 +133,11 @@ export function validateTemplatePart(kind: MailKind, part: TemplatePart, source:
     if (!allowed.has(name)) {
       const why = Object.prototype.hasOwnProperty.call(TEMPLATE_VARIABLES, name) ? `{{ ${name} }} is not available in ${kind} mail` : `{{ ${full} }} is not a known placeholder`;
       throw invalid(part, `${at}${why}; use ${[...allowed].join(', ')}.`);
+    }
+    const fields = Object.prototype.hasOwnProperty.call(OBJECT_PROPERTIES, name) ? OBJECT_PROPERTIES[name]! : null;
+    if (fields) {
+      if (!fields.some((f) => full === `${name}.${f}`)) throw invalid(part, `${at}{{ ${full} }}: ${name} has only ${fields.map((f) => `${name}.${f}`).join(', ')}.`);
+      continue;
     }
     const props = Object.prototype.hasOwnProperty.call(LIST_ITEM_PROPERTIES, name) ? LIST_ITEM_PROPERTIES[name]! : null;
     if (props) {

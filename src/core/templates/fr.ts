@@ -2,6 +2,9 @@ import type { LanguagePack } from './layout.ts';
 
 const PIN_SAME = "Votre code PIN d'organisateur n'a pas changé. Continuez à utiliser celui que vous avez ; si vous l'avez oublié, choisissez-en un nouveau sur la page des paramètres.";
 
+const HOW = "Appelez l'un des numéros ci-dessus et saisissez l'ID de conférence {{ conferenceIdGrouped }} (les chiffres, puis #). Pour démarrer la réunion en tant qu'organisateur, appuyez ensuite sur *, saisissez votre code PIN d'organisateur puis #. Sur un téléphone, toucher un numéro l'appelle et saisit l'ID pour vous.";
+const WHY = "{% if provider.name %}Vos réunions passent maintenant par {{ provider.name }}.{% if provider.tollNumber %} Vos participants appellent le {{ provider.tollNumber }}{% if provider.tollFreeNumbers %} (gratuit : {{ provider.tollFreeNumbers }}){% endif %}{% if provider.passcode %} puis saisissent le code {{ provider.passcode }}{% endif %}.{% endif %}{% if provider.url %} Plus d'informations : {{ provider.url }}{% endif %}{% else %}Votre administrateur a supprimé votre licence d'audioconférence.{% endif %} Aucun code PIN ne fonctionne plus ; retirez les anciennes informations des invitations que vous avez envoyées.";
+
 /** Textes français des modèles par défaut (rédaction propre). */
 export const FR: LanguagePack = {
   lang: 'fr',
@@ -16,6 +19,9 @@ export const FR: LanguagePack = {
     pin: "Code PIN d'organisateur",
     bridge: 'Pont de conférence',
     changed: 'Ce qui a changé',
+    openSettings: 'Ouvrir vos paramètres',
+    signIn: 'Se connecter',
+    resetPin: 'Changer de code PIN',
     settings: "Tous les numéros d'accès et la gestion de votre code PIN se trouvent sur la page Paramètres de conférence téléphonique :",
   },
   footer: "Ce message a été envoyé automatiquement par le service de conférence téléphonique. Les réponses ne sont pas lues ; en cas de doute, adressez-vous à votre administrateur.",
@@ -26,6 +32,7 @@ export const FR: LanguagePack = {
       lead: "Bonjour {{ displayName }}, la conférence téléphonique a été activée pour vous. Vos participants rejoignent vos réunions en appelant l'un des numéros ci-dessous puis en saisissant votre ID de conférence.",
       sections: [
         { heading: 'Vos informations de conférence', show: 'details' },
+        { heading: 'Rejoindre par téléphone', body: HOW },
         {
           heading: "Votre code PIN d'organisateur",
           show: 'pin',
@@ -40,6 +47,7 @@ export const FR: LanguagePack = {
       sections: [
         { heading: 'Votre nouveau code PIN', show: 'pin', body: 'Saisissez-le lorsque vous appelez pour démarrer une réunion que vous avez organisée. Ne le communiquez à personne.' },
         { heading: "Votre ID de conférence et vos numéros n'ont pas changé", show: 'details' },
+        { heading: 'Rejoindre par téléphone', body: HOW },
       ],
     },
     info_changed: {
@@ -53,12 +61,13 @@ export const FR: LanguagePack = {
       ],
     },
     turned_off: {
-      subject: 'La conférence téléphonique a été désactivée pour vous',
-      title: 'La conférence téléphonique est désactivée',
-      lead: 'Bonjour {{ displayName }}, la conférence téléphonique a été désactivée pour votre compte. Vos participants ne peuvent plus rejoindre vos réunions par téléphone avec les informations ci-dessous.',
+      // Few accented e: SpamAssassin's MIXED_ES counts them against the plain ones.
+      subject: 'Fin de votre accès aux réunions par téléphone',
+      title: 'Votre accès aux réunions par téléphone est coupé',
+      lead: "Bonjour {{ displayName }}, votre compte ne permet plus de rejoindre vos réunions par un appel. Les numéros et l'ID ci-dessous ne servent plus.",
       sections: [
         { heading: 'Informations qui ne fonctionnent plus', show: 'details' },
-        { heading: "Votre code PIN n'a pas changé", body: "Aucun nouveau code n'a été attribué, et sans conférence téléphonique votre code PIN ne démarre plus de réunion. Retirez ces informations des invitations que vous avez envoyées." },
+        { heading: 'Pourquoi', body: WHY },
       ],
     },
     conference_info: {
@@ -76,7 +85,7 @@ export const FR: LanguagePack = {
       lead: "Bonjour {{ displayName }}, vous avez demandé à vous connecter à la page Paramètres de conférence téléphonique. Ouvrez le lien à la fin de ce message dans les 15 minutes ; il ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : rien ne change.",
       sections: [
         { heading: 'Vos informations de conférence', show: 'details' },
-        { heading: "Votre code PIN n'a pas changé", body: "Ce lien sert seulement à vous connecter. Sur la page, vous trouverez tous les numéros d'accès et pourrez choisir un nouveau code PIN." },
+        { heading: 'Ce que fait ce lien', body: "Ce lien sert seulement à vous connecter. Sur la page, vous trouverez tous les numéros d'accès et pourrez choisir un nouveau code PIN." },
       ],
     },
   },

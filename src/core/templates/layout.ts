@@ -17,6 +17,9 @@ export interface LanguagePack {
     settings: string;
     bridge: string;
     changed: string;
+    openSettings: string;
+    signIn: string;
+    resetPin: string;
   };
   footer: string;
   kinds: Record<MailKind, KindText>;
@@ -40,13 +43,14 @@ export interface SectionText {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const ROW = 'padding:6px 10px;background:#f3f4f6;border-bottom:2px solid #ffffff';
-const LABEL = `${ROW};width:40%;color:#4b5563`;
+// Labels stay on one line ("ID de conférence"); the value takes the rest and breaks where it must.
+const LABEL = `${ROW};width:1%;white-space:nowrap;color:#4b5563`;
 const VALUE = `${ROW};font-weight:600;overflow-wrap:anywhere`;
 
 function htmlRows(rows: [string, string][]): string {
   return [
     '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">',
-    ...rows.map(([label, value]) => `<tr><td style="${LABEL}">${esc(label)}</td><td style="${VALUE}">${value}</td></tr>`),
+    ...rows.map(([label, value]) => `<tr><td class="lbl" style="${LABEL}">${esc(label)}</td><td class="val" style="${VALUE}">${value}</td></tr>`),
     '</table>',
   ].join('\n');
 }
@@ -60,12 +64,16 @@ const numberLabel = (p: LanguagePack, e: (s: string) => string) => `{% if n.type
  * the details no longer work.
  */
 function htmlDetails(p: LanguagePack, links: boolean): string {
-  const value = links ? '<a href="{{ n.tel }}" style="color:#1d4ed8">{{ n.dial }}</a>' : '{{ n.formatted }}';
+  // The number and the ",,ID#" each stay whole; a narrow screen breaks between them.
+  const nowrap = (v: string) => `<span style="white-space:nowrap">${v}</span>`;
+  const value = links
+    ? `<a class="lnk" href="{{ n.tel }}" style="color:#1d4ed8">${nowrap('{{ n.formatted }}')}{% if conferenceId %}<wbr>${nowrap(',,{{ conferenceId }}#')}{% endif %}</a>`
+    : nowrap('{{ n.formatted }}');
   return [
     '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">',
-    `<tr><td style="${LABEL}">${esc(p.labels.conferenceId)}</td><td style="${VALUE};letter-spacing:1px">{{ conferenceIdGrouped }}</td></tr>`,
-    `{% for n in numbers %}<tr><td style="${LABEL}">${numberLabel(p, esc)}{% if n.city %}<br><span style="font-weight:400;font-size:13px">{{ n.city }}</span>{% endif %}</td><td style="${VALUE}">${value}</td></tr>`,
-    `{% else %}<tr><td style="${LABEL}">${esc(p.labels.tollNumber)}</td><td style="${VALUE}">${esc(p.labels.none)}</td></tr>{% endfor %}`,
+    `<tr><td class="lbl" style="${LABEL}">${esc(p.labels.conferenceId)}</td><td class="val" style="${VALUE};letter-spacing:1px">{{ conferenceIdGrouped }}</td></tr>`,
+    `{% for n in numbers %}<tr><td class="lbl" style="${LABEL}">${numberLabel(p, esc)}{% if n.city %}<br><span style="font-weight:400;font-size:13px">{{ n.city }}</span>{% endif %}</td><td class="val" style="${VALUE}">${value}</td></tr>`,
+    `{% else %}<tr><td class="lbl" style="${LABEL}">${esc(p.labels.tollNumber)}</td><td class="val" style="${VALUE}">${esc(p.labels.none)}</td></tr>{% endfor %}`,
     '</table>',
   ].join('\n');
 }
@@ -90,7 +98,7 @@ function htmlChanges(p: LanguagePack, heading: string): string {
   const none = esc(p.labels.none);
   return [
     `{% if changes.size > 0 %}${heading}<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:8px 0 16px">`,
-    `{% for c in changes %}<tr><td style="${LABEL}">${changeLabel(p, esc)}</td><td style="${VALUE}"><span style="font-weight:400;text-decoration:line-through">${orNone('old', none)}</span> → ${orNone('new', none)}</td></tr>{% endfor %}`,
+    `{% for c in changes %}<tr><td class="lbl" style="${LABEL}">${changeLabel(p, esc)}</td><td class="val" style="${VALUE}"><span style="font-weight:400;text-decoration:line-through">${orNone('old', none)}</span> → ${orNone('new', none)}</td></tr>{% endfor %}`,
     '</table>{% endif %}',
   ].join('\n');
 }
@@ -99,11 +107,55 @@ function textChanges(p: LanguagePack, heading: string): string {
   return `{% if changes.size > 0 %}\n\n${heading}{% for c in changes %}\n  ${changeLabel(p, (s) => s)}${p.colon}${orNone('old', p.labels.none)} → ${orNone('new', p.labels.none)}{% endfor %}{% endif %}`;
 }
 
+/**
+ * Dark mode for clients that honour it (Apple Mail, Outlook apps, Chromium): the inline light
+ * colours stay for the others. Every pair keeps a contrast of at least 4.5:1 (text #f3f4f6 on
+ * #1f2937 is 14:1, labels #d1d5db on #374151 7:1, links #93c5fd on #374151 6:1).
+ */
+const DARK_STYLE = [
+  '<style>',
+  ':root{color-scheme:light dark;supported-color-schemes:light dark}',
+  '@media (prefers-color-scheme: dark){',
+  '.bg{background:#111827 !important;color:#f3f4f6 !important}',
+  '.card{background:#1f2937 !important;color:#f3f4f6 !important}',
+  '.lbl{background:#374151 !important;color:#d1d5db !important;border-color:#1f2937 !important}',
+  '.val{background:#374151 !important;color:#f9fafb !important;border-color:#1f2937 !important}',
+  '.h,.lnk{color:#93c5fd !important}',
+  '.foot{color:#d1d5db !important;border-color:#374151 !important}',
+  '}',
+  '</style>',
+].join('\n');
+
+const BUTTON = 'display:inline-block;padding:10px 18px;margin:0 12px 8px 0;background:#1d4ed8;color:#ffffff;border-radius:4px;text-decoration:none;font-weight:600';
+
+/**
+ * The links at the end: a button to the settings page (the sign-in link for that mail), "Reset
+ * PIN" where a PIN works, and the address itself, small and breakable so a long link never widens
+ * the mail. A turned-off mail has none: those users can no longer open the page.
+ */
+function htmlLinks(p: LanguagePack, kind: MailKind): string {
+  if (kind === 'turned_off') return '';
+  const button = kind === 'sign_in_link' ? p.labels.signIn : p.labels.openSettings;
+  return [
+    `<p style="margin:20px 0 8px">${esc(p.labels.settings)}</p>`,
+    `<p style="margin:0"><a href="{{ settingsUrl }}" style="${BUTTON}">${esc(button)}</a>${RESET_PIN.has(kind) ? `<a class="lnk" href="{{ resetPinUrl }}" style="color:#1d4ed8;font-weight:600">${esc(p.labels.resetPin)}</a>` : ''}</p>`,
+    '<p class="foot" style="margin:4px 0 0;font-size:12px;color:#4b5563;overflow-wrap:anywhere;word-break:break-all">{{ settingsUrl }}</p>',
+  ].join('\n');
+}
+
+function textLinks(p: LanguagePack, kind: MailKind): string[] {
+  if (kind === 'turned_off') return [];
+  return ['', `${p.labels.settings} {{ settingsUrl }}`, ...(RESET_PIN.has(kind) ? [`${p.labels.resetPin}${p.colon}{{ resetPinUrl }}`] : [])];
+}
+
+/** The mails whose reader has a working PIN to replace. */
+const RESET_PIN: ReadonlySet<MailKind> = new Set(['welcome', 'pin_changed', 'info_changed', 'conference_info']);
+
 /** The HTML template of a kind: banner, lead, who it is for, sections, settings link, footer. */
 export function htmlTemplate(p: LanguagePack, kind: MailKind): string {
   const k = p.kinds[kind];
   const sections = k.sections.map((s) => {
-    const h2 = `<h2 style="font-size:16px;margin:20px 0 4px;color:#1e3a8a">${esc(s.heading)}</h2>`;
+    const h2 = `<h2 class="h" style="font-size:16px;margin:20px 0 4px;color:#1e3a8a">${esc(s.heading)}</h2>`;
     if (s.show === 'changes') return htmlChanges(p, h2);
     const parts = [h2];
     if (s.show === 'details') parts.push(htmlDetails(p, kind !== 'turned_off'));
@@ -114,10 +166,12 @@ export function htmlTemplate(p: LanguagePack, kind: MailKind): string {
   return [
     '<!DOCTYPE html>',
     `<html lang="${p.lang}">`,
-    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(k.title)}</title></head>`,
-    '<body style="margin:0;padding:0;background:#eef1f5;font-family:\'Segoe UI\',Helvetica,Arial,sans-serif;color:#1f2937">',
-    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#eef1f5"><tr><td align="center" style="padding:24px 12px">',
-    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:600px;background:#ffffff;border-radius:6px">',
+    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"><title>${esc(k.title)}</title>`,
+    DARK_STYLE,
+    '</head>',
+    '<body class="bg" style="margin:0;padding:0;background:#eef1f5;font-family:\'Segoe UI\',Helvetica,Arial,sans-serif;color:#1f2937">',
+    '<table class="bg" role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#eef1f5"><tr><td align="center" style="padding:24px 12px">',
+    '<table class="card" role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:600px;background:#ffffff;border-radius:6px">',
     `<tr><td style="background:#1d4ed8;color:#ffffff;padding:20px 24px;font-size:20px;font-weight:600;border-radius:6px 6px 0 0">${esc(k.title)}</td></tr>`,
     '<tr><td style="padding:20px 24px;font-size:15px;line-height:1.5">',
     `<p style="margin:0 0 12px">${esc(k.lead)}</p>`,
@@ -126,9 +180,9 @@ export function htmlTemplate(p: LanguagePack, kind: MailKind): string {
       [p.labels.account, '{{ sipAddress }}'],
     ]),
     ...sections,
-    `<p style="margin:20px 0 0">${esc(p.labels.settings)} <a href="{{ settingsUrl }}" style="color:#1d4ed8">{{ settingsUrl }}</a></p>`,
+    htmlLinks(p, kind),
     '</td></tr>',
-    `<tr><td style="padding:16px 24px;font-size:12px;color:#6b7280;border-top:1px solid #e5e7eb">${esc(p.footer)}</td></tr>`,
+    `<tr><td class="foot" style="padding:16px 24px;font-size:12px;color:#6b7280;border-top:1px solid #e5e7eb">${esc(p.footer)}</td></tr>`,
     '</table>',
     '</td></tr></table>',
     '</body>',
@@ -154,7 +208,7 @@ export function textTemplate(p: LanguagePack, kind: MailKind): string {
     if (s.show === 'pin') lines.push(`  ${p.labels.pin}${c}{{ pin }}`);
     if (s.body) lines.push(s.body);
   }
-  lines.push('', `${p.labels.settings} {{ settingsUrl }}`, '', '-- ', p.footer, '');
+  lines.push(...textLinks(p, kind), '', '-- ', p.footer, '');
   return lines.join('\n');
 }
 

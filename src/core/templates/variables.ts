@@ -28,6 +28,9 @@ export const TEMPLATE_VARIABLES = Object.freeze({
     'info_changed: what changed, as a list for {% for c in changes %}: c.field (conferenceId, tollNumber, tollFreeNumber or bridge), c.old and c.new (formatted; empty for none)',
   bridgeName: 'the name of the conference bridge',
   settingsUrl: 'the link to the Dial-in Conferencing Settings page',
+  resetPinUrl: 'the link to the PIN part of the settings page, to choose a new PIN',
+  provider:
+    'turned_off after a move to a third-party provider (Set-CsUserAcp): provider.name, provider.tollNumber, provider.tollFreeNumbers (formatted, comma-separated), provider.passcode, provider.url; all empty when the licence was removed',
   pin: 'the leader PIN (welcome and pin_changed only)',
 } as const);
 export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
@@ -59,9 +62,23 @@ export interface TemplateChange {
   new: string;
 }
 
-type ListVariable = 'numbers' | 'changes';
+/** The properties of each object placeholder. */
+export const OBJECT_PROPERTIES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  provider: ['name', 'tollNumber', 'tollFreeNumbers', 'passcode', 'url'],
+});
+
+/** The provider as a template shows it; every property empty when there is none. */
+export interface TemplateProvider {
+  name: string;
+  tollNumber: string;
+  tollFreeNumbers: string;
+  passcode: string;
+  url: string;
+}
+
+type ListVariable = 'numbers' | 'changes' | 'provider';
 /** What a render gets: the mail data, the settings link and, for the PIN kinds, the PIN. */
-export type TemplateValues = Record<Exclude<TemplateVariable, ListVariable>, string> & { numbers: readonly TemplateNumber[]; changes: readonly TemplateChange[] };
+export type TemplateValues = Record<Exclude<TemplateVariable, ListVariable>, string> & { numbers: readonly TemplateNumber[]; changes: readonly TemplateChange[]; provider: TemplateProvider };
 
 function shownChange(c: MailChange): TemplateChange {
   const show = (v: string | null) => (v === null ? '' : c.field === 'conferenceId' ? groupConferenceId(v) : c.field === 'bridge' ? v : displayNumber(v));
@@ -74,7 +91,8 @@ function numberItem(e164: string, city: string | null | undefined, type: Templat
 }
 
 /** Builds the values of a render; nulls become empty strings so `{% if tollFreeNumber %}` works. */
-export function templateValues(data: MailData, settingsUrl: string, pin: string | null): TemplateValues {
+export function templateValues(data: MailData, settingsUrl: string, pin: string | null, resetPinUrl = `${settingsUrl}#pin-h`): TemplateValues {
+  const pr = data.provider;
   const numbers: TemplateNumber[] = [];
   if (data.tollNumber) numbers.push(numberItem(data.tollNumber, data.tollCity, 'toll', data.conferenceId));
   if (data.tollFreeNumber) numbers.push(numberItem(data.tollFreeNumber, data.tollFreeCity, 'toll-free', data.conferenceId));
@@ -87,6 +105,14 @@ export function templateValues(data: MailData, settingsUrl: string, pin: string 
     tollFreeNumber: displayNumber(data.tollFreeNumber),
     numbers,
     changes: (data.changes ?? []).map(shownChange),
+    resetPinUrl,
+    provider: {
+      name: pr?.name ?? '',
+      tollNumber: displayNumber(pr?.tollNumber),
+      tollFreeNumbers: (pr?.tollFreeNumbers ?? []).map((n) => displayNumber(n)).join(', '),
+      passcode: pr?.passcode ?? '',
+      url: pr?.url ?? '',
+    },
     bridgeName: data.bridgeName ?? '',
     settingsUrl,
     pin: pin ?? '',
