@@ -17,6 +17,7 @@ export interface BridgeView {
   Name: string;
   Region: string | null;
   DefaultServiceNumber: string | null;
+  DefaultTollFreeServiceNumber: string | null;
   IsDefault: boolean;
   ServiceNumbers: ServiceNumberView[];
 }
@@ -79,6 +80,7 @@ export async function bridgeView(trx: Trx, b: BridgesTable): Promise<BridgeView>
     Name: b.name,
     Region: b.region,
     DefaultServiceNumber: b.default_service_number,
+    DefaultTollFreeServiceNumber: b.default_toll_free_number,
     IsDefault: b.is_default === 1,
     ServiceNumbers: numbers.map((n) => serviceNumberView(n, b.name)),
   };
@@ -105,7 +107,7 @@ export async function newBridge(s: TenantScope, opts: { name: string; region?: s
     const any = await trx.selectFrom('bridges').select('id').where('tenant_id', '=', s.tenant.id).executeTakeFirst();
     const isDefault = !any || !!opts.setDefault;
     if (isDefault) await trx.updateTable('bridges').set({ is_default: 0 }).where('tenant_id', '=', s.tenant.id).execute();
-    const row: BridgesTable = { id: s.newId(), tenant_id: s.tenant.id, name, is_default: isDefault ? 1 : 0, default_service_number: null, region: opts.region ?? null, created_at: s.now() };
+    const row: BridgesTable = { id: s.newId(), tenant_id: s.tenant.id, name, is_default: isDefault ? 1 : 0, default_service_number: null, default_toll_free_number: null, region: opts.region ?? null, created_at: s.now() };
     await trx.insertInto('bridges').values(row).execute();
     await audit(trx, s, 'bridge.new', { label: name }, { isDefault });
     return bridgeView(trx, row);
@@ -120,10 +122,10 @@ export async function getBridges(s: TenantScope, ref: BridgeRef): Promise<Bridge
 }
 
 /**
- * Sets a bridge's default toll number, makes it the tenant's default bridge, or renames it.
+ * Sets a bridge's default toll and toll-free numbers, makes it the tenant's default bridge, or renames it.
  * Changing the default number changes no existing user: only users enabled afterwards get it.
  */
-export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultServiceNumber?: string | null; setDefault?: boolean; newName?: string | null }): Promise<BridgeView> {
+export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultServiceNumber?: string | null; defaultTollFreeServiceNumber?: string | null; setDefault?: boolean; newName?: string | null }): Promise<BridgeView> {
   return s.db.kysely.transaction().execute(async (trx) => {
     const b = await findBridge(trx, s.tenant.id, ref);
     const changes: Record<string, unknown> = {};
@@ -132,6 +134,11 @@ export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultS
       const n = await numberOnBridge(trx, s.tenant.id, b, opts.defaultServiceNumber, 'Toll', 'DefaultServiceNumber');
       next.default_service_number = n.number;
       changes.DefaultServiceNumber = n.number;
+    }
+    if (opts.defaultTollFreeServiceNumber !== undefined && opts.defaultTollFreeServiceNumber !== null) {
+      const n = await numberOnBridge(trx, s.tenant.id, b, opts.defaultTollFreeServiceNumber, 'TollFree', 'DefaultTollFreeServiceNumber');
+      next.default_toll_free_number = n.number;
+      changes.DefaultTollFreeServiceNumber = n.number;
     }
     if (opts.newName) {
       const name = checkBridgeName(opts.newName);
@@ -145,7 +152,7 @@ export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultS
       next.is_default = 1;
       changes.IsDefault = true;
     }
-    await trx.updateTable('bridges').set({ name: next.name, default_service_number: next.default_service_number, is_default: next.is_default }).where('id', '=', b.id).execute();
+    await trx.updateTable('bridges').set({ name: next.name, default_service_number: next.default_service_number, default_toll_free_number: next.default_toll_free_number, is_default: next.is_default }).where('id', '=', b.id).execute();
     await audit(trx, s, 'bridge.set', { label: b.name }, changes);
     return bridgeView(trx, next);
   });

@@ -58,7 +58,7 @@ export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
       const settings = await readSettings(trx, s.tenant.id);
       const bridge = await findBridge(trx, s.tenant.id, opts.bridge);
       const toll = opts.serviceNumber ? (await numberOnBridge(trx, s.tenant.id, bridge, opts.serviceNumber, 'Toll', 'ServiceNumber')).number : bridge.default_service_number;
-      const tollFree = opts.tollFreeServiceNumber ? (await numberOnBridge(trx, s.tenant.id, bridge, opts.tollFreeServiceNumber, 'TollFree', 'TollFreeServiceNumber')).number : null;
+      const tollFree = opts.tollFreeServiceNumber ? (await numberOnBridge(trx, s.tenant.id, bridge, opts.tollFreeServiceNumber, 'TollFree', 'TollFreeServiceNumber')).number : bridge.default_toll_free_number;
       prepared = { settings, bridge, toll, tollFree };
     }
     const { settings, bridge, toll, tollFree } = prepared;

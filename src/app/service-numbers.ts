@@ -60,7 +60,7 @@ export async function unregisterServiceNumber(s: TenantScope, r: { number: strin
     if (!n) throw new AppError('NUMBER_NOT_FOUND', `${number} is not a registered service number.`, { field: 'Identity' });
     const bridge = r.bridge.id || r.bridge.name ? await findBridge(trx, s.tenant.id, r.bridge) : await trx.selectFrom('bridges').selectAll().where('id', '=', n.bridge_id).executeTakeFirstOrThrow();
     if (n.bridge_id !== bridge.id) throw new AppError('NUMBER_NOT_ON_BRIDGE', `${number} is not on bridge "${bridge.name}".`, { field: 'Identity' });
-    if (bridge.default_service_number === number && !r.removeDefault) {
+    if ((bridge.default_service_number === number || bridge.default_toll_free_number === number) && !r.removeDefault) {
       throw new AppError('NUMBER_IS_BRIDGE_DEFAULT', `${number} is the default number of bridge "${bridge.name}"; set another default first, or add -RemoveDefaultServiceNumber.`, { field: 'Identity' });
     }
     const users = await trx
@@ -73,6 +73,7 @@ export async function unregisterServiceNumber(s: TenantScope, r: { number: strin
       throw new AppError('NUMBER_IN_USE', `${users.n} user(s) have ${number} as their default number; move them first with Set-CsOnlineDialInConferencingUserDefaultNumber -FromNumber ${number} -ToNumber <other> -NumberType ${n.type}.`, { field: 'Identity' });
     }
     if (bridge.default_service_number === number) await trx.updateTable('bridges').set({ default_service_number: null }).where('id', '=', bridge.id).execute();
+    if (bridge.default_toll_free_number === number) await trx.updateTable('bridges').set({ default_toll_free_number: null }).where('id', '=', bridge.id).execute();
     await trx.deleteFrom('service_numbers').where('tenant_id', '=', s.tenant.id).where('number', '=', number).execute();
     await audit(trx, s, 'number.unregister', { label: number }, { bridge: bridge.name });
     return serviceNumberView(n, bridge.name);

@@ -87,6 +87,8 @@ export interface BridgesTable {
   name: string;
   is_default: number;
   default_service_number: string | null;
+  /** The toll-free number users enabled afterwards get (migration 0008). */
+  default_toll_free_number: string | null;
   region: string | null;
   created_at: number;
 }

@@ -78,6 +78,7 @@ export const Bridge = Type.Object({
   Name: Type.String(),
   Region: Nullable(Type.String()),
   DefaultServiceNumber: Nullable(Type.String()),
+  DefaultTollFreeServiceNumber: Nullable(Type.String()),
   IsDefault: Type.Boolean(),
   ServiceNumbers: Type.Array(ServiceNumber),
 });

@@ -40,11 +40,12 @@ export const bridgeCmdlets: CmdletDef[] = [
   },
   {
     name: 'Set-CsOnlineDialInConferencingBridge',
-    synopsis: "Sets a bridge's default toll number, makes it the default bridge, or renames it. Existing users keep their numbers.",
+    synopsis: "Sets a bridge's default toll and toll-free numbers, makes it the default bridge, or renames it. Existing users keep their numbers.",
     params: [
       { name: 'Name', type: 'string', help: 'The bridge, by name.' },
       { name: 'Identity', type: 'string', position: 0, help: 'The bridge, by GUID.' },
       { name: 'DefaultServiceNumber', type: 'string', help: 'A toll number of the bridge; only users enabled afterwards get it.' },
+      { name: 'DefaultTollFreeServiceNumber', type: 'string', help: 'A toll-free number of the bridge; only users enabled afterwards get it (without -TollFreeServiceNumber).' },
       { name: 'SetDefault', type: 'switch', help: "Make it the tenant's default bridge." },
       { name: 'NewName', type: 'string', help: 'Rename the bridge (dialin extension; Microsoft uses -Instance).' },
       INSTANCE,
@@ -53,11 +54,14 @@ export const bridgeCmdlets: CmdletDef[] = [
       CONFIRM_PARAM,
     ],
     confirmImpact: true,
-    examples: [{ command: 'Set-CsOnlineDialInConferencingBridge -Name "Conference Bridge" -DefaultServiceNumber 14255551234', effect: 'New users of the bridge get +14255551234 as default toll number.' }],
+    examples: [
+      { command: 'Set-CsOnlineDialInConferencingBridge -Name "Conference Bridge" -DefaultServiceNumber 14255551234', effect: 'New users of the bridge get +14255551234 as default toll number.' },
+      { command: 'Set-CsOnlineDialInConferencingBridge -Name "Conference Bridge" -DefaultTollFreeServiceNumber 18005551234', effect: 'New users of the bridge get +18005551234 as default toll-free number.' },
+    ],
     async run(io, p) {
       const ref = { name: str(p, 'Name'), id: str(p, 'Identity') };
       if (!(await io.confirm('Set bridge', ref.name ?? ref.id ?? 'default bridge'))) return { kind: 'none', note: 'Nothing changed.' };
-      const b = await setBridge(io.scope, ref, { defaultServiceNumber: str(p, 'DefaultServiceNumber'), setDefault: bool(p, 'SetDefault') ?? false, newName: str(p, 'NewName') });
+      const b = await setBridge(io.scope, ref, { defaultServiceNumber: str(p, 'DefaultServiceNumber'), defaultTollFreeServiceNumber: str(p, 'DefaultTollFreeServiceNumber'), setDefault: bool(p, 'SetDefault') ?? false, newName: str(p, 'NewName') });
       return { kind: 'objects', objects: [{ ...b }], single: true };
     },
   },

@@ -3,6 +3,7 @@ import * as m0001 from './0001_directory.ts';
 import * as m0002 from './0002_mail.ts';
 import * as m0003 from './0003_web.ts';
 import * as m0006 from './0006_directory_sync.ts';
+import * as m0008 from './0008_bridge_toll_free_default.ts';
 import * as m0009 from './0009_deliverability.ts';
 import * as m0013 from './0013_verify_decoys.ts';
 
@@ -12,6 +13,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0002_mail': m0002,
   '0003_web': m0003,
   '0006_directory_sync': m0006,
+  '0008_bridge_toll_free_default': m0008,
   '0009_deliverability': m0009,
   '0013_verify_decoys': m0013,
 });

@@ -13,12 +13,12 @@ import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 function bridgesPage(c: PageCtx, bridges: BridgeView[], o: { error?: AppError | null; saved?: boolean }): string {
   const cards = bridges.map(
     (b) => html`<section class="card" aria-labelledby="b-${b.Identity}"><h2 id="b-${b.Identity}">${b.Name}${b.IsDefault ? html` <span class="badge on">${c.t('bridges.default')}</span>` : ''}</h2>
-<p>${c.t('bridges.defaultNumber')}: <strong>${b.DefaultServiceNumber ? displayNumber(b.DefaultServiceNumber) : '—'}</strong></p>
+<p>${c.t('bridges.defaultNumber')}: <strong>${b.DefaultServiceNumber ? displayNumber(b.DefaultServiceNumber) : '—'}</strong> · ${c.t('bridges.defaultTollFree')}: <strong>${b.DefaultTollFreeServiceNumber ? displayNumber(b.DefaultTollFreeServiceNumber) : '—'}</strong></p>
 ${b.ServiceNumbers.length
   ? html`<div class="table-wrap"><table><thead><tr><th scope="col">${c.t('bridges.number')}</th><th scope="col">${c.t('bridges.type')}</th><th scope="col">${c.t('bridges.city')}</th><th scope="col">${c.t('bridges.languages')}</th><th scope="col"><span class="sr-only">${c.t('bridges.actions')}</span></th></tr></thead>
 <tbody>${b.ServiceNumbers.map(
       (n) => html`<tr><td><a href="tel:${n.Number}">${displayNumber(n.Number)}</a></td><td>${n.Type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${n.City ?? '—'}</td><td>${[n.PrimaryLanguage, ...n.SecondaryLanguages].filter(Boolean).join(', ')}</td>
-<td class="row-actions">${n.Type === 'Toll' && n.Number !== b.DefaultServiceNumber ? postButton(c, `/admin/bridges/${b.Identity}/default?number=${encodeURIComponent(n.Number)}`, c.t('bridges.makeDefault')) : ''}
+<td class="row-actions">${n.Number !== b.DefaultServiceNumber && n.Number !== b.DefaultTollFreeServiceNumber ? postButton(c, `/admin/bridges/${b.Identity}/default?number=${encodeURIComponent(n.Number)}&type=${n.Type}`, c.t('bridges.makeDefault')) : ''}
 ${postButton(c, `/admin/numbers/remove?number=${encodeURIComponent(n.Number)}`, c.t('bridges.remove'), { confirm: c.t('bridges.removeConfirm', { number: displayNumber(n.Number) }), kind: 'danger' })}</td></tr>`,
     )}</tbody></table></div>`
   : html`<p>${c.t('bridges.noNumbers')}</p>`}
@@ -47,8 +47,8 @@ ${input(c, 'Name', c.t('bridges.name'), { required: true, maxlength: 128, error:
 export function adminBridgesPages(app: FastifyInstance, deps: PageDeps): void {
   const show = async (req: FastifyRequest, reply: FastifyReply, o: { error?: AppError; saved?: boolean }, status = 200) =>
     sendPage(reply, bridgesPage(adminCtx(req), await getBridges(scopeFor(deps.ctx, req), {}), o), status);
-  const action = <B>(url: string, run: (req: FastifyRequest<{ Body: B; Querystring: { number?: string }; Params: { id?: string } }>) => Promise<unknown>) => {
-    app.post<{ Body: B; Querystring: { number?: string }; Params: { id?: string } }>(url, { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
+  const action = <B>(url: string, run: (req: FastifyRequest<{ Body: B; Querystring: { number?: string; type?: string }; Params: { id?: string } }>) => Promise<unknown>) => {
+    app.post<{ Body: B; Querystring: { number?: string; type?: string }; Params: { id?: string } }>(url, { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
       try {
         await run(req);
         return reply.redirect('/admin/bridges?done=saved', 303);
@@ -61,7 +61,7 @@ export function adminBridgesPages(app: FastifyInstance, deps: PageDeps): void {
 
   app.get<{ Querystring: { done?: string } }>('/admin/bridges', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => show(req, reply, { saved: req.query.done === 'saved' }));
   action<{ Name?: string }>('/admin/bridges', (req) => newBridge(scopeFor(deps.ctx, req), { name: req.body?.Name ?? '' }));
-  action('/admin/bridges/:id/default', (req) => setBridge(scopeFor(deps.ctx, req), { id: req.params.id ?? null }, { defaultServiceNumber: req.query.number ?? '' }));
+  action('/admin/bridges/:id/default', (req) => setBridge(scopeFor(deps.ctx, req), { id: req.params.id ?? null }, req.query.type === 'TollFree' ? { defaultTollFreeServiceNumber: req.query.number ?? '' } : { defaultServiceNumber: req.query.number ?? '' }));
   action<{ Identity?: string; BridgeId?: string; Type?: string; City?: string; PrimaryLanguage?: string }>('/admin/numbers', (req) =>
     registerServiceNumber(scopeFor(deps.ctx, req), { number: req.body?.Identity ?? '', bridge: { id: req.body?.BridgeId || null }, type: req.body?.Type, city: req.body?.City || null, primaryLanguage: req.body?.PrimaryLanguage }),
   );

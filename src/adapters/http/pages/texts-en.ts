@@ -112,6 +112,7 @@ export const EN = {
   'bridges.title': 'Bridges and numbers',
   'bridges.default': 'default bridge',
   'bridges.defaultNumber': 'Default number',
+  'bridges.defaultTollFree': 'Default toll-free number',
   'bridges.number': 'Number',
   'bridges.numberHint': 'E.164, e.g. +14255551234',
   'bridges.type': 'Type',

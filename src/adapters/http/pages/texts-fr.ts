@@ -114,6 +114,7 @@ export const FR: Record<MsgKey, string> = {
   'bridges.title': 'Ponts et numéros',
   'bridges.default': 'pont par défaut',
   'bridges.defaultNumber': 'Numéro par défaut',
+  'bridges.defaultTollFree': 'Numéro gratuit par défaut',
   'bridges.number': 'Numéro',
   'bridges.numberHint': 'Format E.164, par exemple +33123456789',
   'bridges.type': 'Type',

@@ -38,10 +38,10 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
       tags,
       summary: 'Set the default toll number, make it the default bridge, or rename it; existing users keep their numbers',
       params: BridgeParams,
-      body: Body({ DefaultServiceNumber: Type.Optional(Nullable(Str())), SetDefault: Type.Optional(Type.Boolean()), NewName: Type.Optional(Nullable(Str())) }),
+      body: Body({ DefaultServiceNumber: Type.Optional(Nullable(Str())), DefaultTollFreeServiceNumber: Type.Optional(Nullable(Str())), SetDefault: Type.Optional(Type.Boolean()), NewName: Type.Optional(Nullable(Str())) }),
       response: { 200: Bridge, ...ERROR_RESPONSES },
     },
-  }, async (req) => setBridge(scopeOfRequest(deps, req), { id: req.params.bridgeId }, { defaultServiceNumber: req.body.DefaultServiceNumber, setDefault: req.body.SetDefault ?? false, newName: req.body.NewName }));
+  }, async (req) => setBridge(scopeOfRequest(deps, req), { id: req.params.bridgeId }, { defaultServiceNumber: req.body.DefaultServiceNumber, defaultTollFreeServiceNumber: req.body.DefaultTollFreeServiceNumber, setDefault: req.body.SetDefault ?? false, newName: req.body.NewName }));
 
   r.get('/languages', {
     config: { access: 'admin' },
