@@ -77,6 +77,16 @@ function spamScore(raw: Buffer): Promise<{ score: number; tests: string }> {
   });
 }
 
+/** WCAG contrast ratio of two rgb() colours. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = c.match(/[\d.]+/g)!.slice(0, 3).map((v) => Number(v) / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x! + 0.05) / (y! + 0.05);
+}
+
 describe('mail content: every kind × language as a person reads it', () => {
   const all = new Map<string, Rendered>();
   let browser: Browser;
@@ -132,6 +142,22 @@ describe('mail content: every kind × language as a person reads it', () => {
           assert.ok(w.scroll <= w.client, `${key} (${scheme}) is ${w.scroll} px wide in a ${w.client} px window`);
           const card = await page.evaluate(() => getComputedStyle(document.querySelector('.card')!).backgroundColor);
           assert.equal(card, scheme === 'dark' ? 'rgb(31, 41, 55)' : 'rgb(255, 255, 255)', `${key}: the ${scheme} style applies`);
+          // Every piece of text against the background it sits on: at least 4.5:1 in both schemes.
+          // A string: the test runner's transform would add helpers to a function that the page lacks.
+          const pairs = (await page.evaluate(`(() => {
+            const bg = (el) => {
+              for (; el; el = el.parentElement) {
+                const c = getComputedStyle(el).backgroundColor;
+                if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c;
+              }
+              return 'rgb(255, 255, 255)';
+            };
+            return [...document.querySelectorAll('body *')]
+              .filter((el) => [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+              .map((el) => ({ text: el.textContent.trim().slice(0, 30), fg: getComputedStyle(el).color, bg: bg(el) }));
+          })()`)) as { text: string; fg: string; bg: string }[];
+          assert.ok(pairs.length > 10, 'text found');
+          for (const pr of pairs) assert.ok(contrast(pr.fg, pr.bg) >= 4.5, `${key} (${scheme}): "${pr.text}" ${pr.fg} on ${pr.bg} is ${contrast(pr.fg, pr.bg).toFixed(2)}:1`);
           if (scheme === 'light') await page.screenshot({ path: path.join(dir, `mail-${key.replace('/', '-')}.png`), fullPage: true });
         }
       }
