@@ -18,7 +18,7 @@ const WINDOW = inFlightLimit(CONNECTIONS);
 function startWorker(m: MailEnv): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [BIN, 'worker'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...m.t.env, DIALIN_LEASE_MS: '2000', DIALIN_SMTP_CONNECTIONS: String(CONNECTIONS) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...m.t.env, DIALIN_LEASE_MS: '2000', DIALIN_SMTP_TIMEOUT_MS: '60000', DIALIN_SMTP_CONNECTIONS: String(CONNECTIONS) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
