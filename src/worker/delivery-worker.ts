@@ -181,15 +181,15 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     return out;
   }
 
-  function start(row: OutboxTable, owner: string, tenant: TenantMail, claimedAt: number): void {
+  function start(row: OutboxTable, owner: string, tenant: TenantMail): void {
     const done = (async () => {
       const { relay: via, own } = relayFor(row);
-      const left = Math.max(1000, claimedAt + deadlineMs - Date.now());
-      const { outcome, uncertain, unreachable } = await attemptDelivery(row, owner, tenant, via, !own, left, deps);
+      // The whole send timeout for the SMTP transaction itself (see send-gate.ts), however long it waited.
+      const { outcome, uncertain, unreachable } = await attemptDelivery(row, owner, tenant, via, !own, deadlineMs, deps);
       if (!own) watchRelay(outcome, unreachable && 'error' in outcome ? outcome.error : null);
       if (uncertain) {
         stats.uncertain++;
-        log.info({ id: row.id, messageId: row.message_id }, 'The attempt failed after the relay may have received the message; it will be sent again and may arrive twice.');
+        log.info({ id: row.id, messageId: row.message_id, err: 'error' in outcome ? outcome.error : null }, 'The attempt failed after the relay may have received the message; it will be sent again and may arrive twice.');
       }
       // The message stays in flight until its outcome is committed: a crash before that may
       // duplicate it, and at most `maxInFlight` messages are ever in that state.
@@ -269,9 +269,8 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
         const owner = `${workerId}#${++claimSeq}`;
         const rows = await store.claim(owner, free, now, d.leaseMs);
         if (rows.length) {
-          const claimedAt = Date.now();
           const tenants = await tenantsOf(rows);
-          for (const r of rows) start(r, owner, tenants.get(r.tenant_id)!, claimedAt);
+          for (const r of rows) start(r, owner, tenants.get(r.tenant_id)!);
           continue;
         }
         const next = await store.nextEventAt(now);

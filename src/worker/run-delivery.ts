@@ -127,7 +127,7 @@ export async function startRunDelivery(o: {
       }
       const got = new Set(claimed.map((r) => r.id));
       for (const id of ids) if (!got.has(id)) o.onOutcome({ id, status: 'elsewhere' });
-      for (const row of claimed) start(row, Date.now());
+      for (const row of claimed) start(row);
       changed();
     }
   }
@@ -140,10 +140,9 @@ export async function startRunDelivery(o: {
     });
   };
 
-  function start(row: OutboxTable, claimedAt: number): void {
+  function start(row: OutboxTable): void {
     const p: Promise<void> = (async () => {
-      const left = Math.max(1000, claimedAt + deadlineMs - Date.now());
-      const { outcome, refused } = await attemptDelivery(row, owner, tenant, relay, false, left, deps);
+      const { outcome, refused } = await attemptDelivery(row, owner, tenant, relay, false, deadlineMs, deps);
       if (refused && outcome.kind === 'failed') o.onRefused(outcome.error);
       await writer.record(outcome);
     })()

@@ -15,8 +15,10 @@ export interface GatedRelay extends Relay {
 /**
  * Lets at most `limit` messages (one per pooled connection) into the relay at once; the others
  * wait here rather than in nodemailer's queue, so that a stopping worker can give them back
- * unsent, and a message's deadline runs from when its SMTP transaction starts. A message that
- * waited so long that too little of its deadline is left is given back too.
+ * unsent. A message's deadline runs from when its SMTP transaction starts, not from when it began
+ * to wait: counted from the wait, a message let in with a second left ran out of time in the middle
+ * of DATA on a busy machine, after the relay had it, and was sent again (a duplicate). The worker
+ * keeps renewing the lease while it waits.
  */
 export function gateRelay(relay: Relay, limit: number): GatedRelay {
   let active = 0;
@@ -31,16 +33,13 @@ export function gateRelay(relay: Relay, limit: number): GatedRelay {
   return {
     description: relay.description,
     async send(mail: OutgoingMail, deadlineMs: number): Promise<RelayReceipt> {
-      const asked = Date.now();
       if (closed) throw new NotStarted('not sent: the worker was stopping');
       await new Promise<void>((go, stop) => {
         waiting.push({ go, stop });
         next();
       });
       try {
-        const left = deadlineMs - (Date.now() - asked);
-        if (left < Math.min(1000, deadlineMs / 2)) throw new NotStarted('not sent: it waited too long for a free connection');
-        return await relay.send(mail, left);
+        return await relay.send(mail, deadlineMs);
       } finally {
         active--;
         next();
