@@ -310,8 +310,13 @@ class Parser {
 
   /** One argument in command mode, with a comma list (-SecondaryLanguages en-us, ja-jp). */
   argument(): Expr {
+    return this.commaList(() => this.argumentItem());
+  }
+
+  /** `item` or `item, item, …` (a comma may end a line): one item, or an array of them. */
+  commaList(item: () => Expr): Expr {
     const start = this.pos();
-    const items = [this.argumentItem()];
+    const items = [item()];
     for (;;) {
       const save = this.i;
       this.ws(false);
@@ -321,7 +326,7 @@ class Parser {
       }
       this.i++;
       this.ws(true);
-      items.push(this.argumentItem());
+      items.push(item());
     }
     return items.length === 1 ? items[0]! : { k: 'array', items, ...start };
   }
@@ -459,20 +464,7 @@ class Parser {
   }
 
   arrayLiteral(): Expr {
-    const p = this.pos();
-    const items = [this.postfix()];
-    for (;;) {
-      const save = this.i;
-      this.ws(false);
-      if (this.ch() !== ',') {
-        this.i = save;
-        break;
-      }
-      this.i++;
-      this.ws(true);
-      items.push(this.postfix());
-    }
-    return items.length === 1 ? items[0]! : { k: 'array', items, ...p };
+    return this.commaList(() => this.postfix());
   }
 
   postfix(): Expr {
