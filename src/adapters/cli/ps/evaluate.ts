@@ -52,7 +52,7 @@ export class Evaluator {
   }
 
   async run(): Promise<number> {
-    check(this.script.statements);
+    checkScript(this.script.statements);
     for (const st of this.script.statements) {
       try {
         this.print(await this.statement(st));
@@ -531,7 +531,7 @@ function callMethod(o: unknown, name: string, args: unknown[]): unknown {
 // ——— the check before anything runs ———
 
 /** Every command exists and every cmdlet parameter is one it has; else the script is refused whole. */
-function check(list: Statement[]): void {
+export function checkScript(list: Statement[]): void {
   const at = (p: Pos, e: AppError): never => {
     throw new AppError(e.code, `line ${p.line}, column ${p.col}: ${e.message}`, { field: e.field });
   };
