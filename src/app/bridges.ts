@@ -4,6 +4,7 @@ import { printable } from '../core/email-address.ts';
 import type { BridgesTable, ServiceNumbersTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
 import type { TenantScope, Trx } from './context.ts';
+import { localNumbersUrl, newLocalNumbersToken } from './local-numbers.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,6 +20,8 @@ export interface BridgeView {
   DefaultServiceNumber: string | null;
   DefaultTollFreeServiceNumber: string | null;
   IsDefault: boolean;
+  /** The bridge's public "Find a local number" page (every number, no user); regenerable. */
+  LocalNumbersUrl: string;
   ServiceNumbers: ServiceNumberView[];
 }
 
@@ -73,7 +76,7 @@ export async function findBridge(trx: Trx, tenantId: string, ref: BridgeRef): Pr
   return row;
 }
 
-export async function bridgeView(trx: Trx, b: BridgesTable): Promise<BridgeView> {
+export async function bridgeView(trx: Trx, b: BridgesTable, settingsUrl: string): Promise<BridgeView> {
   const numbers = await trx.selectFrom('service_numbers').selectAll().where('tenant_id', '=', b.tenant_id).where('bridge_id', '=', b.id).orderBy('number').execute();
   return {
     Identity: b.id,
@@ -82,6 +85,7 @@ export async function bridgeView(trx: Trx, b: BridgesTable): Promise<BridgeView>
     DefaultServiceNumber: b.default_service_number,
     DefaultTollFreeServiceNumber: b.default_toll_free_number,
     IsDefault: b.is_default === 1,
+    LocalNumbersUrl: localNumbersUrl(settingsUrl, b.local_numbers_token),
     ServiceNumbers: numbers.map((n) => serviceNumberView(n, b.name)),
   };
 }
@@ -107,25 +111,26 @@ export async function newBridge(s: TenantScope, opts: { name: string; region?: s
     const any = await trx.selectFrom('bridges').select('id').where('tenant_id', '=', s.tenant.id).executeTakeFirst();
     const isDefault = !any || !!opts.setDefault;
     if (isDefault) await trx.updateTable('bridges').set({ is_default: 0 }).where('tenant_id', '=', s.tenant.id).execute();
-    const row: BridgesTable = { id: s.newId(), tenant_id: s.tenant.id, name, is_default: isDefault ? 1 : 0, default_service_number: null, default_toll_free_number: null, region: opts.region ?? null, created_at: s.now() };
+    const row: BridgesTable = { id: s.newId(), tenant_id: s.tenant.id, name, is_default: isDefault ? 1 : 0, default_service_number: null, default_toll_free_number: null, region: opts.region ?? null, created_at: s.now(), local_numbers_token: newLocalNumbersToken() };
     await trx.insertInto('bridges').values(row).execute();
     await audit(trx, s, 'bridge.new', { label: name }, { isDefault });
-    return bridgeView(trx, row);
+    return bridgeView(trx, row, s.settingsUrl);
   });
 }
 
 export async function getBridges(s: TenantScope, ref: BridgeRef): Promise<BridgeView[]> {
   const trx = s.db.kysely;
-  if (ref.id || ref.name) return [await bridgeView(trx, await findBridge(trx, s.tenant.id, ref))];
+  if (ref.id || ref.name) return [await bridgeView(trx, await findBridge(trx, s.tenant.id, ref), s.settingsUrl)];
   const rows = await trx.selectFrom('bridges').selectAll().where('tenant_id', '=', s.tenant.id).orderBy('created_at').execute();
-  return Promise.all(rows.map((b) => bridgeView(trx, b)));
+  return Promise.all(rows.map((b) => bridgeView(trx, b, s.settingsUrl)));
 }
 
 /**
- * Sets a bridge's default toll and toll-free numbers, makes it the tenant's default bridge, or renames it.
+ * Sets a bridge's default toll and toll-free numbers, makes it the tenant's default bridge, renames it,
+ * or gives it a new "Find a local number" link (the old one stops working; the audit row never holds it).
  * Changing the default number changes no existing user: only users enabled afterwards get it.
  */
-export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultServiceNumber?: string | null; defaultTollFreeServiceNumber?: string | null; setDefault?: boolean; newName?: string | null }): Promise<BridgeView> {
+export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultServiceNumber?: string | null; defaultTollFreeServiceNumber?: string | null; setDefault?: boolean; newName?: string | null; newLocalNumbersLink?: boolean }): Promise<BridgeView> {
   return s.db.kysely.transaction().execute(async (trx) => {
     const b = await findBridge(trx, s.tenant.id, ref);
     const changes: Record<string, unknown> = {};
@@ -152,8 +157,12 @@ export async function setBridge(s: TenantScope, ref: BridgeRef, opts: { defaultS
       next.is_default = 1;
       changes.IsDefault = true;
     }
-    await trx.updateTable('bridges').set({ name: next.name, default_service_number: next.default_service_number, default_toll_free_number: next.default_toll_free_number, is_default: next.is_default }).where('id', '=', b.id).execute();
+    if (opts.newLocalNumbersLink) {
+      next.local_numbers_token = newLocalNumbersToken();
+      changes.LocalNumbersUrl = 'regenerated';
+    }
+    await trx.updateTable('bridges').set({ name: next.name, default_service_number: next.default_service_number, default_toll_free_number: next.default_toll_free_number, is_default: next.is_default, local_numbers_token: next.local_numbers_token }).where('id', '=', b.id).execute();
     await audit(trx, s, 'bridge.set', { label: b.name }, changes);
-    return bridgeView(trx, next);
+    return bridgeView(trx, next, s.settingsUrl);
   });
 }

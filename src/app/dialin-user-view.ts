@@ -46,7 +46,7 @@ export function dialInUserView(s: TenantScope, u: UsersTable, bridgeName: string
 
 /** What a mail shows of a user, with the cities of the default numbers when known (`numberCities`). */
 export function mailData(
-  u: Pick<UsersTable, 'display_name' | 'sip' | 'conference_id' | 'service_number' | 'toll_free_number'>,
+  u: Pick<UsersTable, 'display_name' | 'sip' | 'conference_id' | 'service_number' | 'toll_free_number' | 'bridge_id'>,
   bridgeName: string | null,
   cities?: ReadonlyMap<string, string | null>,
 ): MailData {
@@ -57,6 +57,7 @@ export function mailData(
     tollNumber: u.service_number,
     tollFreeNumber: u.toll_free_number,
     bridgeName,
+    bridgeId: u.bridge_id,
     tollCity: (u.service_number && cities?.get(u.service_number)) || null,
     tollFreeCity: (u.toll_free_number && cities?.get(u.toll_free_number)) || null,
   };

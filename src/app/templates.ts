@@ -9,6 +9,7 @@ import { SAMPLE_MAIL_DATA, TEMPLATE_PARTS, templateValues, type TemplatePart, ty
 import type { Database, MailTemplatesTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
 import { bridgeNameOf, mailData, numberCities } from './dialin-user-view.ts';
+import { loadLocalNumberTokens, localNumbersUrl, tokenFor } from './local-numbers.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { readSettings } from './tenant-settings.ts';
 import { findUser } from './users.ts';
@@ -120,7 +121,8 @@ async function previewInputs(s: TenantScope, r: PreviewRequest): Promise<{ templ
 /** The mail as it would be rendered (the PIN shown as a placeholder), for the editor's live preview. */
 export async function previewTemplate(s: TenantScope, r: PreviewRequest): Promise<RenderedMail & { Kind: MailKind; Language: MailLanguage }> {
   const { templates, data } = await previewInputs(s, r);
-  const values = templateValues(data, s.settingsUrl, KIND_CARRIES_PIN[r.kind] ? SAMPLE_VALUES.pin : null);
+  const tokens = (await loadLocalNumberTokens(s.db.kysely, [s.tenant.id])).get(s.tenant.id);
+  const values = templateValues(data, s.settingsUrl, KIND_CARRIES_PIN[r.kind] ? SAMPLE_VALUES.pin : null, `${s.settingsUrl}#pin-h`, localNumbersUrl(s.settingsUrl, tokenFor(tokens, data.bridgeId)));
   return { Kind: r.kind, Language: r.language, ...renderTemplateSet(templates, values) };
 }
 

@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   USER_NOT_ENABLED: { kind: 'conflict', description: 'The user is not enabled for dial-in conferencing with Microsoft (dialin) as provider.' },
   USER_HAS_THIRD_PARTY_PROVIDER: { kind: 'conflict', description: 'The user is on a third-party audio conferencing provider; use -ReplaceProvider.' },
   BRIDGE_NOT_FOUND: { kind: 'not_found', description: 'No bridge has that name or id.' },
+  LOCAL_NUMBERS_NOT_FOUND: { kind: 'not_found', description: 'No bridge has that "Find a local number" link (unknown, malformed or regenerated).' },
   BRIDGE_EXISTS: { kind: 'conflict', description: 'A bridge with that name already exists.' },
   NO_BRIDGE: { kind: 'conflict', description: 'The tenant has no bridge to put the user on.' },
   NUMBER_INVALID: { kind: 'validation', description: 'A phone number is not in E.164 form.' },

@@ -36,6 +36,8 @@ export interface MailData {
   tollNumber: string | null;
   tollFreeNumber: string | null;
   bridgeName: string | null;
+  /** The user's bridge, whose "Find a local number" page the mail links to (absent in older rows: the default bridge's). */
+  bridgeId?: string | null;
   /** The cities of the default numbers on the bridge (absent in rows written before they were kept). */
   tollCity?: string | null;
   tollFreeCity?: string | null;

@@ -66,3 +66,8 @@ export function oneTap(e164: string, conferenceId: string | null | undefined): {
   if (!conferenceId) return { tel: `tel:${e164}`, shown };
   return { tel: `tel:${e164},,${conferenceId}%23`, shown: `${shown},,${conferenceId}#` };
 }
+
+/** The country (ISO 3166 region code) of a stored number, or null when its plan does not say. */
+export function countryOf(e164: string): string | null {
+  return parseStored(e164)?.country ?? null;
+}

@@ -19,6 +19,7 @@ import { gateRelay, type GatedRelay } from './send-gate.ts';
 import { RelayBreaker } from './relay-breaker.ts';
 import type { TenantMail } from './mail-job.ts';
 import { loadSigningKeys, type BrokenKey, type SigningKeyOf } from '../app/dkim.ts';
+import { loadLocalNumberTokens } from '../app/local-numbers.ts';
 import { OutboxStore, type Outcome } from './outbox-store.ts';
 import { listenForOutbox } from './outbox-listener.ts';
 import { createPinCheck } from './pin-check.ts';
@@ -176,8 +177,9 @@ export async function startDeliveryWorker({ ctx, config, log }: { ctx: AppContex
     const overrides = await loadTemplateOverrides(db.kysely, ids);
     const dkim = await loadSigningKeys(db.kysely, ctx.keys, ids, dkimCache);
     for (const b of dkim.broken) log.error({ domain: b.domain, selector: b.selector }, `The DKIM key ${b.selector}._domainkey.${b.domain} cannot be used: ${b.error}. Mail from ${b.domain} goes out unsigned until it is fixed (\`dialin doctor\`).`);
+    const local = await loadLocalNumberTokens(db.kysely, ids);
     const out = new Map<string, TenantMail>();
-    for (const id of ids) out.set(id, { settings: await readSettings(db.kysely, id), overrides: overrides.get(id)!, dkim: dkim.byTenant.get(id) ?? [] });
+    for (const id of ids) out.set(id, { settings: await readSettings(db.kysely, id), overrides: overrides.get(id)!, dkim: dkim.byTenant.get(id) ?? [], localNumbers: local.get(id)! });
     return out;
   }
 

@@ -15,6 +15,7 @@ import type { ComposeJob } from './compose.ts';
 import { domainOf } from '../core/deliverability.ts';
 import { returnPathOf } from '../app/return-path.ts';
 import { keysForDomain, type SigningKeyOf } from '../app/dkim.ts';
+import { localNumbersUrl, tokenFor, type LocalNumberTokens } from '../app/local-numbers.ts';
 
 /** What the worker knows of a tenant while it sends the tenant's mail. */
 export interface TenantMail {
@@ -22,6 +23,8 @@ export interface TenantMail {
   overrides: TemplateOverrides;
   /** Active DKIM keys that may sign this tenant's mail (its own, then the deployment's), opened. */
   dkim: SigningKeyOf[];
+  /** The tokens of the tenant's bridges' "Find a local number" pages, read when the batch was claimed. */
+  localNumbers: LocalNumberTokens;
 }
 
 /** Deployment-wide inputs of every job. */
@@ -57,7 +60,7 @@ export function buildJob(row: OutboxTable, tenant: TenantMail, env: JobEnv, now:
   return {
     templates: { subject: base.subject, html: o.templateHtml ?? base.html, text: o.templateText ?? base.text },
     // A sign-in link mail links to the page with its one-time token, derived from the link id.
-    values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin, `${env.settingsUrl}#pin-h`),
+    values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin, `${env.settingsUrl}#pin-h`, localNumbersUrl(env.settingsUrl, tokenFor(tenant.localNumbers, payload.data.bridgeId))),
     plainText: !!o.plainText,
     subject: o.subject ?? null,
     from,

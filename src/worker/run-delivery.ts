@@ -1,4 +1,5 @@
 import { loadSigningKeys } from '../app/dkim.ts';
+import { loadLocalNumberTokens } from '../app/local-numbers.ts';
 import os from 'node:os';
 import { parseMailbox } from '../core/sender.ts';
 import type { Config } from '../config/config.ts';
@@ -77,7 +78,8 @@ export async function startRunDelivery(o: {
   const owner = `${os.hostname()}/${process.pid}/run-${ctx.newId().slice(-8)}`;
   const overrides = (await loadTemplateOverrides(ctx.db.kysely, [o.tenantId])).get(o.tenantId)!;
   const dkim = await loadSigningKeys(ctx.db.kysely, ctx.keys, [o.tenantId], new Map());
-  const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides, dkim: dkim.byTenant.get(o.tenantId) ?? [] };
+  const localNumbers = (await loadLocalNumberTokens(ctx.db.kysely, [o.tenantId])).get(o.tenantId)!;
+  const tenant: TenantMail = { settings: await readSettings(ctx.db.kysely, o.tenantId), overrides, dkim: dkim.byTenant.get(o.tenantId) ?? [], localNumbers };
   const deps: AttemptDeps = {
     env: { defaultFrom: parseMailbox(config.mailFrom), settingsUrl: ctx.settingsUrl, keys: ctx.keys, bounceDomain: config.bounces.domain },
     composer: createComposer(o.composeThreads ?? d.composeThreads, COMPOSE_CPU_BUDGET_MS),

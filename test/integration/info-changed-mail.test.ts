@@ -14,7 +14,7 @@ import type { MailPayload } from '../../src/app/mail-queue.ts';
 /** Renders a queued row as the worker would (real template engine, real MIME) and parses it back. */
 async function delivered(t: TestEnv, row: OutboxTable) {
   const settings = await readSettings(t.ctx.db.kysely, row.tenant_id);
-  const job = buildJob(row, { settings, overrides: [], dkim: [] }, { defaultFrom: t.ctx.defaultFrom, settingsUrl: t.ctx.settingsUrl, keys: t.ctx.keys, bounceDomain: null }, Date.now());
+  const job = buildJob(row, { settings, overrides: [], dkim: [], localNumbers: { byBridge: new Map(), default: null } }, { defaultFrom: t.ctx.defaultFrom, settingsUrl: t.ctx.settingsUrl, keys: t.ctx.keys, bounceDomain: null }, Date.now());
   return simpleParser(Buffer.from((await composeMail(job)).raw));
 }
 

@@ -14,6 +14,7 @@ import { localizedDefaultSender } from '../../src/core/sender.ts';
 import { composeMail } from '../../src/worker/compose.ts';
 
 const SETTINGS = 'https://dialin.contoso.com/dialin';
+const LOCAL = 'https://dialin.contoso.com/numbers/Qw3rTy8uIo0pAs2dFg4hJk6lZx9cVb1nM5qW7eR3tYZ';
 const SIGN_IN = `${SETTINGS}/sign-in?token=${'Zk3v9QeR7pLm2XcT8bN4wY6hJ1sD5fGa0uIoPqWe'.repeat(2)}`;
 const DATA: MailData = {
   displayName: 'Marie Dupont',
@@ -47,7 +48,7 @@ async function render(c: (typeof CASES)[number], lang: MailLanguage): Promise<Re
   const url = c.kind === 'sign_in_link' ? SIGN_IN : SETTINGS;
   const { raw } = await composeMail({
     templates: DEFAULT_TEMPLATES[c.kind][lang],
-    values: templateValues(c.data, url, KIND_CARRIES_PIN[c.kind] ? '482913' : null, `${SETTINGS}#pin-h`),
+    values: templateValues(c.data, url, KIND_CARRIES_PIN[c.kind] ? '482913' : null, `${SETTINGS}#pin-h`, LOCAL),
     plainText: false,
     subject: null,
     from: localizedDefaultSender({ name: 'Dial-in Conferencing', address: 'noreply@contoso.com' }, lang),
@@ -106,6 +107,7 @@ describe('mail content: every kind × language as a person reads it', () => {
         if (c.kind === 'turned_off') {
           assert.deepEqual(tel, [], 'numbers that no longer work are not tappable');
           assert.ok(!html.includes(SETTINGS) && !text.includes(SETTINGS), 'no settings link for those who can no longer open it');
+          assert.ok(!html.includes(LOCAL) && !text.includes(LOCAL), 'no numbers to call for details that no longer work');
         } else {
           assert.deepEqual(tel, ['tel:+14255550100,,5290376%23', 'tel:+18005550199,,5290376%23']);
           // As read: in HTML the number and ",,ID#" are two unbreakable pieces of one link.
@@ -114,6 +116,11 @@ describe('mail content: every kind × language as a person reads it', () => {
             assert.ok(body.includes('529 037 6#'), 'the conference ID grouped for reading');
             assert.ok(body.includes('Redmond'), 'the city of the number');
           }
+          // "Find a local number": the public page of the user's bridge, not the sign-in-gated settings page.
+          const label = lang === 'fr' ? 'Trouver un numéro local' : 'Find a local number';
+          assert.ok(new RegExp(`<a [^>]*href="${LOCAL}"[^>]*>${label}</a>`).test(html), `${label} links to the bridge's page in the HTML`);
+          assert.ok(text.includes(`${label} (`) && text.includes(`: ${LOCAL}`), `${label} in the text part`);
+          assert.ok(!/See all access numbers|Tous les numéros d'accès/.test(text + html), 'no sign-in-gated "all numbers" line');
         }
         if (KIND_CARRIES_PIN[c.kind]) {
           assert.ok(html.includes(`href="${SETTINGS}#pin-h"`) && text.includes(`${SETTINGS}#pin-h`), 'Reset PIN links to the PIN part of the settings page');
@@ -130,9 +137,9 @@ describe('mail content: every kind × language as a person reads it', () => {
     }
   }
 
-  it('at 375 px no mail scrolls sideways, in light and dark; screenshots in docs/screenshots/mail-*.png', async () => {
+  for (const width of [375, 800]) it(`at ${width} px no mail scrolls sideways, in light and dark; screenshots in docs/screenshots/mail-*${width === 375 ? '' : `-${width}`}.png`, async () => {
     const dir = screenshotDir();
-    const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
+    const page = await browser.newPage({ viewport: { width, height: 800 } });
     try {
       for (const [key, { mail }] of all) {
         for (const scheme of ['light', 'dark'] as const) {
@@ -158,10 +165,16 @@ describe('mail content: every kind × language as a person reads it', () => {
           })()`)) as { text: string; fg: string; bg: string }[];
           assert.ok(pairs.length > 10, 'text found');
           for (const pr of pairs) assert.ok(contrast(pr.fg, pr.bg) >= 4.5, `${key} (${scheme}): "${pr.text}" ${pr.fg} on ${pr.bg} is ${contrast(pr.fg, pr.bg).toFixed(2)}:1`);
-          if (scheme === 'light') await page.screenshot({ path: path.join(dir, `mail-${key.replace('/', '-')}.png`), fullPage: true });
+          if (width === 800) {
+            // The card keeps its reading width (600 px), centred, however wide the window.
+            const box = await page.evaluate(`(() => { const r = document.querySelector('.card').getBoundingClientRect(); return { left: r.left, width: r.width, right: window.innerWidth - r.right }; })()`) as { left: number; width: number; right: number };
+            assert.equal(Math.round(box.width), 600, `${key}: the card is ${box.width} px wide at 800 px`);
+            assert.ok(Math.abs(box.left - box.right) <= 1, `${key}: the card is centred (${box.left} | ${box.right})`);
+          }
+          if (scheme === 'light') await page.screenshot({ path: path.join(dir, `mail-${key.replace('/', '-')}${width === 375 ? '' : `-${width}`}.png`), fullPage: true });
         }
       }
-      assert.ok(fs.existsSync(path.join(dir, 'mail-welcome-en.png')));
+      assert.ok(fs.existsSync(path.join(dir, `mail-welcome-en${width === 375 ? '' : `-${width}`}.png`)));
     } finally {
       await page.close();
     }

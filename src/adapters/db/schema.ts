@@ -91,6 +91,8 @@ export interface BridgesTable {
   default_toll_free_number: string | null;
   region: string | null;
   created_at: number;
+  /** The random part of the bridge's public "Find a local number" page (migration 0018). */
+  local_numbers_token: string | null;
 }
 
 export interface ServiceNumbersTable {

@@ -80,6 +80,7 @@ export const Bridge = Type.Object({
   DefaultServiceNumber: Nullable(Type.String()),
   DefaultTollFreeServiceNumber: Nullable(Type.String()),
   IsDefault: Type.Boolean(),
+  LocalNumbersUrl: Type.String({ description: 'The public "Find a local number" page of the bridge: every number, nothing of any user.' }),
   ServiceNumbers: Type.Array(ServiceNumber),
 });
 

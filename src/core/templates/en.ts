@@ -22,7 +22,9 @@ export const EN: LanguagePack = {
     openSettings: 'Open your settings',
     signIn: 'Sign in',
     resetPin: 'Reset PIN',
-    settings: 'See all access numbers and manage your PIN on the Dial-in Conferencing Settings page:',
+    settings: 'Manage your PIN on the Dial-in Conferencing Settings page:',
+    localNumbers: 'Find a local number',
+    localNumbersHint: 'every access number by country and city, no sign-in',
   },
   footer: 'This message was sent automatically by the dial-in conferencing service. Replies are not read; if something looks wrong, contact your administrator.',
   kinds: {

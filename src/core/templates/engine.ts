@@ -153,7 +153,7 @@ export function validateTemplatePart(kind: MailKind, part: TemplatePart, source:
 }
 
 /** Values used to check that a template renders (and for previews without a chosen user). */
-export const SAMPLE_VALUES: TemplateValues = Object.freeze(templateValues(SAMPLE_MAIL_DATA, 'https://dialin.example.com/dialin', '••••••'));
+export const SAMPLE_VALUES: TemplateValues = Object.freeze(templateValues(SAMPLE_MAIL_DATA, 'https://dialin.example.com/dialin', '••••••', 'https://dialin.example.com/dialin#pin-h', 'https://dialin.example.com/numbers/SAMPLE-Tok3n-of-the-bridge-Find-a-local-number0'));
 
 const TOO_SLOW = 'takes too long to render';
 

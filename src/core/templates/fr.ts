@@ -22,7 +22,9 @@ export const FR: LanguagePack = {
     openSettings: 'Ouvrir vos paramètres',
     signIn: 'Se connecter',
     resetPin: 'Changer de code PIN',
-    settings: "Tous les numéros d'accès et la gestion de votre code PIN se trouvent sur la page Paramètres de conférence téléphonique :",
+    settings: 'Gérez votre code PIN sur la page Paramètres de conférence téléphonique :',
+    localNumbers: 'Trouver un numéro local',
+    localNumbersHint: "tous les numéros d'accès par pays et par ville, sans connexion",
   },
   footer: "Ce message a été envoyé automatiquement par le service de conférence téléphonique. Les réponses ne sont pas lues ; en cas de doute, adressez-vous à votre administrateur.",
   kinds: {

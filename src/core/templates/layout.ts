@@ -20,6 +20,9 @@ export interface LanguagePack {
     openSettings: string;
     signIn: string;
     resetPin: string;
+    /** The link to the bridge's public "Find a local number" page, and what it holds. */
+    localNumbers: string;
+    localNumbersHint: string;
   };
   footer: string;
   kinds: Record<MailKind, KindText>;
@@ -75,6 +78,7 @@ function htmlDetails(p: LanguagePack, links: boolean): string {
     `{% for n in numbers %}<tr><td class="lbl" style="${LABEL}">${numberLabel(p, esc)}{% if n.city %}<br><span style="font-weight:400;font-size:13px">{{ n.city }}</span>{% endif %}</td><td class="val" style="${VALUE}">${value}</td></tr>`,
     `{% else %}<tr><td class="lbl" style="${LABEL}">${esc(p.labels.tollNumber)}</td><td class="val" style="${VALUE}">${esc(p.labels.none)}</td></tr>{% endfor %}`,
     '</table>',
+    ...(links ? [`{% if localNumbersUrl %}<p style="margin:0 0 16px"><a class="lnk" href="{{ localNumbersUrl }}" style="color:#1d4ed8;font-weight:600">${esc(p.labels.localNumbers)}</a> (${esc(p.labels.localNumbersHint)})</p>{% endif %}`] : []),
   ].join('\n');
 }
 
@@ -84,7 +88,8 @@ function textDetails(p: LanguagePack, links: boolean): string {
   return (
     `  ${p.labels.conferenceId}${c}{{ conferenceIdGrouped }}` +
     `{% for n in numbers %}\n  ${numberLabel(p, (s) => s)}{% if n.city %} ({{ n.city }}){% endif %}${c}${links ? '{{ n.dial }}' : '{{ n.formatted }}'}` +
-    `{% else %}\n  ${p.labels.tollNumber}${c}${p.labels.none}{% endfor %}`
+    `{% else %}\n  ${p.labels.tollNumber}${c}${p.labels.none}{% endfor %}` +
+    (links ? `{% if localNumbersUrl %}\n  ${p.labels.localNumbers} (${p.labels.localNumbersHint})${c}{{ localNumbersUrl }}{% endif %}` : '')
   );
 }
 

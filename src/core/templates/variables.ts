@@ -29,6 +29,7 @@ export const TEMPLATE_VARIABLES = Object.freeze({
   bridgeName: 'the name of the conference bridge',
   settingsUrl: 'the link to the Dial-in Conferencing Settings page',
   resetPinUrl: 'the link to the PIN part of the settings page, to choose a new PIN',
+  localNumbersUrl: 'the public "Find a local number" page of the user\'s bridge: every access number by country and city, no sign-in (empty when the tenant has no bridge)',
   provider:
     'turned_off after a move to a third-party provider (Set-CsUserAcp): provider.name, provider.tollNumber, provider.tollFreeNumbers (formatted, comma-separated), provider.passcode, provider.url; all empty when the licence was removed',
   pin: 'the leader PIN (welcome and pin_changed only)',
@@ -91,7 +92,7 @@ function numberItem(e164: string, city: string | null | undefined, type: Templat
 }
 
 /** Builds the values of a render; nulls become empty strings so `{% if tollFreeNumber %}` works. */
-export function templateValues(data: MailData, settingsUrl: string, pin: string | null, resetPinUrl = `${settingsUrl}#pin-h`): TemplateValues {
+export function templateValues(data: MailData, settingsUrl: string, pin: string | null, resetPinUrl = `${settingsUrl}#pin-h`, localNumbersUrl = ''): TemplateValues {
   const pr = data.provider;
   const numbers: TemplateNumber[] = [];
   if (data.tollNumber) numbers.push(numberItem(data.tollNumber, data.tollCity, 'toll', data.conferenceId));
@@ -106,6 +107,7 @@ export function templateValues(data: MailData, settingsUrl: string, pin: string 
     numbers,
     changes: (data.changes ?? []).map(shownChange),
     resetPinUrl,
+    localNumbersUrl,
     provider: {
       name: pr?.name ?? '',
       tollNumber: displayNumber(pr?.tollNumber),

@@ -48,6 +48,7 @@ export const bridgeCmdlets: CmdletDef[] = [
       { name: 'DefaultTollFreeServiceNumber', type: 'string', help: 'A toll-free number of the bridge; only users enabled afterwards get it (without -TollFreeServiceNumber).' },
       { name: 'SetDefault', type: 'switch', help: "Make it the tenant's default bridge." },
       { name: 'NewName', type: 'string', help: 'Rename the bridge (dialin extension; Microsoft uses -Instance).' },
+      { name: 'NewLocalNumbersLink', type: 'switch', help: 'Give the bridge a new "Find a local number" link (LocalNumbersUrl); the old one stops working, mails sent before keep it (dialin extension).' },
       INSTANCE,
       TENANT_PARAM,
       FORCE_PARAM,
@@ -57,11 +58,12 @@ export const bridgeCmdlets: CmdletDef[] = [
     examples: [
       { command: 'Set-CsOnlineDialInConferencingBridge -Name "Conference Bridge" -DefaultServiceNumber 14255551234', effect: 'New users of the bridge get +14255551234 as default toll number.' },
       { command: 'Set-CsOnlineDialInConferencingBridge -Name "Conference Bridge" -DefaultTollFreeServiceNumber 18005551234', effect: 'New users of the bridge get +18005551234 as default toll-free number.' },
+      { command: 'Set-CsOnlineDialInConferencingBridge -Name "Conference Bridge" -NewLocalNumbersLink', effect: 'A new LocalNumbersUrl for the bridge\'s public "Find a local number" page; the old link stops working.' },
     ],
     async run(io, p) {
       const ref = { name: str(p, 'Name'), id: str(p, 'Identity') };
       if (!(await io.confirm('Set bridge', ref.name ?? ref.id ?? 'default bridge'))) return { kind: 'none', note: 'Nothing changed.' };
-      const b = await setBridge(io.scope, ref, { defaultServiceNumber: str(p, 'DefaultServiceNumber'), defaultTollFreeServiceNumber: str(p, 'DefaultTollFreeServiceNumber'), setDefault: bool(p, 'SetDefault') ?? false, newName: str(p, 'NewName') });
+      const b = await setBridge(io.scope, ref, { defaultServiceNumber: str(p, 'DefaultServiceNumber'), defaultTollFreeServiceNumber: str(p, 'DefaultTollFreeServiceNumber'), setDefault: bool(p, 'SetDefault') ?? false, newName: str(p, 'NewName'), newLocalNumbersLink: bool(p, 'NewLocalNumbersLink') ?? false });
       return { kind: 'objects', objects: [{ ...b }], single: true };
     },
   },

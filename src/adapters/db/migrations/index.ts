@@ -6,6 +6,7 @@ import * as m0006 from './0006_directory_sync.ts';
 import * as m0008 from './0008_bridge_toll_free_default.ts';
 import * as m0009 from './0009_deliverability.ts';
 import * as m0013 from './0013_verify_decoys.ts';
+import * as m0018 from './0018_local_numbers.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -16,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0008_bridge_toll_free_default': m0008,
   '0009_deliverability': m0009,
   '0013_verify_decoys': m0013,
+  '0018_local_numbers': m0018,
 });

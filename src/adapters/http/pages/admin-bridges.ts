@@ -13,6 +13,7 @@ import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 function bridgesPage(c: PageCtx, bridges: BridgeView[], o: { error?: AppError | null; saved?: boolean }): string {
   const cards = bridges.map(
     (b) => html`<section class="card" aria-labelledby="b-${b.Identity}"><h2 id="b-${b.Identity}">${b.Name}${b.IsDefault ? html` <span class="badge on">${c.t('bridges.default')}</span>` : ''}</h2>
+<p>${c.t('bridges.localNumbers')}: <a href="${b.LocalNumbersUrl}" class="url" data-testid="local-numbers-url">${b.LocalNumbersUrl}</a> ${postButton(c, `/admin/bridges/${b.Identity}/local-numbers-link`, c.t('bridges.newLocalNumbersLink'), { confirm: c.t('bridges.newLocalNumbersConfirm') })}</p>
 <p>${c.t('bridges.defaultNumber')}: <strong>${b.DefaultServiceNumber ? displayNumber(b.DefaultServiceNumber) : '—'}</strong> · ${c.t('bridges.defaultTollFree')}: <strong>${b.DefaultTollFreeServiceNumber ? displayNumber(b.DefaultTollFreeServiceNumber) : '—'}</strong></p>
 ${b.ServiceNumbers.length
   ? html`<div class="table-wrap"><table><thead><tr><th scope="col">${c.t('bridges.number')}</th><th scope="col">${c.t('bridges.type')}</th><th scope="col">${c.t('bridges.city')}</th><th scope="col">${c.t('bridges.languages')}</th><th scope="col"><span class="sr-only">${c.t('bridges.actions')}</span></th></tr></thead>
@@ -62,6 +63,7 @@ export function adminBridgesPages(app: FastifyInstance, deps: PageDeps): void {
   app.get<{ Querystring: { done?: string } }>('/admin/bridges', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => show(req, reply, { saved: req.query.done === 'saved' }));
   action<{ Name?: string }>('/admin/bridges', (req) => newBridge(scopeFor(deps.ctx, req), { name: req.body?.Name ?? '' }));
   action('/admin/bridges/:id/default', (req) => setBridge(scopeFor(deps.ctx, req), { id: req.params.id ?? null }, req.query.type === 'TollFree' ? { defaultTollFreeServiceNumber: req.query.number ?? '' } : { defaultServiceNumber: req.query.number ?? '' }));
+  action('/admin/bridges/:id/local-numbers-link', (req) => setBridge(scopeFor(deps.ctx, req), { id: req.params.id ?? null }, { newLocalNumbersLink: true }));
   action<{ Identity?: string; BridgeId?: string; Type?: string; City?: string; PrimaryLanguage?: string }>('/admin/numbers', (req) =>
     registerServiceNumber(scopeFor(deps.ctx, req), { number: req.body?.Identity ?? '', bridge: { id: req.body?.BridgeId || null }, type: req.body?.Type, city: req.body?.City || null, primaryLanguage: req.body?.PrimaryLanguage }),
   );

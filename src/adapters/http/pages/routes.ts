@@ -14,6 +14,7 @@ import { adminBridgesPages } from './admin-bridges.ts';
 import { adminMailPages } from './admin-mail.ts';
 import { adminTemplatesPages } from './admin-templates.ts';
 import { dialinPages } from './dialin.ts';
+import { localNumbersPages } from './local-numbers.ts';
 
 export interface PageDeps extends ApiDeps {
   secure: boolean;
@@ -64,4 +65,5 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   adminMailPages(app, deps);
   adminTemplatesPages(app, deps);
   dialinPages(app, deps);
+  localNumbersPages(app, deps);
 }

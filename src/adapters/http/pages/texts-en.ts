@@ -231,6 +231,14 @@ export const EN = {
   'code.PIN_COMMON_PATTERN': 'This PIN is too easy to guess (repeated or consecutive digits, or your phone number).',
   'code.PIN_REUSED': 'You used this PIN recently; choose another one.',
   'code.PIN_LOCKED': 'Your PIN is locked; ask your administrator to unlock it.',
+  'bridges.localNumbers': '“Find a local number” page (public, no sign-in)',
+  'bridges.newLocalNumbersLink': 'New link',
+  'bridges.newLocalNumbersConfirm': 'Give this bridge a new “Find a local number” link? The current link stops working, also in mails already sent.',
+  'numbers.title': 'Find a local number',
+  'numbers.intro': 'Call the number nearest to you. Each number announces the meeting in the languages listed with it.',
+  'numbers.howTo': 'After dialling, enter the conference ID from your meeting invitation, then #. On a phone, tap a number to call it.',
+  'numbers.otherCountry': 'Other numbers',
+  'code.LOCAL_NUMBERS_NOT_FOUND': 'This “Find a local number” link is unknown or no longer works; ask the person who sent it for a new one.',
 } as const;
 
 export type MsgKey = keyof typeof EN;

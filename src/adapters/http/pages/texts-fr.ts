@@ -233,4 +233,12 @@ export const FR: Record<MsgKey, string> = {
   'code.PIN_COMMON_PATTERN': 'Ce code est trop facile à deviner (chiffres répétés ou consécutifs, ou votre numéro de téléphone).',
   'code.PIN_REUSED': 'Vous avez utilisé ce code récemment ; choisissez-en un autre.',
   'code.PIN_LOCKED': 'Votre code confidentiel est verrouillé ; demandez à votre administrateur de le déverrouiller.',
+  'bridges.localNumbers': 'Page « Trouver un numéro local » (publique, sans connexion)',
+  'bridges.newLocalNumbersLink': 'Nouveau lien',
+  'bridges.newLocalNumbersConfirm': 'Donner un nouveau lien « Trouver un numéro local » à ce pont ? Le lien actuel cessera de fonctionner, y compris dans les courriels déjà envoyés.',
+  'numbers.title': 'Trouver un numéro local',
+  'numbers.intro': 'Appelez le numéro le plus proche de vous. Chaque numéro annonce la réunion dans les langues indiquées à côté.',
+  'numbers.howTo': 'Après avoir composé le numéro, saisissez l’ID de conférence de votre invitation, puis #. Sur un téléphone, touchez un numéro pour l’appeler.',
+  'numbers.otherCountry': 'Autres numéros',
+  'code.LOCAL_NUMBERS_NOT_FOUND': 'Ce lien « Trouver un numéro local » est inconnu ou ne fonctionne plus ; demandez-en un nouveau à la personne qui vous l’a envoyé.',
 };

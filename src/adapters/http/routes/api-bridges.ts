@@ -36,12 +36,12 @@ export function bridgesApi(app: FastifyInstance, deps: ApiDeps): void {
     config: { access: 'admin' },
     schema: {
       tags,
-      summary: 'Set the default toll number, make it the default bridge, or rename it; existing users keep their numbers',
+      summary: 'Set the default toll number, make it the default bridge, rename it, or give it a new "Find a local number" link; existing users keep their numbers',
       params: BridgeParams,
-      body: Body({ DefaultServiceNumber: Type.Optional(Nullable(Str())), DefaultTollFreeServiceNumber: Type.Optional(Nullable(Str())), SetDefault: Type.Optional(Type.Boolean()), NewName: Type.Optional(Nullable(Str())) }),
+      body: Body({ DefaultServiceNumber: Type.Optional(Nullable(Str())), DefaultTollFreeServiceNumber: Type.Optional(Nullable(Str())), SetDefault: Type.Optional(Type.Boolean()), NewName: Type.Optional(Nullable(Str())), NewLocalNumbersLink: Type.Optional(Type.Boolean()) }),
       response: { 200: Bridge, ...ERROR_RESPONSES },
     },
-  }, async (req) => setBridge(scopeOfRequest(deps, req), { id: req.params.bridgeId }, { defaultServiceNumber: req.body.DefaultServiceNumber, defaultTollFreeServiceNumber: req.body.DefaultTollFreeServiceNumber, setDefault: req.body.SetDefault ?? false, newName: req.body.NewName }));
+  }, async (req) => setBridge(scopeOfRequest(deps, req), { id: req.params.bridgeId }, { defaultServiceNumber: req.body.DefaultServiceNumber, defaultTollFreeServiceNumber: req.body.DefaultTollFreeServiceNumber, setDefault: req.body.SetDefault ?? false, newName: req.body.NewName, newLocalNumbersLink: req.body.NewLocalNumbersLink ?? false }));
 
   r.get('/languages', {
     config: { access: 'admin' },
