@@ -39,6 +39,8 @@ export async function importUsers(
   records: AsyncIterable<ImportRecord>,
   opts: {
     skipInvalid: boolean;
+    /** Check the whole file the same way, then roll everything back (the admin center's preview); `imported` says how many would be. */
+    dryRun?: boolean;
     onProgress?: (lines: number) => void;
     /** Runs on each batch of newly inserted users in the import's transaction (`--enable`). */
     afterInsert?: BatchHandler;
@@ -73,14 +75,14 @@ export async function importUsers(
       }
       await flush();
       opts.onProgress?.(seen);
-      if (result.skipped > 0 && !opts.skipInvalid) throw abort;
+      if (opts.dryRun || (result.skipped > 0 && !opts.skipInvalid)) throw abort;
     });
   } catch (e) {
     if (e !== abort) throw e;
     result.rolledBack = true;
-    result.imported = 0;
+    if (!opts.dryRun) result.imported = 0;
   }
-  if (result.imported > 1000) await refreshStatistics(s.db, ['users']);
+  if (result.imported > 1000 && !result.rolledBack) await refreshStatistics(s.db, ['users']);
   return result;
 }
 

@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   // third-party providers
   ACP_NOT_FOUND: { kind: 'not_found', description: 'The user has no third-party provider (of that name).' },
   // mail
+  JOB_NOT_FOUND: { kind: 'not_found', description: 'No bulk job of the tenant has that id (admin center, users list).' },
   OUTBOX_NOT_FOUND: { kind: 'not_found', description: 'No outbox message has that id.' },
   TEMPLATE_INVALID: { kind: 'validation', description: 'An e-mail template has a syntax error or an unknown variable.' },
   TEMPLATE_NOT_FOUND: { kind: 'not_found', description: 'No such template kind, language or part.' },

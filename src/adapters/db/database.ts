@@ -111,6 +111,8 @@ export async function migrate(db: Db): Promise<MigrationResultSet> {
     provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
     migrationTableName: 'dialin_migrations',
     migrationLockTableName: 'dialin_migrations_lock',
+    // Numbers are reserved per change and land in any order; each still runs once.
+    allowUnorderedMigrations: true,
   });
   const res = await migrator.migrateToLatest();
   if (res.error) {

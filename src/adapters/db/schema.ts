@@ -50,6 +50,8 @@ export interface UsersTable {
   directory_dn?: string | null;
   /** JSON of the other mapped attributes (title, department, logon, …). */
   directory_attrs?: string | null;
+  /** Where the user came from (migration 0012): 'csv' (import, CLI, API), 'directory' or 'scim'. */
+  source?: string;
 }
 
 export interface UserAcpTable {
@@ -178,6 +180,45 @@ export interface Database {
   directory_sync_runs: DirectorySyncRunsTable;
   directory_sync_leases: DirectorySyncLeasesTable;
   verify_decoys: VerifyDecoysTable;
+  user_jobs: UserJobsTable;
+  user_job_items: UserJobItemsTable;
+}
+
+/** A bulk action of the users list run in the background (migration 0012); never a PIN. */
+export interface UserJobsTable {
+  id: string;
+  tenant_id: string;
+  /** 'enable' | 'disable' | 'reset_pin' | 'send_info' | 'move' | 'import' */
+  kind: string;
+  /** JSON: the filter or the chosen ids and the action's options; an import's CSV until it is applied. */
+  params: string;
+  /** 'preview' | 'queued' | 'running' | 'done' | 'failed' */
+  status: string;
+  total: number;
+  processed: number;
+  done: number;
+  unchanged: number;
+  skipped: number;
+  /** The last SIP address handled: where a resumed job goes on. */
+  cursor: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  error: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** One user handled by a job: the lines of its report. */
+export interface UserJobItemsTable {
+  job_id: string;
+  seq: number;
+  input: string;
+  user_sip: string | null;
+  outcome: string;
+  code: string | null;
+  reason: string | null;
 }
 
 /** A row the bridge PIN check's refusals for unknown IDs write instead of a user's counters (migration 0013). */

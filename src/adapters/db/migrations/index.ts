@@ -5,6 +5,7 @@ import * as m0003 from './0003_web.ts';
 import * as m0006 from './0006_directory_sync.ts';
 import * as m0008 from './0008_bridge_toll_free_default.ts';
 import * as m0009 from './0009_deliverability.ts';
+import * as m0012 from './0012_users_at_scale.ts';
 import * as m0013 from './0013_verify_decoys.ts';
 import * as m0018 from './0018_local_numbers.ts';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006_directory_sync': m0006,
   '0008_bridge_toll_free_default': m0008,
   '0009_deliverability': m0009,
+  '0012_users_at_scale': m0012,
   '0013_verify_decoys': m0013,
   '0018_local_numbers': m0018,
 });

@@ -1,3 +1,5 @@
+import { USERS_EN } from './texts-users-en.ts';
+
 /** The pages' English texts (our own wording). Keys are shared with texts-fr.ts. */
 export const EN = {
   skip: 'Skip to content',
@@ -239,6 +241,7 @@ export const EN = {
   'numbers.howTo': 'After dialling, enter the conference ID from your meeting invitation, then #. On a phone, tap a number to call it.',
   'numbers.otherCountry': 'Other numbers',
   'code.LOCAL_NUMBERS_NOT_FOUND': 'This “Find a local number” link is unknown or no longer works; ask the person who sent it for a new one.',
+  ...USERS_EN,
 } as const;
 
 export type MsgKey = keyof typeof EN;

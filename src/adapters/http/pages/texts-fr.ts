@@ -1,4 +1,5 @@
 import type { MsgKey } from './texts-en.ts';
+import { USERS_FR } from './texts-users-fr.ts';
 
 /** Les textes français des pages (rédaction propre), clé pour clé avec texts-en.ts. */
 export const FR: Record<MsgKey, string> = {
@@ -241,4 +242,5 @@ export const FR: Record<MsgKey, string> = {
   'numbers.howTo': 'Après avoir composé le numéro, saisissez l’ID de conférence de votre invitation, puis #. Sur un téléphone, touchez un numéro pour l’appeler.',
   'numbers.otherCountry': 'Autres numéros',
   'code.LOCAL_NUMBERS_NOT_FOUND': 'Ce lien « Trouver un numéro local » est inconnu ou ne fonctionne plus ; demandez-en un nouveau à la personne qui vous l’a envoyé.',
+  ...USERS_FR,
 };

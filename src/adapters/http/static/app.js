@@ -62,3 +62,14 @@ window.addEventListener('DOMContentLoaded', () => {
     timer = setTimeout(refresh, 300);
   });
 });
+
+// Users list: a "select the whole page" box (hidden without this script; each row has its own box).
+window.addEventListener('DOMContentLoaded', () => {
+  const all = document.querySelector('input[data-select-all]');
+  if (!all) return;
+  const boxes = () => Array.from(document.querySelectorAll(`input[type="checkbox"][name="${all.dataset.selectAll}"]`));
+  all.hidden = false;
+  all.addEventListener('change', () => {
+    for (const b of boxes()) b.checked = all.checked;
+  });
+});
