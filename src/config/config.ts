@@ -74,6 +74,8 @@ export interface Config {
   bounces: { domain: string | null; listen: { host: string; port: number } | null; tlsKeyFile: string | null; tlsCertFile: string | null; maxBytes: number; imapUrl: string | null; imapPollMs: number };
   /** DIALIN_QUEUE_STALL_MS: mail due this long with no worker claiming any is reported by the doctor (2 min). */
   queueStallMs: number;
+  /** DIALIN_SHELL_HISTORY: the file of `dialin shell`'s history (default ~/.dialin_history; `off` keeps none). */
+  shellHistory: string | null;
 }
 
 /** Keys whose values are secrets and must be redacted wherever config is printed. */
@@ -172,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       imapPollMs: int('DIALIN_BOUNCE_IMAP_POLL_MS', 60_000, 100, 86_400_000),
     },
     queueStallMs: int('DIALIN_QUEUE_STALL_MS', 120_000, 1000, 86_400_000),
+    shellHistory: /^(off|none|0)$/i.test(str('DIALIN_SHELL_HISTORY') ?? '') ? null : path.resolve(cwd, str('DIALIN_SHELL_HISTORY') ?? path.join(env.HOME ?? os.homedir(), '.dialin_history')),
   };
   if (problems.length) {
     throw new AppError('INVALID_ARGUMENT', `Configuration is invalid:\n  - ${problems.join('\n  - ')}`);

@@ -54,7 +54,7 @@ export class ContextHolder {
   }
 }
 
-const NATIVE = ['serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory'];
+const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory'];
 
 /** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
 function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {
@@ -186,6 +186,21 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
       const g = program.opts<{ tenant?: string; json?: boolean }>();
       // A group that skipped users does not stop the script; the script then exits with that status.
       status.code = await runScriptText(holder, text, file, term, { tenant: g.tenant ?? null, json: !!g.json });
+    });
+
+  program
+    .command('shell')
+    .description('An interactive prompt like the Lync Server Management Shell: cmdlets, pipelines and variables, with history and Tab completion')
+    .addHelpText('after', '\nType a cmdlet line or a script; a block left open continues on the next line (>>). exit or Ctrl-D leaves.\nHistory: DIALIN_SHELL_HISTORY (default ~/.dialin_history, lines with a PIN or password are not kept; off keeps none).')
+    .action(async () => {
+      const { runShell } = await import('./shell.ts');
+      const g = program.opts<{ tenant?: string; json?: boolean }>();
+      const tty = !!process.stdin.isTTY;
+      const banner = tty ? 'dialin shell: the dial-in cmdlets and the PowerShell that scripts use. Tab completes names; `dialin help` lists the cmdlets; exit leaves.\n' : '';
+      status.code = await runShell(
+        { input: process.stdin, output: process.stdout, term, isTTY: tty },
+        { ctx: () => holder.get(), config: holder.config, globals: { tenant: g.tenant ?? null, json: !!g.json }, historyFile: holder.config.shellHistory, banner },
+      );
     });
 
   // Loaded only for dialin's own commands: a cmdlet line never pays for the web and mail modules.
