@@ -1,7 +1,9 @@
 import { AppError } from '../core/errors.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
 import { audit } from './audit.ts';
-import { bridgeNameOf } from './dialin-user-view.ts';
+import { bridgeNameOf, mailData, numberCities } from './dialin-user-view.ts';
+import { insertMailRows, mailRow } from './mail-queue.ts';
+import { readSettings } from './tenant-settings.ts';
 import { serviceNumberView, type ServiceNumberView } from './bridges.ts';
 import { nextPin, storePin } from './pins.ts';
 import { policyForUser } from './pin-policies.ts';
@@ -55,19 +57,25 @@ export async function ownDialIn(s: TenantScope, userId: string): Promise<OwnDial
 
 /**
  * The user sets their own leader PIN (chosen, typed twice, or generated). Unlike an
- * administrator, the user is bound by the policy's history. No mail is sent: the PIN is shown
- * once on the page and nowhere else.
+ * administrator, the user is bound by the policy's history. The PIN is shown once on the page
+ * and nowhere else; the user is mailed a notice that it changed (pin_changed_by_user, without
+ * the PIN, saying what to do if it was not them) when the tenant sends automatic mails.
  */
 export async function setOwnPin(s: TenantScope, userId: string, input: { pin: string | null; confirmation: string | null }): Promise<{ pin: string }> {
   if (input.pin !== null && input.pin !== input.confirmation) {
     throw new AppError('INVALID_ARGUMENT', 'The two PINs are not the same.', { field: 'PinConfirmation' });
   }
-  return s.db.kysely.transaction().execute(async (trx) => {
+  const res = await s.db.kysely.transaction().execute(async (trx) => {
     const u = await enabledUser(trx, s, userId);
     if (u.pin_locked === 1) throw new AppError('PIN_LOCKED', 'Your PIN is locked; ask your administrator to unlock it.', { field: 'Pin' });
     const p = await nextPin(trx, s, u, input.pin, { checkHistory: true });
     await storePin(trx, s, u, p.hash, 'the user chose a new PIN on the settings page before this mail went out');
-    await audit(trx, s, 'pin.self-set', { userId: u.id, label: u.sip }, { chosen: input.pin !== null });
-    return { pin: p.pin };
+    const settings = await readSettings(trx, s.tenant.id);
+    const notice = mailRow(s, settings, { kind: 'pin_changed_by_user', user: u, data: mailData(u, await bridgeNameOf(trx, u.bridge_id), await numberCities(trx, s.tenant.id)) });
+    if (notice) await insertMailRows(trx, [notice]);
+    await audit(trx, s, 'pin.self-set', { userId: u.id, label: u.sip }, { chosen: input.pin !== null, notice: notice !== null });
+    return { pin: p.pin, queued: notice !== null };
   });
+  if (res.queued) s.onMailQueued?.();
+  return { pin: res.pin };
 }

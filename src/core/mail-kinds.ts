@@ -1,12 +1,13 @@
 import type { MailChange } from './mail-changes.ts';
 
 /**
- * The kinds of mail dialin sends: the five of domain.md §4.1, plus the one-time sign-in link of
- * the Dial-in Conferencing Settings page, which a user asks for. Only welcome and pin_changed ever
+ * The kinds of mail dialin sends: the five of domain.md §4.1, the one-time sign-in link of
+ * the Dial-in Conferencing Settings page, which a user asks for, and the security notice that the
+ * user's PIN was changed on that page (pin_changed_by_user: never the PIN, automatic). Only welcome and pin_changed ever
  * carry the PIN; conference_info (the manual "send conference info") and sign_in_link ignore the
  * tenant's switch.
  */
-export const MAIL_KINDS = ['welcome', 'pin_changed', 'info_changed', 'turned_off', 'conference_info', 'sign_in_link'] as const;
+export const MAIL_KINDS = ['welcome', 'pin_changed', 'info_changed', 'turned_off', 'conference_info', 'sign_in_link', 'pin_changed_by_user'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 export const KIND_CARRIES_PIN: Readonly<Record<MailKind, boolean>> = Object.freeze({
@@ -16,6 +17,7 @@ export const KIND_CARRIES_PIN: Readonly<Record<MailKind, boolean>> = Object.free
   turned_off: false,
   conference_info: false,
   sign_in_link: false,
+  pin_changed_by_user: false,
 });
 
 /** Automatic kinds are written only when AutomaticallySendEmailsToUsers is on. */
@@ -26,6 +28,7 @@ export const KIND_IS_AUTOMATIC: Readonly<Record<MailKind, boolean>> = Object.fre
   turned_off: true,
   conference_info: false,
   sign_in_link: false,
+  pin_changed_by_user: true,
 });
 
 /** What a mail needs to render, captured when the change is made (never the PIN in clear). */

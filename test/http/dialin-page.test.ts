@@ -8,6 +8,7 @@ import { mailEnv, type MailEnv } from '../mail/support/mail-env.ts';
 import { parseMail } from '../mail/support/mime.ts';
 import { registerServiceNumber } from '../../src/app/service-numbers.ts';
 import { setPinPolicy } from '../../src/app/pin-policies.ts';
+import { setTenantSettings } from '../../src/app/tenant-settings.ts';
 import { appFor, bearer, tokenFor } from './harness.ts';
 
 const form = (o: Record<string, string>, cookie?: string) => ({
@@ -101,7 +102,7 @@ for (const dialect of DIALECTS) {
       clock.t = Date.now();
     });
 
-    it('the user sets their own PIN (typed twice, policy and history enforced): shown once, never mailed, and the bridge accepts it', async () => {
+    it('the user sets their own PIN (typed twice, policy and history enforced): shown once, never mailed, a notice without it, and the bridge accepts it', async () => {
       const { token } = await mailedLink('dana0@contoso.com');
       const cookie = await signIn(token);
       const page = await app.inject({ method: 'GET', url: '/dialin', headers: { cookie } });
@@ -128,13 +129,31 @@ for (const dialect of DIALECTS) {
       const bridge = await tokenFor(m.t.scope, 'bridge');
       const v = await app.inject({ method: 'POST', url: '/api/v1/bridge/verify', headers: bearer(bridge), payload: { conferenceId: pins.get('sip:dana0@contoso.com')!.cid, pin: newPin } });
       assert.equal(v.json().isLeader, true);
+      // One security notice per change, to the user, in their language (French), never with the PIN.
+      const notices = (await m.sink.waitFor(mailsBefore + 2)).slice(mailsBefore);
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(m.sink.received.length, mailsBefore, 'no mail for a PIN the user set');
-      assert.equal((await m.t.ctx.db.kysely.selectFrom('outbox').select('id').execute()).length, outboxBefore);
+      assert.equal(m.sink.received.length, mailsBefore + 2, 'one notice per PIN change, nothing else');
+      for (const n of notices) {
+        assert.deepEqual(n.to, ['dana0@contoso.com']);
+        assert.ok(!n.raw.includes('264810') && !n.raw.includes(newPin), 'the notice never carries the PIN');
+        const p = parseMail(n.raw);
+        assert.equal(p.subject, 'Votre code PIN de conférence téléphonique a été changé');
+        assert.match(p.text!, /Si ce n'était pas vous/);
+        assert.match(p.text!, /Changer de code PIN\s:\shttps:\/\/dialin\.test\.example\/dialin#pin-h/, 'what to do: choose a new PIN on the settings page');
+      }
+      const kinds = await m.t.ctx.db.kysely.selectFrom('outbox').select(['kind', 'pin_enc']).orderBy('created_at').execute();
+      assert.equal(kinds.length, outboxBefore + 2);
+      assert.deepEqual(kinds.slice(outboxBefore).map((k) => [k.kind, k.pin_enc]), [['pin_changed_by_user', null], ['pin_changed_by_user', null]]);
+      // The tenant's automatic-mail switch off: no notice.
+      await setTenantSettings(m.t.scope, { AutomaticallySendEmailsToUsers: false });
+      const quiet = await app.inject({ method: 'POST', url: '/dialin/pin', ...form({ _csrf: csrf, action: 'generate' }, cookie) });
+      assert.equal(quiet.statusCode, 200);
+      await setTenantSettings(m.t.scope, { AutomaticallySendEmailsToUsers: true });
+      assert.equal((await m.t.ctx.db.kysely.selectFrom('outbox').select('id').execute()).length, outboxBefore + 2, 'no notice while automatic mails are off');
       const otherAfter = await m.t.ctx.db.kysely.selectFrom('users').select('pin_hash').where('sip', '=', 'sip:dana1@contoso.com').executeTakeFirstOrThrow();
       assert.equal(otherAfter.pin_hash, otherBefore.pin_hash, "the other user's PIN is untouched");
       const audit = await m.t.ctx.db.kysely.selectFrom('audit').select(['action', 'details']).where('action', '=', 'pin.self-set').execute();
-      assert.equal(audit.length, 2);
+      assert.equal(audit.length, 3);
       assert.ok(!JSON.stringify(audit).includes('264810'));
     });
 

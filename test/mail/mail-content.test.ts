@@ -130,6 +130,12 @@ describe('mail content: every kind × language as a person reads it', () => {
           assert.match(text, lang === 'en' ? /Conference ID: 765 432 1# → 529 037 6#\n  Dial-in number: \+1 425-555-0101 → \+1 425-555-0100/ : /ID de conférence\s:\s765 432 1# → 529 037 6#\n  Numéro d'appel\s:\s\+1 425-555-0101 → \+1 425-555-0100/);
         }
         if (c.name === 'turned_off-provider') for (const v of ['Fabrikam ACP', '+1 425-555-1298', '+1 800-555-1010', '13761']) assert.ok(text.includes(v) && html.includes(v), v);
+        if (c.kind === 'pin_changed_by_user') {
+          // The notice of a PIN the user chose on the settings page: never the PIN, what to do if it was not them.
+          assert.ok(!text.includes('482913') && !html.includes('482913'));
+          assert.match(text, lang === 'en' ? /If it was not you\n.*Choose a new PIN on the settings page now/ : /Si ce n'était pas vous\n.*Choisissez dès maintenant un nouveau code PIN/);
+          assert.ok(html.includes(`href="${SETTINGS}#pin-h"`) && text.includes(`${SETTINGS}#pin-h`), 'Reset PIN');
+        }
         if (c.kind === 'sign_in_link') assert.ok(!/PIN has not changed|PIN n'a pas changé/.test(text), 'the sign-in mail heading says what the link does');
         assert.equal(mail.from!.value[0]!.name, lang === 'fr' ? 'Conférences rendez-vous' : 'Dial-in Conferencing');
         if (lang === 'fr') assert.ok(!/\b(the|your|Dial-in number|Conference ID)\b/.test(text), `French only: ${text.match(/\b(the|your|Dial-in number|Conference ID)\b/)?.[0]}`);

@@ -76,7 +76,7 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
     .command('list')
     .description('List messages, newest first: status, attempts, last reply, recipient')
     .option('--status <status>', 'queued, sending, sent, delayed, bounced, complained, failed, expired or superseded')
-    .option('--kind <kind>', 'welcome, pin_changed, info_changed, turned_off or conference_info')
+    .option('--kind <kind>', 'welcome, pin_changed, info_changed, turned_off, conference_info, sign_in_link or pin_changed_by_user')
     .option('--user <sip>', "only this user's messages")
     .option('--limit <n>', 'at most this many', '50')
     .action(async (o: { status?: string; kind?: string; user?: string; limit: string }) => {

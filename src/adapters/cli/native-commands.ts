@@ -120,7 +120,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
     .command('list')
     .description('List outbox messages, newest first')
     .option('--status <status>', 'queued, sending, sent, delayed, bounced, complained, failed, expired or superseded')
-    .option('--kind <kind>', 'welcome, pin_changed, info_changed, turned_off or conference_info')
+    .option('--kind <kind>', 'welcome, pin_changed, info_changed, turned_off, conference_info, sign_in_link or pin_changed_by_user')
     .option('--user <sip>', 'only this user')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (o: { status?: string; kind?: string; user?: string; limit: string }) => {

@@ -89,5 +89,17 @@ export const EN: LanguagePack = {
         { heading: 'What this link does', body: 'This link only signs you in. On the page you can see every access number and choose a new PIN.' },
       ],
     },
+    pin_changed_by_user: {
+      subject: 'Your dial-in conferencing PIN was changed',
+      title: 'Your leader PIN was changed',
+      lead: 'Hello {{ displayName }}, your leader PIN was changed on the Dial-in Conferencing Settings page. The old PIN no longer works. This message does not contain the new PIN.',
+      sections: [
+        {
+          heading: 'If it was not you',
+          body: 'Someone may have signed in to your settings page with a link sent to your mailbox. Choose a new PIN on the settings page now (Reset PIN), then tell your administrator, who can lock your PIN until it is sorted out. If it was you, nothing more to do.',
+        },
+        { heading: 'Your conference ID and numbers have not changed', show: 'details' },
+      ],
+    },
   },
 };

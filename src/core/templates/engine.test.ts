@@ -35,7 +35,7 @@ describe('built-in templates', () => {
           if (kind === 'info_changed' || kind === 'conference_info') assert.match(body, lang === 'en' ? /PIN has not changed/ : /PIN n'a pas changé/);
           // Those whose dial-in was turned off can no longer open the settings page: no link to it.
           assert.equal(body.includes(values.settingsUrl), kind !== 'turned_off', `settings link in ${kind}/${lang}`);
-          assert.equal(body.includes(values.resetPinUrl), ['welcome', 'pin_changed', 'info_changed', 'conference_info'].includes(kind), `Reset PIN link in ${kind}/${lang}`);
+          assert.equal(body.includes(values.resetPinUrl), ['welcome', 'pin_changed', 'info_changed', 'conference_info', 'pin_changed_by_user'].includes(kind), `Reset PIN link in ${kind}/${lang}`);
           if (KIND_CARRIES_PIN[kind]) {
             // What to do on the phone: the ID then #, then * and the PIN then # to start as the leader.
             assert.match(body, lang === 'en' ? /enter the conference ID 765 432 1# \(the digits, then #\)\. To start the meeting as its leader, then press \*, enter your leader PIN and press #/ : /saisissez l'ID de conférence 765 432 1# \(les chiffres, puis #\)\. Pour démarrer la réunion en tant qu'organisateur, appuyez ensuite sur \*, saisissez votre code PIN d'organisateur puis #/);

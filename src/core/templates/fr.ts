@@ -90,5 +90,17 @@ export const FR: LanguagePack = {
         { heading: 'Ce que fait ce lien', body: "Ce lien sert seulement à vous connecter. Sur la page, vous trouverez tous les numéros d'accès et pourrez choisir un nouveau code PIN." },
       ],
     },
+    pin_changed_by_user: {
+      subject: 'Votre code PIN de conférence téléphonique a été changé',
+      title: "Votre code PIN d'organisateur a été changé",
+      lead: "Bonjour {{ displayName }}, votre code PIN d'organisateur a été changé sur la page Paramètres de conférence téléphonique. L'ancien code ne fonctionne plus. Ce message ne contient pas le nouveau code.",
+      sections: [
+        {
+          heading: "Si ce n'était pas vous",
+          body: "Quelqu'un s'est peut-être connecté à votre page de paramètres avec un lien envoyé dans votre boîte aux lettres. Choisissez dès maintenant un nouveau code PIN sur la page des paramètres (Changer de code PIN), puis prévenez votre administrateur, qui peut verrouiller votre code le temps de régler le problème. Si c'était vous, vous n'avez rien d'autre à faire.",
+        },
+        { heading: "Votre ID de conférence et vos numéros n'ont pas changé", show: 'details' },
+      ],
+    },
   },
 };

@@ -154,7 +154,7 @@ function textLinks(p: LanguagePack, kind: MailKind): string[] {
 }
 
 /** The mails whose reader has a working PIN to replace. */
-const RESET_PIN: ReadonlySet<MailKind> = new Set(['welcome', 'pin_changed', 'info_changed', 'conference_info']);
+const RESET_PIN: ReadonlySet<MailKind> = new Set(['welcome', 'pin_changed', 'info_changed', 'conference_info', 'pin_changed_by_user']);
 
 /** The HTML template of a kind: banner, lead, who it is for, sections, settings link, footer. */
 export function htmlTemplate(p: LanguagePack, kind: MailKind): string {

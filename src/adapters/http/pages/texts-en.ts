@@ -171,6 +171,7 @@ export const EN = {
   'kind.turned_off': 'Turned off',
   'kind.conference_info': 'Conference info',
   'kind.sign_in_link': 'Sign-in link',
+  'kind.pin_changed_by_user': 'PIN changed by the user',
   'templates.title': 'E-mail templates',
   'templates.kind': 'Mail',
   'templates.language': 'Language',

@@ -172,6 +172,7 @@ export const FR: Record<MsgKey, string> = {
   'kind.turned_off': 'Désactivation',
   'kind.conference_info': 'Informations de conférence',
   'kind.sign_in_link': 'Lien de connexion',
+  'kind.pin_changed_by_user': 'Code modifié par l’utilisateur',
   'templates.title': 'Modèles de courrier',
   'templates.kind': 'Courrier',
   'templates.language': 'Langue',
