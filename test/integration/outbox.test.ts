@@ -61,7 +61,7 @@ for (const dialect of DIALECTS) {
       assert.equal(ana.message_id, `<${ana.id}@dialin.localhost>`);
       assert.equal(ana.expires_at - ana.created_at, t.ctx.mailLifetimeMs);
       const payload = JSON.parse(ana.payload) as MailPayload;
-      assert.deepEqual(payload.data, { displayName: 'Ana Lima', sipAddress: 'sip:ana@contoso.com', conferenceId: results[0]!.output!.ConferenceId, tollNumber: '+14255551234', tollFreeNumber: null, tollCity: null, tollFreeCity: null, bridgeName: 'Conference Bridge' });
+      assert.deepEqual(payload.data, { displayName: 'Ana Lima', sipAddress: 'sip:ana@contoso.com', conferenceId: results[0]!.output!.ConferenceId, tollNumber: '+14255551234', tollFreeNumber: null, tollCity: null, tollFreeCity: null, bridgeName: 'Conference Bridge', bridgeId: (await findUser(t.ctx.db.kysely, t.scope.tenant.id, 'ana@contoso.com')).bridge_id });
     });
 
     it("the tenant's DefaultLanguage is used for users whose language dialin does not write", async () => {
