@@ -118,6 +118,7 @@ export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConn
     base_dn: base,
     bind_dn: bindDn,
     bind_password_sealed: o.password ? s.keys.seal(o.password) : null,
+    key_version: s.keys.current,
     licence_group: licenceGroup,
     filter,
     ca_file: o.caFile ?? null,

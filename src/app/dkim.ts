@@ -100,6 +100,7 @@ export async function generateDkimKeys(s: TenantScope, o: GenerateDkimOptions): 
         selector,
         algorithm,
         private_key_sealed: s.keys.seal(key.privateKeyPem),
+        key_version: s.keys.current,
         public_key: key.publicKey,
         // The first key of its algorithm signs at once; a second waits until its record is published.
         active: same.some((k) => k.active) ? 0 : 1,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../adapters/db/database.ts';
 import type { Keys } from '../adapters/crypto/keys.ts';
 import type { DeliverabilityCheck, DeliverabilityFinding } from './deliverability.ts';
+import { holderDisagreements } from './key-ring.ts';
 
 /** One finding of `dialin doctor`: what was checked, what was found and, for a problem, what to do. */
 export interface Finding {
@@ -66,7 +67,7 @@ export async function runDoctor(d: DoctorDeps): Promise<Finding[]> {
   if (schema) findings.push(schema.finding);
   // The checks that read data need the whole schema.
   const db = schema?.current ? d.db : null;
-  findings.push(await checkKeys(d.keys, db));
+  findings.push(await checkKeys(d.keys, db, d.now));
   const relayState = await d.relay.check();
   findings.push(relayFinding(d.relay.description, relayState));
   if (db) findings.push(await checkOutbox(db, d));
@@ -100,8 +101,25 @@ async function checkSchema(db: Db, migrations: readonly string[], tables: Set<st
   return { finding: fine('schema', `all ${migrations.length} migrations applied`), current: true };
 }
 
+/** Versions the database uses that this ring lacks or holds another key for, and running processes whose ring differs. */
+async function ringFindings(db: Db, keys: Keys, now: number): Promise<string[]> {
+  let versions: { version: number; fingerprint: string }[];
+  try {
+    versions = await db.kysely.selectFrom('key_versions').select(['version', 'fingerprint']).where('retired_at', 'is', null).execute();
+  } catch {
+    return []; // a schema before key rings (the schema check says so)
+  }
+  const out: string[] = [];
+  const held = new Set(keys.versions());
+  for (const v of versions) {
+    if (!held.has(v.version)) out.push(`this ring (${keys.source}) lacks key version ${v.version}, which the database uses`);
+    else if (keys.fingerprint(v.version) !== v.fingerprint) out.push(`key version ${v.version} of this ring (${keys.source}) is not the one the database was written with`);
+  }
+  return [...out, ...(await holderDisagreements(db, keys, now))];
+}
+
 /** The key loads and opens the PINs sealed in the outbox (when the data can be read: `db`). */
-async function checkKeys(k: KeyState, db: Db | null): Promise<Finding> {
+async function checkKeys(k: KeyState, db: Db | null, now: number): Promise<Finding> {
   const restore = 'restore the key of this deployment: the key file from its backup, or DIALIN_PIN_KEY as the other processes have it (every process needs the same key)';
   if (k.state === 'invalid') return problem('keys', k.message, restore);
   if (k.state === 'missing') {
@@ -121,6 +139,8 @@ async function checkKeys(k: KeyState, db: Db | null): Promise<Finding> {
     }
   }).length;
   if (bad) return problem('keys', `the key from ${k.source} cannot open ${bad} of the ${sealed.length} newest PINs waiting in the outbox: it is not the key they were sealed with`, restore);
+  const ring = await ringFindings(db, k.keys, now);
+  if (ring.length) return problem('keys', `the processes of this deployment do not agree on the key ring: ${ring.join('; ')}`, 'give every process the same key ring (the key file, or DIALIN_PIN_KEY and DIALIN_PIN_KEYS_FILE) and restart the ones named; `dialin key status` lists the versions in use');
   return fine('keys', `key from ${k.source}${sealed.length ? ` opens the PINs waiting in the outbox (${sealed.length} tried)` : ' loaded'}`);
 }
 

@@ -61,6 +61,9 @@ export function mailRow(s: TenantScope, settings: TenantSettings, req: MailReque
   const now = s.now();
   const carriesPin = KIND_CARRIES_PIN[req.kind] && !!req.pin;
   const payload: MailPayload = { data: req.data, ...(req.options ? { options: req.options } : {}) };
+  const pinEnc = carriesPin ? s.keys.sealPin(req.pin!) : null;
+  // The oldest version among the row's seals, so a re-seal run finds the row while any still needs it.
+  const sealed = [pinEnc, req.options?.relay?.passwordSealed].filter((x): x is string => !!x);
   return {
     id,
     tenant_id: s.tenant.id,
@@ -69,7 +72,8 @@ export function mailRow(s: TenantScope, settings: TenantSettings, req: MailReque
     recipient: req.recipient || req.user.email,
     language: pickMailLanguage(req.user.language, settings.DefaultLanguage),
     payload: JSON.stringify(payload),
-    pin_enc: carriesPin ? s.keys.sealPin(req.pin!) : null,
+    pin_enc: pinEnc,
+    key_version: sealed.length ? Math.min(...sealed.map((x) => s.keys.versionOf(x))) : s.keys.current,
     // On the sender's domain (receivers compare them), fixed for every retry of the message.
     message_id: `<${id}@${domainOf(chooseSender(settings, s.defaultFrom, req.options?.from).address)}>`,
     status: 'queued',

@@ -10,7 +10,7 @@ import { audit } from './audit.ts';
 import { policyForUser } from './pin-policies.ts';
 import { readSettings } from './tenant-settings.ts';
 import { supersedePinMails } from './mail-queue.ts';
-import { writePins } from './pin-writes.ts';
+import { rehashPin, writePins } from './pin-writes.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 const DAY_MS = 86_400_000;
@@ -39,7 +39,8 @@ export async function nextPin(trx: Trx, s: TenantScope, user: UsersTable, chosen
   const hash = s.keys.hashPin(user.id, pin);
   if (opts.checkHistory && policy.PINHistoryCount > 0) {
     const recent = await trx.selectFrom('pin_history').select('pin_hash').where('user_id', '=', user.id).orderBy('created_at', 'desc').limit(policy.PINHistoryCount).execute();
-    if (recent.some((r) => r.pin_hash === hash) || user.pin_hash === hash) {
+    // Each hash under its own key version: a PIN of before a rotation is still recognised.
+    if (recent.some((r) => s.keys.pinMatches(user.id, pin, r.pin_hash)) || (user.pin_hash !== null && s.keys.pinMatches(user.id, pin, user.pin_hash))) {
       throw new AppError('PIN_REUSED', `This PIN was used recently; the PIN policy keeps the last ${policy.PINHistoryCount} PINs.`, { field: 'Pin' });
     }
   }
@@ -183,7 +184,10 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
   const seen = checkable(s, await byConferenceId(s.db.kysely).executeTakeFirst(), s.now());
   const matches = s.keys.pinMatches(seen.user.id, pin, seen.user.pin_hash!);
   if (seen.real && matches && seen.user.pin_fail_local === 0 && seen.user.pin_window_start === null && seen.user.pin_locked_until === null) {
-    if (!isExpired(await policyForUser(s.db.kysely, s.tenant.id, seen.user), seen.user, s.now())) return leaderAnswer(s.db.kysely, s, seen.user);
+    if (!isExpired(await policyForUser(s.db.kysely, s.tenant.id, seen.user), seen.user, s.now())) {
+      await rehashPin(s.db.kysely, s.keys, seen.user, pin);
+      return leaderAnswer(s.db.kysely, s, seen.user);
+    }
   }
   // Reported after the commit, so a metric never counts a lockout that was rolled back.
   let lockout = null as 'temporary' | 'permanent' | null;
@@ -214,7 +218,9 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
         lockout = 'temporary';
       }
     }
-    return outcome === 'accepted' && real ? leaderAnswer(trx, s, user) : no;
+    if (outcome !== 'accepted' || !real) return no;
+    await rehashPin(trx, s.keys, user, pin);
+    return leaderAnswer(trx, s, user);
   });
   if (lockout) hooks.onLockout?.(lockout);
   return result;

@@ -41,6 +41,7 @@ export function newUserRow(s: TenantScope, u: NewUser, now: number): UsersTable 
     toll_free_number: null,
     allow_pstn_only: 0,
     pin_hash: null,
+    pin_key_version: s.keys.current,
     pin_set_at: null,
     pin_policy: null,
     pin_fail_local: 0,

@@ -14,6 +14,10 @@ export interface Config {
   databaseUrl: string | null;
   /** DIALIN_PIN_KEY (secret): 64 hex chars; when unset, the key file in dataDir is used. */
   pinKey: string | null;
+  /** DIALIN_PIN_KEYS_FILE: a key ring file with the older key versions (with DIALIN_PIN_KEY). */
+  pinKeysFile: string | null;
+  /** DIALIN_KEY_HEARTBEAT_MS: how often serve and worker re-read the key file, report their ring and re-seal. */
+  keyHeartbeatMs: number;
   /** DIALIN_SMTP_URL (secret: may hold a password): relay for mail; empty = local mail drop. */
   smtpUrl: string | null;
   /** DIALIN_SMTP_CA_FILE: PEM file of the CA that signed a private relay's certificate. */
@@ -100,7 +104,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//i.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres://');
   const pinKey = str('DIALIN_PIN_KEY');
-  if (pinKey && !/^[0-9a-fA-F]{64}$/.test(pinKey)) problems.push('DIALIN_PIN_KEY must be 64 hexadecimal characters (32 bytes)');
+  if (pinKey && !/^(?:[1-9][0-9]{0,5}:)?[0-9a-fA-F]{64}$/.test(pinKey)) problems.push('DIALIN_PIN_KEY must be 64 hexadecimal characters (32 bytes), or VERSION:64 hexadecimal characters');
+  const pinKeysFile = str('DIALIN_PIN_KEYS_FILE');
+  if (pinKeysFile && !pinKey) problems.push('DIALIN_PIN_KEYS_FILE needs DIALIN_PIN_KEY (the current version; the file holds the older ones)');
   const smtpUrl = str('DIALIN_SMTP_URL');
   if (smtpUrl && !/^smtps?:\/\//i.test(smtpUrl)) problems.push('DIALIN_SMTP_URL must start with smtp:// or smtps://');
   const mailFrom = str('DIALIN_MAIL_FROM');
@@ -138,6 +144,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(cwd, str('DIALIN_DATA_DIR') ?? './data'),
     databaseUrl,
     pinKey,
+    pinKeysFile: pinKeysFile ? path.resolve(cwd, pinKeysFile) : null,
+    keyHeartbeatMs: int('DIALIN_KEY_HEARTBEAT_MS', 15_000, 100, 3_600_000),
     smtpUrl,
     smtpCaFile: str('DIALIN_SMTP_CA_FILE'),
     mailFrom: mailFrom ?? `"${DEFAULT_SENDER_NAMES.en}" <noreply@dialin.localhost>`,

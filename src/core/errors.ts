@@ -107,6 +107,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: { kind: 'rate_limited', description: 'Too many attempts; wait and try again.' },
   DATABASE_UNAVAILABLE: { kind: 'unavailable', description: 'The database cannot be reached.' },
   KEY_INVALID: { kind: 'validation', description: 'The key file or DIALIN_PIN_KEY is malformed.' },
+  KEY_VERSION_MISSING: { kind: 'unavailable', description: 'The key ring of this process lacks a key version the database uses (or has another key under its number); the process does not start. Give every process the same key ring.' },
+  KEY_VERSION_IN_USE: { kind: 'conflict', description: '`dialin key retire` refused: PIN hashes or sealed secrets still use the version (the message says how many); re-seal first, or pass --force-pin-reset to reset those PINs.' },
+  KEY_VERSION_UNKNOWN: { kind: 'not_found', description: 'No key version of that number in the key ring, or it is the current version (which cannot be retired).' },
+  KEY_RING_READONLY: { kind: 'conflict', description: 'The key ring comes from DIALIN_PIN_KEY (and DIALIN_PIN_KEYS_FILE), which dialin cannot change: rotate by editing them (see the README, key ring).' },
   DOCTOR_FOUND_PROBLEMS: { kind: 'conflict', description: '`dialin doctor` found something wrong with the deployment; each problem is printed with what to fix.' },
   INTERNAL_ERROR: { kind: 'internal', description: 'An unexpected error; see the server log.' },
   // web and API access

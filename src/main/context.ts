@@ -4,6 +4,7 @@ import { migrate, openDb, type Db } from '../adapters/db/database.ts';
 import { loadKeys, secureRandomInt } from '../adapters/crypto/keys.ts';
 import { uuidv7 } from '../adapters/crypto/ids.ts';
 import type { AppContext } from '../app/context.ts';
+import { checkRing } from '../app/key-ring.ts';
 import { parseMailbox } from '../core/sender.ts';
 
 /** Composition root: config → database (migrated) → keys → the context every use-case gets. */
@@ -15,9 +16,18 @@ export async function createContext(config: Readonly<Config>, opts: { actor: str
     await db.close();
     throw e;
   }
+  let keys;
+  try {
+    keys = loadKeys({ dataDir: config.dataDir, pinKey: config.pinKey, pinKeysFile: config.pinKeysFile });
+    // A ring that lacks a version the database uses (or has another key under its number) refuses to start.
+    await checkRing(db, keys, Date.now());
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
   return {
     db,
-    keys: loadKeys({ dataDir: config.dataDir, pinKey: config.pinKey }),
+    keys,
     now: () => Date.now(),
     randomInt: secureRandomInt,
     newId: () => uuidv7(),

@@ -6,6 +6,7 @@ import { createMetrics } from '../adapters/http/metrics.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../worker/delivery-worker.ts';
 import type { BounceReceivers } from './bounces.ts';
 import { startDirectoryScheduler } from './directory-scheduler.ts';
+import { startKeyKeeper } from './key-keeper.ts';
 import { deliverabilityWarnings } from '../app/deliverability.ts';
 
 export interface RunningServer {
@@ -44,11 +45,13 @@ export async function serve(config: Readonly<Config>, opts: { worker: boolean; p
   }
   // Directory connections are synced every --interval, by whichever process holds the connection's lease.
   const directories = startDirectoryScheduler({ ctx, log: log.child({ component: 'directory' }) });
+  const keyKeeper = startKeyKeeper({ ctx, role: 'serve', log: log.child({ component: 'keys' }), heartbeatMs: config.keyHeartbeatMs });
   const metrics = createMetrics(ctx, worker ? () => worker!.stats() : undefined, bounces ? () => bounces!.counts() : undefined);
   const app = await buildHttpApp({ ctx, config, log, metrics });
   const stop = async () => {
     await app.close();
     await directories.stop();
+    await keyKeeper.stop();
     await bounces?.close();
     await worker?.stop();
     await ctx.db.close();

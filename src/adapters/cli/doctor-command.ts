@@ -30,7 +30,7 @@ function keyState(config: Readonly<Config>): KeyState {
   const source = config.pinKey ? 'DIALIN_PIN_KEY' : file;
   if (!config.pinKey && !fs.existsSync(file)) return { state: 'missing', source };
   try {
-    const keys = loadKeys({ dataDir: config.dataDir, pinKey: config.pinKey });
+    const keys = loadKeys({ dataDir: config.dataDir, pinKey: config.pinKey, pinKeysFile: config.pinKeysFile });
     const mode = config.pinKey ? 0 : fs.statSync(file).mode & 0o777;
     return { state: 'loaded', keys, source, ...(mode & 0o077 ? { looseMode: mode.toString(8) } : {}) };
   } catch (e) {

@@ -62,12 +62,15 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
       const worker = await startDeliveryWorker({ ctx, config: holder.config, log });
       const { startDirectoryScheduler } = await import('../../main/directory-scheduler.ts');
       const directories = startDirectoryScheduler({ ctx, log: log.child({ component: 'directory' }) });
+      const { startKeyKeeper } = await import('../../main/key-keeper.ts');
+      const keyKeeper = startKeyKeeper({ ctx, role: 'worker', log: log.child({ component: 'keys' }), heartbeatMs: holder.config.keyHeartbeatMs });
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
       log.info({}, 'Stopping: no new messages are claimed; finishing those in flight.');
       await directories.stop();
+      await keyKeeper.stop();
       await worker.stop();
     });
 

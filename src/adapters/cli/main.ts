@@ -54,7 +54,7 @@ export class ContextHolder {
   }
 }
 
-const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory'];
+const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory', 'key'];
 
 /** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
 function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {
@@ -154,7 +154,7 @@ Cmdlets (dialin help <cmdlet> for parameters and examples):
 ${cmdletListing()}
 
 Environment: DIALIN_DATA_DIR (./data), DATABASE_URL (postgres://… for PostgreSQL), DIALIN_SMTP_URL,
-DIALIN_MAIL_FROM, DIALIN_PUBLIC_URL, DIALIN_PIN_KEY, PSEmailServer, PORT, DIALIN_BOUNCE_DOMAIN,
+DIALIN_MAIL_FROM, DIALIN_PUBLIC_URL, DIALIN_PIN_KEY, DIALIN_PIN_KEYS_FILE, PSEmailServer, PORT, DIALIN_BOUNCE_DOMAIN,
 DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HELO_NAME.`,
     );
   program.addOption(new Option('--tenant <name>', 'tenant name or id (default: the default tenant)'));

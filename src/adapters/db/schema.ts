@@ -34,6 +34,8 @@ export interface UsersTable {
   toll_free_number: string | null;
   allow_pstn_only: number;
   pin_hash: string | null;
+  /** The key version of pin_hash (migration 0015). */
+  pin_key_version: number;
   pin_set_at: number | null;
   pin_policy: string | null;
   pin_fail_local: number;
@@ -69,6 +71,7 @@ export interface PinHistoryTable {
   tenant_id: string;
   user_id: string;
   pin_hash: string;
+  pin_key_version: number;
   created_at: number;
 }
 
@@ -125,6 +128,8 @@ export interface OutboxTable {
   payload: string;
   /** base64 AES-256-GCM of the PIN (welcome and pin_changed only); wiped once the relay accepted. */
   pin_enc: string | null;
+  /** The key version of pin_enc and of a sealed relay password in payload (migration 0015). */
+  key_version: number;
   message_id: string;
   /** 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'superseded', and after sent: 'delayed' | 'bounced' | 'complained' */
   status: string;
@@ -157,7 +162,29 @@ export interface AuditTable {
   details: string;
 }
 
+/** A key version this database was written with (migration 0015): its public fingerprint, never the key. */
+export interface KeyVersionsTable {
+  version: number;
+  fingerprint: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+/** A running process and the key ring it holds (migration 0015), renewed as a heartbeat. */
+export interface KeyHoldersTable {
+  id: string;
+  role: string;
+  host: string;
+  pid: number;
+  ring_fingerprint: string;
+  current_version: number;
+  versions: string;
+  seen_at: number;
+}
+
 export interface Database {
+  key_versions: KeyVersionsTable;
+  key_holders: KeyHoldersTable;
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
   users: UsersTable;
@@ -242,6 +269,7 @@ export interface DirectoryConnectionsTable {
   base_dn: string;
   bind_dn: string | null;
   bind_password_sealed: string | null;
+  key_version: number;
   licence_group: string | null;
   filter: string | null;
   ca_file: string | null;
@@ -294,6 +322,7 @@ export interface DkimKeysTable {
   /** 'rsa' | 'ed25519' */
   algorithm: string;
   private_key_sealed: string;
+  key_version: number;
   /** The p= value of the DNS TXT record. */
   public_key: string;
   active: number;

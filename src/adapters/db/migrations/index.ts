@@ -7,6 +7,7 @@ import * as m0008 from './0008_bridge_toll_free_default.ts';
 import * as m0009 from './0009_deliverability.ts';
 import * as m0012 from './0012_users_at_scale.ts';
 import * as m0013 from './0013_verify_decoys.ts';
+import * as m0015 from './0015_key_ring.ts';
 import * as m0018 from './0018_local_numbers.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
@@ -19,5 +20,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0009_deliverability': m0009,
   '0012_users_at_scale': m0012,
   '0013_verify_decoys': m0013,
+  '0015_key_ring': m0015,
   '0018_local_numbers': m0018,
 });
