@@ -29,6 +29,8 @@ command -v opendkim-testmsg >/dev/null || need+=(opendkim-tools)
 # Directory tests run Debian's OpenLDAP (a private slapd per test file; the machine's own is never started).
 [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null || need+=(slapd)
 command -v ldapsearch >/dev/null || need+=(ldap-utils)
+# The mail content test scores every mail with SpamAssassin (offline rules, no daemon).
+command -v spamassassin >/dev/null || need+=(spamassassin)
 if [ ${#need[@]} -gt 0 ]; then
   created_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created_policy=1; fi

@@ -97,7 +97,7 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/admin\/settings/);
     await page.getByRole('link', { name: 'Users' }).click();
-    await page.getByText('61 user(s)').waitFor();
+    await page.getByTestId('user-count').getByText('61 user(s)').waitFor();
     await shot(page, 'admin-users');
     await page.getByLabel('Search by name, SIP address or e-mail').fill('ken');
     await page.getByRole('button', { name: 'Search' }).click();

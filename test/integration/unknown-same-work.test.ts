@@ -37,8 +37,12 @@ function observed(t: TestEnv): { ctx: AppContext; scope: TenantScope; db: Db; ma
     },
   });
   const real = t.ctx.keys;
+  // Only the port's methods are counted; its plain fields (the current version, the source) are copied.
   const keys = Object.fromEntries(
-    Object.entries(real).map(([name, fn]) => [name, (...args: unknown[]) => (work?.keyCalls.push(name), (fn as (...a: unknown[]) => unknown).apply(real, args))]),
+    Object.entries(real).map(([name, member]) => [
+      name,
+      typeof member === 'function' ? (...args: unknown[]) => (work?.keyCalls.push(name), (member as (...a: unknown[]) => unknown).apply(real, args)) : member,
+    ]),
   ) as unknown as Keys;
   const ctx: AppContext = { ...t.ctx, db, keys, onMailQueued: () => onMailQueued.fn?.() };
   return {
