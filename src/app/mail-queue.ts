@@ -46,7 +46,7 @@ export interface MailRequest {
   options?: MailOptions;
 }
 
-export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'delayed', 'bounced', 'complained', 'failed', 'expired', 'superseded'] as const;
+export { OUTBOX_STATUSES } from '../core/mail-kinds.ts';
 
 /** PostgreSQL NOTIFY channel the delivery workers LISTEN on; notified when outbox rows commit. */
 export const OUTBOX_CHANNEL = 'dialin_outbox';

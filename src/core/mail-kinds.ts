@@ -10,6 +10,9 @@ import type { MailChange } from './mail-changes.ts';
 export const MAIL_KINDS = ['welcome', 'pin_changed', 'info_changed', 'turned_off', 'conference_info', 'sign_in_link', 'pin_changed_by_user'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
+/** Where an outbox row is: waiting, on its way, done, and after delivery what came back. */
+export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'delayed', 'bounced', 'complained', 'failed', 'expired', 'superseded'] as const;
+
 export const KIND_CARRIES_PIN: Readonly<Record<MailKind, boolean>> = Object.freeze({
   welcome: true,
   pin_changed: true,

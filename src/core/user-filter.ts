@@ -40,7 +40,7 @@ export interface UserListQuery {
 export const FILTER_KEYS = ['q', 'state', 'pin', 'mail', 'bridge', 'language', 'source'] as const;
 const QUERY_KEYS = new Set<string>([...FILTER_KEYS, 'sort', 'dir', 'after', 'before', 'done', 'error']);
 
-function oneOf<T extends string>(raw: unknown, allowed: readonly T[], field: string): T | null {
+export function oneOf<T extends string>(raw: unknown, allowed: readonly T[], field: string): T | null {
   if (raw === undefined || raw === null || raw === '') return null;
   if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
     throw new AppError('INVALID_ARGUMENT', `${field} must be one of ${allowed.join(', ')} (got "${printable(String(raw)).slice(0, 40)}").`, { field });
@@ -48,7 +48,7 @@ function oneOf<T extends string>(raw: unknown, allowed: readonly T[], field: str
   return raw as T;
 }
 
-function text(raw: unknown, field: string, max: number, pattern?: RegExp): string | null {
+export function text(raw: unknown, field: string, max: number, pattern?: RegExp): string | null {
   if (raw === undefined || raw === null || raw === '') return null;
   if (typeof raw !== 'string') throw new AppError('INVALID_ARGUMENT', `${field} is given more than once.`, { field });
   const v = raw.trim();

@@ -9,6 +9,7 @@ import * as m0012 from './0012_users_at_scale.ts';
 import * as m0013 from './0013_verify_decoys.ts';
 import * as m0015 from './0015_key_ring.ts';
 import * as m0018 from './0018_local_numbers.ts';
+import * as m0022 from './0022_mail_audit_pages.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -22,4 +23,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0013_verify_decoys': m0013,
   '0015_key_ring': m0015,
   '0018_local_numbers': m0018,
+  '0022_mail_audit_pages': m0022,
 });

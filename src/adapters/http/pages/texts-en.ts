@@ -1,4 +1,5 @@
 import { USERS_EN } from './texts-users-en.ts';
+import { LISTS_EN } from './texts-lists-en.ts';
 
 /** The pages' English texts (our own wording). Keys are shared with texts-fr.ts. */
 export const EN = {
@@ -243,6 +244,7 @@ export const EN = {
   'numbers.otherCountry': 'Other numbers',
   'code.LOCAL_NUMBERS_NOT_FOUND': 'This “Find a local number” link is unknown or no longer works; ask the person who sent it for a new one.',
   ...USERS_EN,
+  ...LISTS_EN,
 } as const;
 
 export type MsgKey = keyof typeof EN;
