@@ -22,6 +22,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   'mail-workers': () => import('./mail-workers.ts'),
   verify: () => import('./verify.ts'),
   welcome: () => import('./welcome.ts'),
+  keys: () => import('./keys.ts'),
 };
 
 /** A cell of the first row of a printed table whose `column` matches, or null. */
@@ -62,6 +63,7 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   { title: 'welcome — Set-CsPinSendCAWelcomeMail over a file', runs: [{ scenario: 'welcome', args: ['--users', '100000'], goals: welcomeIn60s }] },
   { title: 'verify — the bridge PIN check over HTTP', runs: [{ scenario: 'verify', args: [] }] },
   { title: 'bounces — the bounce listener recording delivery status notifications', runs: [{ scenario: 'bounces', args: [] }] },
+  { title: 'keys — re-sealing secrets after a key rotation, while the PIN check answers', runs: [{ scenario: 'keys', args: [] }] },
 ];
 
 async function machine(): Promise<string[]> {
