@@ -4,8 +4,8 @@ import { newToken, tokenDigest } from '../adapters/crypto/secrets.ts';
 import { audit } from './audit.ts';
 import type { AppContext, TenantScope } from './context.ts';
 
-/** admin: everything in its tenant; helpdesk: look up users, reset PIN / conference ID, send conference info; bridge: the PIN check only. */
-export const TOKEN_ROLES = ['admin', 'helpdesk', 'bridge'] as const;
+/** admin: everything in its tenant; helpdesk: look up users, reset PIN / conference ID, send conference info; bridge: the PIN check only; scim: /scim/v2 only (an identity provider). */
+export const TOKEN_ROLES = ['admin', 'helpdesk', 'bridge', 'scim'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 /** API tokens start with this, so a leaked one is easy to recognise in a log or a repository. */

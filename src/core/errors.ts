@@ -126,6 +126,16 @@ export const ERROR_CODES = {
   ROUTE_NOT_FOUND: { kind: 'not_found', description: 'There is no page or API endpoint at that path for that method.' },
   REQUEST_TOO_LARGE: { kind: 'validation', description: 'The request body is larger than the server accepts.' },
   UNSUPPORTED_MEDIA_TYPE: { kind: 'validation', description: 'The request body has a Content-Type the endpoint does not accept (use application/json).' },
+  // SCIM 2.0 provisioning (the SCIM error body carries the scimType in parentheses)
+  SCIM_INVALID_FILTER: { kind: 'validation', description: 'A SCIM filter has a syntax error or names an attribute dialin does not filter on (scimType invalidFilter).' },
+  SCIM_INVALID_PATH: { kind: 'validation', description: 'A SCIM PATCH path is malformed or names an unknown attribute (scimType invalidPath).' },
+  SCIM_INVALID_SYNTAX: { kind: 'validation', description: 'A SCIM request body is not valid JSON, lacks the right schemas, or is not a SCIM message (scimType invalidSyntax).' },
+  SCIM_INVALID_VALUE: { kind: 'validation', description: 'A SCIM attribute has a value of the wrong form, e.g. a userName that is not an address (scimType invalidValue).' },
+  SCIM_TOO_MANY: { kind: 'validation', description: 'A SCIM PATCH has more operations, or a list asks for more results, than dialin takes at once (scimType tooMany).' },
+  SCIM_UNIQUENESS: { kind: 'conflict', description: 'A SCIM user with that userName (SIP address) already exists (scimType uniqueness).' },
+  SCIM_NOT_FOUND: { kind: 'not_found', description: 'No SCIM user or group of this tenant has that id.' },
+  SCIM_VERSION_MISMATCH: { kind: 'conflict', description: 'The If-Match version is not the resource\'s current version: read it again (HTTP 412).' },
+  SCIM_MASS_DISABLE_HELD: { kind: 'conflict', description: 'The SCIM change would turn dial-in off for more users within an hour than the guard allows; nothing was changed (raise it with `dialin scim configure --max-disable N`).' },
 } as const satisfies Record<string, { kind: ErrorKind; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

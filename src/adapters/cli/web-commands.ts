@@ -45,7 +45,7 @@ export function registerWebCommands(program: Command, holder: ContextHolder, ter
   token
     .command('create')
     .description('Create an API token; it is printed once and only its digest is stored')
-    .requiredOption('--role <role>', 'admin, helpdesk or bridge')
+    .requiredOption('--role <role>', 'admin, helpdesk, bridge or scim (an identity provider: /scim/v2 only)')
     .option('--name <name>', 'what it is for, e.g. "IVR node 1"')
     .option('--tenant <name>', 'tenant name or id (default: the default tenant)')
     .action(async (o: { role: string; name?: string; tenant?: string }) => {

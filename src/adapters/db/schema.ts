@@ -54,6 +54,45 @@ export interface UsersTable {
   directory_attrs?: string | null;
   /** Where the user came from (migration 0012): 'csv' (import, CLI, API), 'directory' or 'scim'. */
   source?: string;
+  /** SCIM (migration 0020): the identity provider's externalId, its active flag, the other SCIM attributes (JSON), the ETag version. */
+  scim_external_id?: string | null;
+  scim_active?: number | null;
+  scim_attrs?: string | null;
+  scim_version?: number;
+}
+
+/** A group pushed by SCIM (migration 0020); its display name can be the tenant's licence group. */
+export interface ScimGroupsTable {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  display_name_key: string;
+  external_id: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ScimGroupMembersTable {
+  group_id: string;
+  user_id: string;
+  tenant_id: string;
+}
+
+/** The tenant's SCIM licence rule: 'none', 'group' (members of licence_group) or 'all-active'. */
+export interface ScimConfigTable {
+  tenant_id: string;
+  licence: string;
+  licence_group: string | null;
+  max_disable: number | null;
+  updated_at: number;
+}
+
+/** One dial-in disable caused by SCIM: the guard counts the last hour's. */
+export interface ScimDisablesTable {
+  tenant_id: string;
+  user_id: string;
+  at: number;
 }
 
 export interface UserAcpTable {
@@ -209,6 +248,10 @@ export interface Database {
   verify_decoys: VerifyDecoysTable;
   user_jobs: UserJobsTable;
   user_job_items: UserJobItemsTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
+  scim_config: ScimConfigTable;
+  scim_disables: ScimDisablesTable;
 }
 
 /** A bulk action of the users list run in the background (migration 0012); never a PIN. */
@@ -351,7 +394,7 @@ export interface ApiTokensTable {
   id: string;
   tenant_id: string;
   name: string;
-  /** 'admin' | 'helpdesk' | 'bridge' */
+  /** 'admin' | 'helpdesk' | 'bridge' | 'scim' */
   role: string;
   token_hash: string;
   created_by: string;

@@ -10,7 +10,8 @@ import { tokenDigest } from '../crypto/secrets.ts';
 import { scopeOf } from '../../app/tenants.ts';
 import { checkCsrf, isUnsafe } from './csrf.ts';
 
-export type Role = 'admin' | 'helpdesk' | 'bridge';
+/** `scim` tokens reach only /scim/v2 (routes/scim.ts): no Access below lists them. */
+export type Role = 'admin' | 'helpdesk' | 'bridge' | 'scim';
 
 /**
  * Who may call a route: `staff` = administrators and helpdesk (look up users, reset PIN or

@@ -12,7 +12,7 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   internal: 500,
 };
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = { REQUEST_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415 };
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = { REQUEST_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, SCIM_VERSION_MISMATCH: 412 };
 
 export function httpStatusOf(e: AppError): number {
   return STATUS_BY_CODE[e.code] ?? STATUS_BY_KIND[e.kind];

@@ -28,6 +28,7 @@ import { mailApi } from './routes/api-mail.ts';
 import { verifyApi } from './routes/api-verify.ts';
 import { templatesApi } from './routes/api-templates.ts';
 import { directoriesApi } from './routes/api-directories.ts';
+import { scimRoutes, SCIM_PREFIX } from './routes/scim.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { renderErrorPage } from './pages/error-page.ts';
 import type { ApiDeps } from './routes/api-deps.ts';
@@ -145,6 +146,13 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       for (const routes of [settingsApi, usersApi, dialInApi, pinsApi, bridgesApi, acpApi, mailApi, templatesApi, directoriesApi, verifyApi]) routes(api, apiDeps);
     },
     { prefix: API_PREFIX },
+  );
+  await app.register(
+    async (scim) => {
+      scim.removeContentTypeParser(['text/plain']);
+      await scimRoutes(scim, apiDeps);
+    },
+    { prefix: SCIM_PREFIX },
   );
   await app.register(async (pages) => pageRoutes(pages, { ...apiDeps, secure, publicOrigin }));
   return app;

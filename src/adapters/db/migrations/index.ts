@@ -10,6 +10,7 @@ import * as m0013 from './0013_verify_decoys.ts';
 import * as m0015 from './0015_key_ring.ts';
 import * as m0018 from './0018_local_numbers.ts';
 import * as m0022 from './0022_mail_audit_pages.ts';
+import * as m0020 from './0020_scim.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -24,4 +25,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0015_key_ring': m0015,
   '0018_local_numbers': m0018,
   '0022_mail_audit_pages': m0022,
+  '0020_scim': m0020,
 });
