@@ -6,6 +6,7 @@ import { uuidv7 } from '../adapters/crypto/ids.ts';
 import type { AppContext } from '../app/context.ts';
 import { checkRing } from '../app/key-ring.ts';
 import { parseMailbox } from '../core/sender.ts';
+import { cliActorName } from '../core/actor.ts';
 
 /** Composition root: config → database (migrated) → keys → the context every use-case gets. */
 export async function createContext(config: Readonly<Config>, opts: { actor: string; poolSize?: number; onMailQueued?: () => void }): Promise<AppContext> {
@@ -47,5 +48,6 @@ export function cliActor(): string {
   } catch {
     // no passwd entry (some containers): keep "unknown"
   }
-  return `cli:${name}`;
+  // The machine too: `root` alone does not say which of the servers a change was made on.
+  return cliActorName(name, os.hostname());
 }

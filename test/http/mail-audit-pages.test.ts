@@ -137,3 +137,106 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+for (const dialect of DIALECTS) {
+  describe(`admin center audit log: filters by actor, action, user and days; who acted in words (${dialect})`, () => {
+    let t: TestEnv;
+    let app: FastifyInstance;
+    let admin: { cookie: string; csrf: string };
+    let aliceId: string;
+    const get = (url: string) => app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } });
+    const walk = async (url: string): Promise<string[]> => {
+      const out: string[] = [];
+      let at: string | null = url;
+      for (let pages = 0; at; pages++) {
+        assert.ok(pages < 20, 'the pages end');
+        const res = await get(at);
+        assert.equal(res.statusCode, 200, res.body.slice(0, 400));
+        out.push(...rowIds(res.body));
+        at = nextLink(res.body);
+      }
+      return out;
+    };
+    const ACTORS = ['web:chief@contoso.com', 'api:nightly sync', 'cli:alice@host1', 'cli:root', 'directory-sync'];
+    const ACTIONS = ['user.add', 'users.enable', 'pin.reset', 'tenant-settings.set'];
+    let rows: { id: string; at: number; actor: string; action: string; target_user_id: string | null }[];
+
+    before(async () => {
+      t = await testEnv(dialect);
+      app = await appFor(t);
+      admin = await signIn(app, t.scope, 'admin@contoso.com', 'admin');
+      const { addUser } = await import('../../src/app/users.ts');
+      aliceId = (await addUser(t.scope, { UserUri: 'alice@contoso.com', DisplayName: 'Alice Liddell' })).id;
+      // 120 rows over five days, before every row the tests' own sign-ins wrote (those are in 2026-12 or later).
+      rows = Array.from({ length: 120 }, (_, i) => ({
+        id: `0000${String(i).padStart(4, '0')}-0000-7000-8000-000000000000`,
+        at: START + i * HOUR,
+        actor: ACTORS[i % 5]!,
+        action: ACTIONS[i % 4]!,
+        target_user_id: i % 6 === 0 ? aliceId : null,
+      }));
+      await t.ctx.db.kysely.insertInto('audit').values(rows.map((r) => ({ ...r, tenant_id: t.scope.tenant.id, target: r.target_user_id ? 'sip:alice@contoso.com' : null, details: '{}' }))).execute();
+    });
+    after(async () => {
+      await app.close();
+      await t.cleanup();
+    });
+    const expected = (keep: (r: (typeof rows)[number]) => boolean) =>
+      rows
+        .filter(keep)
+        .sort((a, b) => b.at - a.at)
+        .map((r) => r.id);
+    const inNovember = '&from=2026-11-01&to=2026-11-30';
+
+    it('filters by actor, by the start of the action, by user and by days, alone and combined', async () => {
+      assert.deepEqual(await walk(`/admin/audit?actor=cli${inNovember}`), expected((r) => r.actor.startsWith('cli:')));
+      assert.deepEqual(await walk(`/admin/audit?actor=HOST1${inNovember}`), expected((r) => r.actor === 'cli:alice@host1'));
+      assert.deepEqual(await walk(`/admin/audit?action=users.${inNovember}`), expected((r) => r.action === 'users.enable'));
+      assert.deepEqual(await walk(`/admin/audit?action=user${inNovember}`), expected((r) => r.action.startsWith('user')));
+      assert.deepEqual(await walk(`/admin/audit?user=alice%40contoso.com${inNovember}`), expected((r) => r.target_user_id === aliceId));
+      assert.deepEqual(await walk('/admin/audit?from=2026-11-02&to=2026-11-02'), expected((r) => r.at >= START + DAY && r.at < START + 2 * DAY));
+      assert.deepEqual(await walk(`/admin/audit?actor=api&action=pin${inNovember}`), expected((r) => r.actor === 'api:nightly sync' && r.action === 'pin.reset'));
+      const all = await walk('/admin/audit');
+      assert.ok(all.length > 120, 'the newest rows (the sign-ins) come first');
+      assert.deepEqual(all.slice(-120), expected(() => true));
+    });
+
+    it('says who acted: the admin, the token, the OS user and the machine, the directory sync', async () => {
+      const page = await get(`/admin/audit${inNovember.replace('&', '?')}`);
+      assert.match(page.body, /data-actor="cli:alice@host1">alice on host1 <span class="hint">\(command line\)/);
+      assert.match(page.body, /data-actor="cli:root">root <span class="hint">\(command line\)/);
+      assert.match(page.body, /data-actor="api:nightly sync">nightly sync <span class="hint">\(API token\)/);
+      assert.match(page.body, /data-actor="web:chief@contoso.com">chief@contoso.com <span class="hint">\(admin center\)/);
+      assert.match(page.body, /data-actor="directory-sync">Directory sync</);
+      const fr = await app.inject({ method: 'GET', url: '/admin/audit?actor=host1', headers: { cookie: `${admin.cookie}; dialin-lang=fr` } });
+      assert.match(fr.body, /alice sur host1 <span class="hint">\(ligne de commande\)/);
+    });
+
+    it('a change made with the CLI is recorded with the OS user and the host', async () => {
+      const os = await import('node:os');
+      const { runCli } = await import('../support/cli.ts');
+      const r = await runCli(['Set-CsOnlineDialInConferencingTenantSettings', '-PinLength', '7'], t.env);
+      assert.equal(r.code, 0, r.stderr);
+      const row = await t.ctx.db.kysely.selectFrom('audit').select(['actor']).where('tenant_id', '=', t.scope.tenant.id).orderBy('at', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      const clean = (v: string) => v.replace(/[^\p{L}\p{N}._-]/gu, '') || 'unknown';
+      assert.equal(row.actor, `cli:${clean(os.userInfo().username)}@${clean(os.hostname())}`);
+      const page = await get(`/admin/audit?actor=${encodeURIComponent(row.actor)}`);
+      assert.ok(page.body.includes(`${clean(os.userInfo().username)} on ${clean(os.hostname())}`));
+    });
+
+    it('refuses a bad filter with the field named (an unknown user too), never a 500', async () => {
+      for (const [url, field, code] of [
+        ['/admin/audit?user=nobody%40contoso.com', 'user', 404],
+        ['/admin/audit?action=a%20b', 'action', 400],
+        ['/admin/audit?from=2026-13-01', 'from', 400],
+        ['/admin/audit?limit=50', 'limit', 400],
+        ['/admin/audit?before=WyIxIiwiMiJd&after=WyIxIiwiMiJd', 'before', 400],
+      ] as const) {
+        const res = await get(url);
+        assert.equal(res.statusCode, code, url);
+        assert.match(res.body, /role="alert"/, url);
+        assert.ok(res.body.includes(field), `${url} names ${field}`);
+      }
+    });
+  });
+}

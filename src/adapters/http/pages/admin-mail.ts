@@ -5,7 +5,6 @@ import { listMailPage } from '../../../app/mail-list.ts';
 import { MAIL_KINDS, OUTBOX_STATUSES } from '../../../core/mail-kinds.ts';
 import { mailFilterParams, parseMailListQuery, type MailListQuery } from '../../../core/mail-filter.ts';
 import { deliveryStatus, resumeDeliveries, retryMail } from '../../../app/mail-admin.ts';
-import { listAudit } from '../../../app/audit.ts';
 import { scopeFor } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { errorBox, flash, postButton } from './kit.ts';
@@ -13,7 +12,6 @@ import { page, type PageCtx } from './layout.ts';
 import type { MsgKey } from './i18n.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 
-const LIMITS = [50, 200, 1000];
 export const MAILS_PER_PAGE = 50;
 const BAD = new Set(['failed', 'expired', 'bounced', 'complained']);
 
@@ -31,7 +29,7 @@ export function choice(c: PageCtx, name: string, label: MsgKey, values: readonly
   )}</select></div>`;
 }
 
-/** Mail (outbox status, failures with the server's reply) and the audit log. */
+/** Mail: outbox status, failures with the server's reply, keyset pages and filters. */
 export function adminMailPages(app: FastifyInstance, deps: PageDeps): void {
   const DONE: Record<string, MsgKey> = { requeued: 'mail.requeued', resumed: 'mail.resumed' };
   const show = async (req: FastifyRequest, reply: FastifyReply, raw: Record<string, unknown>, error: AppError | null = null, code = 200) => {
@@ -93,20 +91,5 @@ ${res.next ? html`<a href="${link({ after: res.next })}" rel="next">${c.t('users
   app.post('/admin/mail/resume', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
     await resumeDeliveries(scopeFor(deps.ctx, req));
     return reply.redirect('/admin/mail?done=resumed', 303);
-  });
-
-  app.get<{ Querystring: { limit?: string } }>('/admin/audit', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
-    const c = adminCtx(req);
-    const limit = LIMITS.includes(Number(req.query.limit)) ? Number(req.query.limit) : LIMITS[0]!;
-    const rows = await listAudit(scopeFor(deps.ctx, req), { limit });
-    const body = html`<p class="filters">${c.t('audit.show')} ${LIMITS.map((l) => (l === limit ? html`<strong>${l}</strong> ` : html`<a href="/admin/audit?limit=${l}">${l}</a> `))}</p>
-<div class="table-wrap"><table><caption class="sr-only">${c.t('audit.title')}</caption>
-<thead><tr><th scope="col">${c.t('audit.at')}</th><th scope="col">${c.t('audit.actor')}</th><th scope="col">${c.t('audit.action')}</th><th scope="col">${c.t('audit.target')}</th><th scope="col">${c.t('audit.details')}</th></tr></thead>
-<tbody>${rows.map(
-      (r) => html`<tr><td><time datetime="${r.At}">${r.At.replace('T', ' ').slice(0, 19)}</time></td><td>${r.Actor}</td><td><code>${r.Action}</code></td><td>${r.Target ?? ''}</td><td class="details">${Object.entries(r.Details)
-        .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-        .join('; ')}</td></tr>`,
-    )}</tbody></table></div>`;
-    return sendPage(reply, page(c, c.t('audit.title'), body));
   });
 }

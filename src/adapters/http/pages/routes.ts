@@ -12,6 +12,7 @@ import { adminUsersPages } from './admin-users.ts';
 import { adminUserPages } from './admin-user.ts';
 import { adminBridgesPages } from './admin-bridges.ts';
 import { adminMailPages } from './admin-mail.ts';
+import { adminAuditPages } from './admin-audit.ts';
 import { adminTemplatesPages } from './admin-templates.ts';
 import { dialinPages } from './dialin.ts';
 import { localNumbersPages } from './local-numbers.ts';
@@ -63,6 +64,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   adminUserPages(app, deps);
   adminBridgesPages(app, deps);
   adminMailPages(app, deps);
+  adminAuditPages(app, deps);
   adminTemplatesPages(app, deps);
   dialinPages(app, deps);
   localNumbersPages(app, deps);

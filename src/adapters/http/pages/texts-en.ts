@@ -200,7 +200,6 @@ export const EN = {
   'mail.resumed': 'Deliveries resume.',
   'mail.actions': 'Actions',
   'audit.title': 'Audit log',
-  'audit.show': 'Show the latest',
   'audit.at': 'When (UTC)',
   'audit.actor': 'Who',
   'audit.action': 'Action',

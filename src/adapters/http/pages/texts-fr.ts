@@ -201,7 +201,6 @@ export const FR: Record<MsgKey, string> = {
   'mail.resumed': 'Les envois reprennent.',
   'mail.actions': 'Actions',
   'audit.title': 'Journal d’audit',
-  'audit.show': 'Afficher les derniers',
   'audit.at': 'Quand (UTC)',
   'audit.actor': 'Qui',
   'audit.action': 'Action',
