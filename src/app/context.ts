@@ -12,7 +12,7 @@ export interface AppContext {
   readonly now: () => number;
   readonly randomInt: RandomInt;
   readonly newId: () => string;
-  /** Who makes the change, as recorded in the audit log: `cli:alice`, `api:token-name`, `web:admin@x`. */
+  /** Who makes the change, as recorded in the audit log: `cli:alice@host1`, `api:token-name`, `web:admin@x`. */
   readonly actor: string;
   /** The default sender (DIALIN_MAIL_FROM); a Message-ID is made on the domain of the mail's own sender. */
   readonly defaultFrom: Mailbox;
