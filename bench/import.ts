@@ -23,7 +23,7 @@ import { addUser } from '../src/app/users.ts';
 import { newBridge, setBridge } from '../src/app/bridges.ts';
 import { registerServiceNumber } from '../src/app/service-numbers.ts';
 
-interface Step {
+export interface Step {
   seconds: number;
   rssMb: number | null;
 }
@@ -33,7 +33,7 @@ function opt(args: string[], name: string, dflt: string): string {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 }
 
-async function writeCsv(file: string, n: number): Promise<void> {
+export async function writeCsv(file: string, n: number): Promise<void> {
   const out = fs.createWriteStream(file);
   out.write('UserUri,DisplayName,EmailAddress,Language,Phone,Extension\n');
   for (let i = 0; i < n; i++) {
@@ -45,7 +45,7 @@ async function writeCsv(file: string, n: number): Promise<void> {
 }
 
 /** Runs `dialin ARGS` under /usr/bin/time for the peak RSS (when the machine has it). */
-async function timed(args: string[], env: Record<string, string>): Promise<Step> {
+export async function timed(args: string[], env: Record<string, string>): Promise<Step> {
   const hasTime = fs.existsSync('/usr/bin/time');
   const rssFile = path.join(os.tmpdir(), `dialin-rss-${crypto.randomUUID()}`);
   const cmd = hasTime ? '/usr/bin/time' : process.execPath;

@@ -23,6 +23,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   verify: () => import('./verify.ts'),
   welcome: () => import('./welcome.ts'),
   keys: () => import('./keys.ts'),
+  directory: () => import('./directory.ts'),
 };
 
 /** A cell of the first row of a printed table whose `column` matches, or null. */
@@ -63,6 +64,7 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   { title: 'welcome — Set-CsPinSendCAWelcomeMail over a file', runs: [{ scenario: 'welcome', args: ['--users', '100000'], goals: welcomeIn60s }] },
   { title: 'verify — the bridge PIN check over HTTP', runs: [{ scenario: 'verify', args: [] }] },
   { title: 'bounces — the bounce listener recording delivery status notifications', runs: [{ scenario: 'bounces', args: [] }] },
+  { title: 'directory — LDAP directory sync (slapd), against a CSV import of the same people', runs: [{ scenario: 'directory', args: [] }] },
   { title: 'keys — re-sealing secrets after a key rotation, while the PIN check answers', runs: [{ scenario: 'keys', args: [] }] },
 ];
 

@@ -97,7 +97,7 @@ function waitForPort(port: number, child: ChildProcess, deadlineMs: number): Pro
 }
 
 /** Starts slapd loaded with `ldif` (the base entries and the sync account are added first). */
-export async function startSlapd(ldif: string): Promise<Slapd> {
+export async function startSlapd(ldif: string, o: { maxSizeMb?: number } = {}): Promise<Slapd> {
   const dir = fs.mkdtempSync('/tmp/h11-slapd-');
   fs.mkdirSync(path.join(dir, 'db'));
   makeCertificates(dir);
@@ -118,13 +118,15 @@ TLSCertificateKeyFile ${dir}/server.key
 # a small server size limit: only paged searches read the whole directory
 sizelimit size.soft=5 size.hard=5 size.prtotal=unlimited
 database mdb
-maxsize 104857600
+maxsize ${(o.maxSizeMb ?? 100) * 1024 * 1024}
 suffix "${SUFFIX}"
 rootdn "${ROOT_DN}"
 rootpw ${ROOT_PW}
 directory ${dir}/db
 index objectClass eq
 index entryUUID eq
+# incremental passes ask for modifyTimestamp>=…
+index modifyTimestamp eq
 access to attrs=userPassword by anonymous auth by * none
 access to * by dn.exact="${SYNC_DN}" read by * none
 `,
