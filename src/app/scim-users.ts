@@ -56,8 +56,11 @@ export function checkVersion(ifMatch: string | undefined, current: number): void
   if (!tags.includes(String(current))) throw new AppError('SCIM_VERSION_MISMATCH', `The resource is at version W/"${current}", not ${ifMatch.slice(0, 64)}; read it again before changing it.`, { field: 'If-Match' });
 }
 
+/** One user, with the SCIM groups it is a member of (read-only `groups`). */
 export async function getScimUser(s: TenantScope, id: string, base: string): Promise<Record<string, unknown>> {
-  return resourceOf(await scimUser(s.db.kysely, s, id), base);
+  const u = await scimUser(s.db.kysely, s, id);
+  const groups = await s.db.kysely.selectFrom('scim_group_members as m').innerJoin('scim_groups as g', 'g.id', 'm.group_id').select(['g.id', 'g.display_name']).where('m.user_id', '=', u.id).orderBy('g.display_name').execute();
+  return userResource(docOf(u), { id: u.id, created: u.created_at, lastModified: u.updated_at, version: u.scim_version ?? 0, location: `${base}/Users/${u.id}` }, groups.map((g) => ({ value: g.id, display: g.display_name })));
 }
 
 export async function listScimUsers(s: TenantScope, q: { filter?: string } & Paging, base: string): Promise<ScimList> {

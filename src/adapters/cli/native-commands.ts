@@ -14,6 +14,7 @@ import { registerMailCommands } from './mail-commands.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerDeliverabilityCommands } from './deliverability-commands.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
+import { registerScimCommands } from './scim-commands.ts';
 import { registerKeyCommands } from './key-commands.ts';
 import type { ContextHolder } from './main.ts';
 import { EXIT_SOME_SKIPPED, type Terminal } from './execute.ts';
@@ -28,6 +29,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
   registerDoctorCommand(program, holder, term);
   registerDeliverabilityCommands(program, holder, term);
   registerDirectoryCommands(program, holder, term);
+  registerScimCommands(program, holder, term);
   registerKeyCommands(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {

@@ -10,13 +10,16 @@ export interface GroupDoc {
   members: string[];
 }
 
+/** Entra ID lists this next to the Group schema in its create requests. */
+const ENTRA_GROUP_SCHEMA = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group';
+
 const bad = (detail: string, field: string) => new AppError('SCIM_INVALID_VALUE', detail, { field });
 
 /** Reads a Group body (POST, PUT, or a document after PATCH); unknown attributes are SCIM_INVALID_PATH. */
 export function readGroupDoc(body: unknown): GroupDoc {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('SCIM_INVALID_SYNTAX', 'The body must be a SCIM Group object.', { field: 'body' });
   const b = body as Record<string, unknown>;
-  if (b.schemas !== undefined && (!Array.isArray(b.schemas) || b.schemas.some((s) => s !== GROUP_SCHEMA))) throw new AppError('SCIM_INVALID_SYNTAX', `schemas must be ["${GROUP_SCHEMA}"].`, { field: 'schemas' });
+  if (b.schemas !== undefined && (!Array.isArray(b.schemas) || b.schemas.some((s) => s !== GROUP_SCHEMA && s !== ENTRA_GROUP_SCHEMA))) throw new AppError('SCIM_INVALID_SYNTAX', `schemas must be ["${GROUP_SCHEMA}"].`, { field: 'schemas' });
   const out: GroupDoc = { displayName: '', externalId: null, members: [] };
   for (const [k, v] of Object.entries(b)) {
     switch (k.toLowerCase()) {

@@ -60,7 +60,10 @@ export function readPatch(kind: ResourceKind, body: unknown, maxOperations = MAX
       }
     }
     if (op !== 'remove' && r.value === undefined) throw syntax(`Operations[${i}] (${op}) needs a value.`);
-    return { op, ...(path !== undefined ? { path } : {}), ...(r.value !== undefined ? { value: r.value } : {}) };
+    let value = r.value;
+    // Members are matched by their value alone: Entra sends `"$ref": null` beside it, which the stored members do not have.
+    if (kind === 'Group' && path?.trim().toLowerCase() === 'members' && Array.isArray(value)) value = value.map((m) => (typeof m === 'object' && m !== null && 'value' in m ? { value: (m as { value: unknown }).value } : m));
+    return { op, ...(path !== undefined ? { path } : {}), ...(value !== undefined ? { value } : {}) };
   });
 }
 

@@ -48,6 +48,8 @@ function checkValue(def: AttributeDef, v: unknown, field: string): unknown {
     case 'boolean':
       return asBoolean(v, field);
     case 'complex': {
+      // Entra ID's older requests send the manager as its id alone.
+      if (def.name === 'manager' && typeof v === 'string') return v === '' ? undefined : { value: checkText(v, field) };
       if (typeof v !== 'object' || Array.isArray(v)) throw bad(`${field} must be an object.`, field);
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {

@@ -151,8 +151,11 @@ export async function scimRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   app.put<{ Params: { id: string }; Querystring: ListQuery }>('/Groups/:id', async (req, reply) => send(reply, 200, projected('Group', req.query, await replaceScimGroup(scope(req), req.params.id, req.body, ifMatch(req), base))));
   app.patch<{ Params: { id: string }; Querystring: ListQuery }>('/Groups/:id', async (req, reply) => {
     const r = await patchScimGroup(scope(req), req.params.id, req.body, ifMatch(req), base);
-    // Entra ID expects 204 for a group PATCH; the version is still sent.
-    if (r.meta && (r.meta as { version?: string }).version) reply.header('etag', (r.meta as { version: string }).version);
+    // As in Microsoft's tutorial: 204 (a 10,000-member group is not sent back), unless attributes are asked for.
+    if (req.query.attributes === undefined && req.query.excludedAttributes === undefined) {
+      reply.header('etag', (r.meta as { version: string }).version);
+      return reply.code(204).send();
+    }
     return send(reply, 200, projected('Group', req.query, r));
   });
   app.delete<{ Params: { id: string } }>('/Groups/:id', async (req, reply) => {
