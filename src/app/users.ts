@@ -2,6 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { checkDisplayName, identityText, parseIdentity, toSipUri, type IdentityQuery } from '../core/identity.ts';
 import { normalizeEmail, printable } from '../core/email-address.ts';
 import { toUserLanguage } from '../core/languages.ts';
+import { normalizeDn } from '../core/ldap-dn.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
 import { containsText, escapeLike, likeEscaped } from '../adapters/db/like.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
@@ -89,10 +90,30 @@ export async function findUser(trx: Trx, tenantId: string, input: string | Ident
     case 'displayName':
       rows = await base.where((eb) => eb(eb.fn('lower', ['display_name']), '=', q.displayName.toLowerCase())).limit(2).execute();
       break;
+    case 'dn':
+      rows = await findByDn(trx, tenantId, q.dn);
+      break;
   }
   if (rows.length === 0) throw new AppError('USER_NOT_FOUND', `No user matches the identity "${printable(label)}".`, { field: 'Identity' });
   if (rows.length > 1) throw new AppError('IDENTITY_AMBIGUOUS', `More than one user matches "${printable(label)}"; use the SIP address instead.`, { field: 'Identity' });
   return rows[0]!;
+}
+
+/**
+ * A user by the DN of their directory entry (Get-CsUser's Identity). The DN as stored is tried
+ * first; then the same DN written with other case or spaces (no index: a typed DN is rare, piped
+ * Get-CsUser objects bind by their SIP address).
+ */
+async function findByDn(trx: Trx, tenantId: string, dn: string): Promise<UsersTable[]> {
+  const exact = await trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('directory_dn', '=', dn.trim()).limit(2).execute();
+  if (exact.length > 0) return exact;
+  const want = normalizeDn(dn);
+  const ids: string[] = [];
+  for (const r of await trx.selectFrom('users').select(['id', 'directory_dn']).where('tenant_id', '=', tenantId).where('directory_dn', 'is not', null).execute()) {
+    if (normalizeDn(r.directory_dn!) === want) ids.push(r.id);
+    if (ids.length > 1) break;
+  }
+  return ids.length === 0 ? [] : await trx.selectFrom('users').selectAll().where('id', 'in', ids).execute();
 }
 
 export type Resolved = { input: string; user: UsersTable } | { input: string; error: AppError };

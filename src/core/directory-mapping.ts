@@ -197,3 +197,27 @@ export function mapEntry(e: DirectoryEntry, m: Mapping): MappedEntry {
     },
   };
 }
+
+/**
+ * The attributes a user is matched on by `Get-CsUser -LdapFilter`: what the sync kept, under the
+ * attribute names of the user's connection mapping (as the directory spells them: `title`, `ou`,
+ * `physicalDeliveryOfficeName`…; a user not from a directory gets Active Directory's, Skype for
+ * Business's directory) and under the names Get-CsUser prints (Title, Department, Office…).
+ */
+export function attributeBag(m: Mapping, values: Readonly<Partial<Record<MappingField, string | null>>>, shown: Readonly<Record<string, unknown>>, dn: string | null): Map<string, string[]> {
+  const bag = new Map<string, string[]>();
+  const add = (name: string, v: string | null | undefined) => {
+    if (v === null || v === undefined || v === '') return;
+    const k = name.toLowerCase();
+    const list = bag.get(k) ?? [];
+    if (!list.includes(v)) list.push(v);
+    bag.set(k, list);
+  };
+  for (const f of MAPPING_FIELDS) {
+    const v = values[f];
+    for (const a of m[f]) add(a, f === 'sip' && !/^msrtcsip-/i.test(a) ? v?.replace(/^sip:/i, '') : v);
+  }
+  for (const [k, v] of Object.entries(shown)) if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') add(k, String(v));
+  add('distinguishedName', dn);
+  return bag;
+}

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   USER_NOT_FOUND: { kind: 'not_found', description: 'No user matches the identity.' },
   IDENTITY_AMBIGUOUS: { kind: 'conflict', description: 'More than one user matches the identity (use the SIP address or id).' },
   USER_EXISTS: { kind: 'conflict', description: 'A user with that SIP address already exists in the tenant.' },
+  LDAP_FILTER_INVALID: { kind: 'validation', description: 'Get-CsUser -LdapFilter is not an RFC 4515 filter (or uses an extensible match); the message says where.' },
+  USER_FILTER_INVALID: { kind: 'validation', description: 'Get-CsUser -Filter is not a filter of the form {Property -eq "value"} (joined by -and / -or); the message says what is wrong.' },
   USER_URI_INVALID: { kind: 'validation', description: 'A UserUri is not a sip: address or user@domain.' },
   EMAIL_INVALID: { kind: 'validation', description: 'An e-mail address is malformed (control characters, commas, no domain, too long…).' },
   DISPLAY_NAME_INVALID: { kind: 'validation', description: 'A display name is empty, too long or has control characters.' },

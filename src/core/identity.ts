@@ -1,12 +1,14 @@
 import { AppError } from './errors.ts';
 import { normalizeEmail, printable } from './email-address.ts';
+import { looksLikeDn } from './ldap-dn.ts';
 
 /** How an -Identity value is to be looked up. */
 export type IdentityQuery =
   | { by: 'sip'; sip: string } // sip:bob@contoso.com or bob@contoso.com
   | { by: 'id'; id: string } // the user's id (a UUID)
   | { by: 'logon'; domain: string; logon: string } // litwareinc\kenmyer
-  | { by: 'displayName'; displayName: string }; // "Ken Myer"
+  | { by: 'displayName'; displayName: string } // "Ken Myer"
+  | { by: 'dn'; dn: string }; // "CN=Ken Myer,OU=Finance,DC=litwareinc,DC=com": Get-CsUser's Identity
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,6 +18,7 @@ export function parseIdentity(input: string, field = 'Identity'): IdentityQuery 
   if (s === '') throw new AppError('INVALID_ARGUMENT', `${field} is empty.`, { field });
   if (UUID.test(s)) return { by: 'id', id: s.toLowerCase() };
   if (/^sip:/i.test(s) || (s.includes('@') && !/\s/.test(s))) return { by: 'sip', sip: toSipUri(s, field) };
+  if (/^[A-Za-z][A-Za-z0-9-]*\s*=/.test(s) && looksLikeDn(s)) return { by: 'dn', dn: s };
   const m = /^([^\\\s]+)\\([^\\\s]+)$/.exec(s);
   if (m) return { by: 'logon', domain: m[1]!.toLowerCase(), logon: m[2]!.toLowerCase() };
   if (/[\u0000-\u001f]/.test(s)) throw new AppError('INVALID_ARGUMENT', `${field} "${printable(s)}" has control characters.`, { field });
@@ -33,6 +36,8 @@ export function identityText(q: IdentityQuery): string {
       return `${q.domain}\\${q.logon}`;
     case 'displayName':
       return q.displayName;
+    case 'dn':
+      return q.dn;
   }
 }
 

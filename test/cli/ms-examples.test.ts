@@ -14,6 +14,9 @@ import { getServiceNumbers } from '../../src/app/service-numbers.ts';
 import { getTenantSettings } from '../../src/app/tenant-settings.ts';
 import { dammCheckDigit } from '../../src/core/conference-id.ts';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/core/tenant-settings.ts';
+import { addDirectoryConnection } from '../../src/app/directory-connections.ts';
+import { syncDirectory } from '../../src/app/directory-sync.ts';
+import { PEOPLE, SUFFIX, SYNC_DN, SYNC_PW, ouLdif, personLdif, startSlapd, type Slapd } from '../support/slapd.ts';
 
 /**
  * Microsoft's documented examples for these cmdlets (MicrosoftDocs snapshot, see
@@ -38,11 +41,22 @@ function runnableExamples(): Example[] {
 }
 
 /**
- * The NEEDS-PS examples (variables, pipelines, Where-Object, -Instance, -InMemory, -Filter {…}) that
- * run through the script reader. The others start with Get-CsUser, which dialin does not have yet
- * (issue [2/8]); they are listed so that the test says which are missing.
+ * The examples that start with Get-CsUser read users synced from a slapd of the test's own: Finance
+ * people in an OU of their own (Microsoft's OU=Finance,DC=litwareinc,DC=com is substituted), a
+ * manager in Sales. Their documented effects are checked through the summary each prints and the
+ * final state.
  */
-const NEEDS_GET_CSUSER = ['Set-CsClientPin #3', 'Set-CsClientPin #4', 'Get-CsClientPinInfo #1', 'Get-CsClientPinInfo #3', 'Get-CsClientPinInfo #4', 'Lock-CsClientPin #2', 'Lock-CsClientPin #3', 'Unlock-CsClientPin #2', 'Set-CsUserAcp #2', 'Remove-CsUserAcp #2'];
+const FINANCE = `ou=finance,${PEOPLE}`;
+const MS_FINANCE_OU = 'OU=Finance,DC=litwareinc,DC=com';
+const OUR_FINANCE_OU = 'OU=Finance,OU=People,DC=contoso,DC=com';
+const DIRECTORY = [
+  ouLdif(FINANCE),
+  ouLdif(`ou=sales,${PEOPLE}`),
+  personLdif({ uid: 'finn', cn: 'Finn Banks', mail: 'finn@contoso.com', ou: 'Finance', title: 'Manager', parent: FINANCE }),
+  personLdif({ uid: 'fiona', cn: 'Fiona Marsh', mail: 'fiona@contoso.com', ou: 'Finance', title: 'Analyst', parent: FINANCE }),
+  personLdif({ uid: 'sam', cn: 'Sam Sales', mail: 'sam@contoso.com', ou: 'Sales', title: 'Manager', parent: `ou=sales,${PEOPLE}` }),
+].join('\n');
+const ou = (c: string) => c.replace(MS_FINANCE_OU, OUR_FINANCE_OU);
 
 /** Data of our test directory that replaces the placeholders of the examples. */
 interface Ids {
@@ -78,6 +92,15 @@ const PLAN: [string, ((cmd: string, ids: Ids) => string) | null, string?][] = [
   ['Get-CsClientPinInfo #2', null],
   ['Lock-CsClientPin #1', null],
   ['Unlock-CsClientPin #1', null],
+  ['Set-CsClientPin #3', ou],
+  ['Get-CsClientPinInfo #3', ou],
+  ['Get-CsClientPinInfo #4', null],
+  ['Set-CsClientPin #4', null],
+  ['Get-CsClientPinInfo #1', null],
+  ['Lock-CsClientPin #2', null],
+  ['Unlock-CsClientPin #2', null],
+  ['Lock-CsClientPin #3', null],
+  ['glue', null, 'Get-CsUser | Unlock-CsClientPin # Lock-CsClientPin #3 also locked the PINs without an expiration time ($null -lt a date, as in PowerShell)'],
   ['Get-CsPinPolicy #1', null],
   ['New-CsPinPolicy #1', null],
   ['Get-CsPinPolicy #2', null],
@@ -105,10 +128,12 @@ const PLAN: [string, ((cmd: string, ids: Ids) => string) | null, string?][] = [
   ['Remove-CsUserAcp #1', null],
   ['glue', null, 'Set-CsUserAcp -Identity "Ken Myer" -TollNumber "14255551298" -Domain "fabrikam.com" -Name "Fabrikam ACP" # for Remove-CsUserAcp #4 to find'],
   ['Remove-CsUserAcp #4', null],
+  ['Set-CsUserAcp #2', null],
   ['Enable-CsOnlineDialInConferencingUser #1', (c, ids) => c.replace('-ConferenceId 3659305', `-ConferenceId ${ids.conferenceId}`)],
   ['Disable-CsOnlineDialInConferencingUser #1', null],
   ['Set-CsOnlineDialInConferencingUserDefaultNumber #1', (c, ids) => c.replace('9884626f-dcfb-49f4-8025-912f5bc68fdc', ids.bridge)],
   ['Set-CsOnlineDialInConferencingBridge #2', null],
+  ['Remove-CsUserAcp #2', null],
 ];
 
 for (const dialect of DIALECTS) {
@@ -116,6 +141,7 @@ for (const dialect of DIALECTS) {
     let t: TestEnv;
     let ids: Ids;
     let out: { code: number; stdout: string; stderr: string };
+    let ldap: Slapd;
 
     before(async () => {
       t = await testEnv(dialect);
@@ -135,17 +161,22 @@ for (const dialect of DIALECTS) {
       await newPinPolicy(s, 'RedmondUsersPinPolicy', { MinPasswordLength: 6 });
       const bridge = (await getBridges(s, { name: 'Conference Bridge' }))[0]!.Identity;
       ids = { tenant: s.tenant.id, bridge, conferenceId: `365930${dammCheckDigit('365930')}` };
+      // The people Get-CsUser finds in OUs: synced from the directory (no licence group: users only).
+      ldap = await startSlapd(DIRECTORY);
+      await addDirectoryConnection(s, { name: 'corp', url: ldap.url, base: SUFFIX, bindDn: SYNC_DN, password: SYNC_PW, caFile: ldap.caFile });
+      assert.equal((await syncDirectory(s, 'corp')).Status, 'applied');
     });
-    after(() => t.cleanup());
+    after(async () => {
+      await ldap?.stop();
+      await t?.cleanup();
+    });
 
-    it('the plan covers every example exactly once, but those that need Get-CsUser', () => {
+    it('the plan covers every example exactly once', () => {
       const all = allExamples();
       assert.equal(all.length, 58);
       assert.equal(runnableExamples().length, 38);
-      const planned = all.map((e) => e.key).filter((k) => !NEEDS_GET_CSUSER.includes(k)).sort();
-      assert.equal(planned.length, 48);
-      assert.deepEqual(PLAN.map(([k]) => k).filter((k) => k !== 'glue').sort(), planned);
-      for (const k of NEEDS_GET_CSUSER) assert.match(all.find((e) => e.key === k)!.command, /Get-CsUser\b/);
+      assert.equal(all.filter((e) => /^Get-CsUser\b/.test(e.command)).length, 10);
+      assert.deepEqual(PLAN.map(([k]) => k).filter((k) => k !== 'glue').sort(), all.map((e) => e.key).sort());
     });
 
     it('runs them all as one script, answering the -Confirm prompt', async () => {
@@ -189,6 +220,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([meyer.provider, meyer.dialin_enabled, meyer.conference_id, meyer.allow_pstn_only, meyer.service_number], ['Microsoft', 1, ids.conferenceId, 0, '+14255551234']);
       assert.equal((await userRow(s, 'sip:pilar@contoso.com')).dialin_enabled, 0, 'Pilar disabled after the prompt');
       for (const u of ['staff0', 'staff1', 'ken.meyers']) assert.equal((await userRow(s, `sip:${u}@contoso.com`)).service_number, '+14255550101', u);
+      // The Get-CsUser examples.
+      const all = await s.db.kysely.selectFrom('users').select(['sip', 'pin_hash', 'pin_locked', 'provider']).where('tenant_id', '=', s.tenant.id).execute();
+      assert.equal(all.length, 10);
+      assert.deepEqual(all.filter((u) => u.pin_hash === null).map((u) => u.sip), [], 'Set-CsClientPin #3 and #4 left nobody without a PIN');
+      assert.deepEqual(all.filter((u) => u.pin_locked === 1).map((u) => u.sip), [], 'every lock was undone by an unlock');
+      assert.deepEqual(await s.db.kysely.selectFrom('user_acp').select('user_id').execute(), [], 'Get-CsUser | Remove-CsUserAcp removed every provider');
+      assert.deepEqual(['finn', 'fiona', 'sam'].map((u) => all.find((x) => x.sip === `sip:${u}@contoso.com`)!.provider), ['None', 'None', 'None'], 'Finance had Fabrikam until the end');
     });
 
     it('printed what they show', () => {
@@ -201,6 +239,20 @@ for (const dialect of DIALECTS) {
       assert.match(out.stdout, /^MovedUsers\s+: 3$/m);
       assert.match(out.stderr, /Performing the operation "Disable dial-in conferencing" on target "Pilar Ackerman"/);
       assert.match(out.stderr, /WARNING: dialin does not manage meetings, so -RescheduleMeetings was ignored/);
+      // What each Get-CsUser pipeline did, in order (each group run prints its summary).
+      const summaries = out.stderr.split('\n').filter((l) => /^(Set-CsClientPin|Lock-CsClientPin|Unlock-CsClientPin|Set-CsUserAcp|Remove-CsUserAcp): \d+ user\(s\)/.test(l));
+      assert.deepEqual(summaries, [
+        'Set-CsClientPin: 2 user(s): 2 given a PIN, 0 unchanged, 0 skipped.', // the Finance OU
+        'Set-CsClientPin: 2 user(s): 2 given a PIN, 0 unchanged, 0 skipped.', // those without a PIN: sam and Ken Meyer
+        'Lock-CsClientPin: 10 user(s): 10 locked, 0 unchanged, 0 skipped.', // every PIN set
+        'Unlock-CsClientPin: 10 user(s): 10 unlocked, 0 unchanged, 0 skipped.', // every PIN locked
+        'Lock-CsClientPin: 10 user(s): 10 locked, 0 unchanged, 0 skipped.', // expired, or no expiration ($null -lt the date)
+        'Unlock-CsClientPin: 10 user(s): 10 unlocked, 0 unchanged, 0 skipped.',
+        'Set-CsUserAcp: 2 user(s): 2 set, 0 unchanged, 0 skipped.', // Department=Finance
+        'Remove-CsUserAcp: 10 user(s): 2 removed, 8 unchanged, 0 skipped.', // every user
+      ]);
+      assert.match(out.stdout, /^Identity\s+: sip:finn@contoso\.com\nIsPinSet\s+: True/m, 'Get-CsClientPinInfo of the Finance OU and of the managers');
+      assert.match(out.stdout, /^Identity\s+: sip:sam@contoso\.com\nIsPinSet\s+: False/m, 'Get-CsClientPinInfo -LdapFilter "Title=Manager" ran before Set-CsClientPin #4 gave sam a PIN');
     });
   });
 }

@@ -45,11 +45,13 @@ export interface Person {
   lang?: string;
   phone?: string;
   title?: string;
+  /** The entry's parent (default: ou=people): people in OUs of their own. */
+  parent?: string;
 }
 
 export function personLdif(p: Person): string {
   return [
-    `dn: uid=${p.uid},${PEOPLE}`,
+    `dn: uid=${p.uid},${p.parent ?? PEOPLE}`,
     'objectClass: inetOrgPerson',
     `uid: ${p.uid}`,
     `cn: ${p.cn}`,
@@ -62,6 +64,10 @@ export function personLdif(p: Person): string {
     ...(p.title ? [`title: ${p.title}`] : []),
     '',
   ].join('\n');
+}
+
+export function ouLdif(dn: string): string {
+  return [`dn: ${dn}`, 'objectClass: organizationalUnit', `ou: ${/^ou=([^,]+)/i.exec(dn)![1]}`, ''].join('\n');
 }
 
 export function groupLdif(cn: string, members: string[]): string {

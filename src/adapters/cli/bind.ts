@@ -134,6 +134,7 @@ async function convert(p: ParamDef, values: string[], nulls: boolean): Promise<P
   }
   if (p.type === 'list') return values;
   if (p.type === 'identities') return identities(p, values);
+  if (values.length > 1 && p.keepCommas && p.type === 'string') return values.join(',');
   if (values.length > 1) throw new AppError('INVALID_ARGUMENT', `-${p.name} takes one value, not a list.`, { field: p.name });
   const v = values[0]!;
   switch (p.type) {

@@ -18,6 +18,10 @@ export interface ParamDef {
   ignored?: string;
   /** A Microsoft parameter with no meaning here: refused with this reason. */
   unsupported?: string;
+  /** A string that holds commas (a DN, a filter): a value the shell split at its commas is joined back. */
+  keepCommas?: boolean;
+  /** A -Filter that reads a script block's text itself (`-Filter {Department -eq "Finance"}`), before -ResultSize. */
+  filterBlock?: boolean;
 }
 
 /** A list of identities: given inline (`a,b`) or read from `@FILE`; `group` tells the two apart. */

@@ -23,7 +23,8 @@ export type Expr =
   | ({ k: 'sub'; body: Statement[]; asArray: boolean } & Pos)
   | ({ k: 'paren'; pipeline: Pipeline } & Pos)
   | ({ k: 'hash'; entries: [string, Expr][] } & Pos)
-  | ({ k: 'block'; body: Statement[] } & Pos)
+  /** `text`: the block as written, for a cmdlet's -Filter that reads it itself. */
+  | ({ k: 'block'; body: Statement[]; text?: string } & Pos)
   | ({ k: 'unary'; op: string; arg: Expr } & Pos)
   | ({ k: 'binary'; op: string; left: Expr; right: Expr } & Pos);
 

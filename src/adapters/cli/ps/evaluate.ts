@@ -283,7 +283,11 @@ export class Evaluator {
   async cmdlet(def: CmdletDef, args: CallArgs, input: unknown[] | null, c: Command): Promise<unknown[]> {
     // -Filter {AcpInfo -ne $Null}: Microsoft's server-side filter, applied here to what the cmdlet returns.
     const filter = args.named.get('filter');
-    if (filter instanceof ScriptBlock) {
+    // A cmdlet with a -Filter of its own (Get-CsUser) reads the block's text itself, before -ResultSize,
+    // unless the block reads variables that only this evaluator knows.
+    if (filter instanceof ScriptBlock && def.params.some((p) => p.name === 'Filter' && p.filterBlock) && !/\$(?!(true|false|null)\b)/i.test(filter.text)) {
+      for (const o of args.order) if (o.name?.toLowerCase() === 'filter') o.value = filter.text;
+    } else if (filter instanceof ScriptBlock) {
       const rest: CallArgs = { named: new Map([...args.named].filter(([k]) => k !== 'filter')), positional: args.positional, order: args.order.filter((o) => o.name?.toLowerCase() !== 'filter') };
       const rows = await this.cmdlet(def, rest, input, c);
       const out: unknown[] = [];
@@ -409,7 +413,7 @@ export class Evaluator {
         return o;
       }
       case 'block':
-        return new ScriptBlock(e.body, '{…}');
+        return new ScriptBlock(e.body, e.text ?? '{…}');
       case 'unary': {
         const v = await this.expr(e.arg);
         if (e.op === 'not') return !truthy(v);
@@ -462,6 +466,10 @@ function findParamSafe(def: CmdletDef, name: string) {
 function identityOf(x: unknown, cmdlet: string): string {
   if (typeof x === 'string' || typeof x === 'number') return String(x);
   if (isObj(x)) {
+    // Get-CsUser's Identity is a directory DN: its SipAddress names the same user through the unique index.
+    const sip = getProp(x, 'SipAddress');
+    const id = getProp(x, 'Identity');
+    if (typeof sip === 'string' && sip !== '' && typeof id === 'string' && /^[A-Za-z][A-Za-z0-9-]*\s*=/.test(id)) return sip;
     for (const k of ['Identity', 'UserUri', 'SipAddress', 'UserPrincipalName']) {
       const v = getProp(x, k);
       if (typeof v === 'string' && v !== '') return v;

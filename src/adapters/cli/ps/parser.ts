@@ -575,7 +575,7 @@ class Parser {
       this.i++;
       const body = this.statements('}');
       this.i++;
-      return { k: 'block', body, ...p };
+      return { k: 'block', body, text: this.s.slice(start, this.i), ...p };
     }
     if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(this.at(1)))) {
       const m = /^(0x[0-9a-fA-F]+|[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?)(kb|mb|gb)?/i.exec(this.s.slice(this.i, this.i + 60))!;
