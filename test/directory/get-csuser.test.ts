@@ -10,6 +10,7 @@ import { LICENCE_GROUP, PEOPLE, SUFFIX, SYNC_DN, SYNC_PW, groupLdif, ouLdif, per
 import { addUser } from '../../src/app/users.ts';
 import { addDirectoryConnection } from '../../src/app/directory-connections.ts';
 import { syncDirectory } from '../../src/app/directory-sync.ts';
+import { main } from '../../src/adapters/cli/main.ts';
 
 /**
  * Get-CsUser / Get-CsOnlineUser over users synced from a real slapd of the test's own (people in
@@ -44,7 +45,14 @@ for (const dialect of DIALECTS) {
   describe(`Get-CsUser on directory data (${dialect})`, () => {
     let t: TestEnv;
     let ldap: Slapd;
-    const cli = (...args: string[]) => runCli(args, t.env);
+    // The CLI's own entry point in this process (argv, terminal, env), as the subprocess runs it: a node start per query would take most of the run.
+    const cli = async (...args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const term = { out: (x: string) => void (stdout += `${x}\n`), err: (x: string) => void (stderr += `${x}\n`), ask: async () => null, askSecret: async () => null };
+      const code = await main(args, term, t.env);
+      return { code, stdout, stderr };
+    };
     const json = async (...args: string[]): Promise<Shown[]> => {
       const r = await cli('--json', ...args);
       assert.equal(r.code, 0, r.stderr);
@@ -75,6 +83,9 @@ for (const dialect of DIALECTS) {
       assert.equal(all[2]!.Enabled, false, 'carl is not in the licence group');
       assert.deepEqual([all[4]!.Identity, all[4]!.Title], ['sip:zed@contoso.com', null]);
       assert.deepEqual(sips(await json('Get-CsOnlineUser')), sips(all), 'Get-CsOnlineUser shows the same users');
+      const sub = await runCli(['--json', 'Get-CsUser', '-OU', 'OU=Finance,OU=People,DC=contoso,DC=com'], t.env);
+      assert.equal(sub.code, 0, sub.stderr);
+      assert.deepEqual(sips(JSON.parse(sub.stdout)), ['sip:ann@contoso.com', 'sip:fred@contoso.com'], 'the dialin command, a DN split at its commas by the binder joined back');
       const list = await cli('Get-CsUser', '-Identity', 'fred@contoso.com');
       assert.match(list.stdout, /^Identity\s+: uid=fred,ou=finance,ou=people,dc=contoso,dc=com$/m);
       assert.match(list.stdout, /^Title\s+: Manager$/m);
@@ -141,7 +152,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await Promise.all(['ann', 'fred'].map(async (u) => (await row(u)).pin_locked)), [0, 1], 'the manager fred was locked, the controller ann not');
       assert.match(r.stderr, /^Lock-CsClientPin: 2 user\(s\): 2 locked, 0 unchanged, 0 skipped\.$/m, 'both managers (bob with the PIN of his enabling) were locked');
       assert.deepEqual([(await row('bob')).provider, (await row('carl')).provider, (await row('ann')).provider], ['ThirdParty', 'None', 'Microsoft'], 'Sales went to Fabrikam; carl then to no provider');
-      const unlock = await runCli(['-Command', 'Get-CsUser | Get-CsClientPinInfo | Where-Object {$_.IsLockedOut -eq $True} | Unlock-CsClientPin'], t.env);
+      const unlock = await cli(...['-Command', 'Get-CsUser | Get-CsClientPinInfo | Where-Object {$_.IsLockedOut -eq $True} | Unlock-CsClientPin']);
       assert.equal(unlock.code, 0, unlock.stderr);
       assert.equal((await row('fred')).pin_locked, 0);
     });

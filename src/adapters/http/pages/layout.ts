@@ -32,6 +32,7 @@ const ADMIN_NAV: NavItem[] = [
   { href: '/admin/settings', key: 'nav.settings', adminOnly: true },
   { href: '/admin/users', key: 'nav.users', adminOnly: false },
   { href: '/admin/bridges', key: 'nav.bridges', adminOnly: true },
+  { href: '/admin/directories', key: 'nav.directories', adminOnly: true },
   { href: '/admin/templates', key: 'nav.templates', adminOnly: true },
   { href: '/admin/mail', key: 'nav.mail', adminOnly: true },
   { href: '/admin/audit', key: 'nav.audit', adminOnly: true },

@@ -11,6 +11,7 @@ import { adminSettingsPages } from './admin-settings.ts';
 import { adminUsersPages } from './admin-users.ts';
 import { adminUserPages } from './admin-user.ts';
 import { adminBridgesPages } from './admin-bridges.ts';
+import { adminDirectoriesPages } from './admin-directories.ts';
 import { adminMailPages } from './admin-mail.ts';
 import { adminAuditPages } from './admin-audit.ts';
 import { adminTemplatesPages } from './admin-templates.ts';
@@ -63,6 +64,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   adminUsersPages(app, deps);
   adminUserPages(app, deps);
   adminBridgesPages(app, deps);
+  adminDirectoriesPages(app, deps);
   adminMailPages(app, deps);
   adminAuditPages(app, deps);
   adminTemplatesPages(app, deps);

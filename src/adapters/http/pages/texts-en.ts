@@ -1,5 +1,6 @@
 import { USERS_EN } from './texts-users-en.ts';
 import { LISTS_EN } from './texts-lists-en.ts';
+import { DIRECTORY_EN } from './texts-directory-en.ts';
 
 /** The pages' English texts (our own wording). Keys are shared with texts-fr.ts. */
 export const EN = {
@@ -244,6 +245,7 @@ export const EN = {
   'code.LOCAL_NUMBERS_NOT_FOUND': 'This “Find a local number” link is unknown or no longer works; ask the person who sent it for a new one.',
   ...USERS_EN,
   ...LISTS_EN,
+  ...DIRECTORY_EN,
 } as const;
 
 export type MsgKey = keyof typeof EN;

@@ -1,6 +1,7 @@
 import type { MsgKey } from './texts-en.ts';
 import { USERS_FR } from './texts-users-fr.ts';
 import { LISTS_FR } from './texts-lists-fr.ts';
+import { DIRECTORY_FR } from './texts-directory-fr.ts';
 
 /** Les textes français des pages (rédaction propre), clé pour clé avec texts-en.ts. */
 export const FR: Record<MsgKey, string> = {
@@ -245,4 +246,5 @@ export const FR: Record<MsgKey, string> = {
   'code.LOCAL_NUMBERS_NOT_FOUND': 'Ce lien « Trouver un numéro local » est inconnu ou ne fonctionne plus ; demandez-en un nouveau à la personne qui vous l’a envoyé.',
   ...USERS_FR,
   ...LISTS_FR,
+  ...DIRECTORY_FR,
 };
