@@ -73,7 +73,7 @@ for (const dialect of DIALECTS) {
     it('a helpdesk session sees users but not settings, numbers, mail or audit', async () => {
       const h = await signIn(app, t.scope, 'help@contoso.com', 'helpdesk');
       assert.equal((await app.inject({ method: 'GET', url: '/admin/users', headers: { cookie: h.cookie } })).statusCode, 200);
-      for (const url of ['/admin/settings', '/admin/bridges', '/admin/mail', '/admin/audit']) {
+      for (const url of ['/admin/settings', '/admin/bridges', '/admin/directories', '/admin/mail', '/admin/audit']) {
         assert.equal((await app.inject({ method: 'GET', url, headers: { cookie: h.cookie } })).statusCode, 403, url);
       }
       const page = await app.inject({ method: 'GET', url: '/admin/users', headers: { cookie: h.cookie } });
