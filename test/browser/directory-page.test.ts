@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { Attribute, Change, type Client } from 'ldapts';
@@ -59,6 +60,7 @@ describe('in a real browser: the Directory page', () => {
     await server?.close();
     await admin?.unbind().catch(() => {});
     await ldap?.stop();
+    if (ldap) fs.rmSync(path.dirname(ldap.caFile), { recursive: true, force: true });
     await t?.cleanup();
   });
 
@@ -104,7 +106,11 @@ describe('in a real browser: the Directory page', () => {
   });
 
   it('a directory that cannot be reached: the error on the page and in the last sync, in French too', async () => {
+    // slapd stops (its directory goes with it); the CA file the connection names is put back, so what fails is the server.
+    const ca = fs.readFileSync(ldap.caFile);
     await ldap.stop();
+    fs.mkdirSync(path.dirname(ldap.caFile), { recursive: true });
+    fs.writeFileSync(ldap.caFile, ca);
     const page = await signedIn();
     await card(page).getByRole('button', { name: 'Run now' }).click();
     assert.match(await page.getByTestId('directory-error').innerText(), /DIRECTORY_UNAVAILABLE/);
