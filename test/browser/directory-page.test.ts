@@ -33,7 +33,7 @@ const LDIF = [
 describe('in a real browser: the Directory page', () => {
   let t: TestEnv;
   let ldap: Slapd;
-  let admin: Client;
+  let admin: Client | null = null;
   let server: RunningServer;
   let browser: Browser;
   let base: string;
@@ -92,7 +92,7 @@ describe('in a real browser: the Directory page', () => {
   });
 
   it('Run now over a mass disable is held; the page offers the approval, which disables them', async () => {
-    await admin.modify(LICENCE_GROUP, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [uid('bob'), uid('carl')] }) }));
+    await admin!.modify(LICENCE_GROUP, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [uid('bob'), uid('carl')] }) }));
     const page = await signedIn();
     await card(page).getByRole('button', { name: 'Run now' }).click();
     assert.match(await page.getByTestId('directory-sync').innerText(), /held: it would disable 2 users \(limit 1\)/);
@@ -108,6 +108,9 @@ describe('in a real browser: the Directory page', () => {
   it('a directory that cannot be reached: the error on the page and in the last sync, in French too', async () => {
     // slapd stops (its directory goes with it); the CA file the connection names is put back, so what fails is the server.
     const ca = fs.readFileSync(ldap.caFile);
+    // The admin client first: an unbind sent to a stopped server would wait for ever.
+    await admin.unbind().catch(() => {});
+    admin = null;
     await ldap.stop();
     fs.mkdirSync(path.dirname(ldap.caFile), { recursive: true });
     fs.writeFileSync(ldap.caFile, ca);

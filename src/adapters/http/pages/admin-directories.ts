@@ -90,6 +90,11 @@ export function adminDirectoriesPages(app: FastifyInstance, deps: PageDeps): voi
   };
 
   app.get('/admin/directories', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => show(req, reply, {}));
+  // A result page's address (after Test or Run now) opened again, or by the language switch: the page itself, nothing run.
+  // (A result's language link points at the connection: /admin/directories/NAME.)
+  for (const url of ['/admin/directories/:name', '/admin/directories/:name/:action']) {
+    app.get(url, { schema: { hide: true }, config: { access: 'admin' } }, async (_req, reply) => reply.redirect('/admin/directories', 303));
+  }
   action('test', async (req) => ({ tested: await testDirectory(scopeFor(deps.ctx, req), req.params.name) }));
   action('sync', async (req) => ({ synced: await syncDirectory(scopeFor(deps.ctx, req), req.params.name, {}) }));
   action('approve', async (req) => ({ synced: await syncDirectory(scopeFor(deps.ctx, req), req.params.name, { allowMassDisable: true }) }));
