@@ -109,7 +109,7 @@ describe('in a real browser: the Directory page', () => {
     // slapd stops (its directory goes with it); the CA file the connection names is put back, so what fails is the server.
     const ca = fs.readFileSync(ldap.caFile);
     // The admin client first: an unbind sent to a stopped server would wait for ever.
-    await admin.unbind().catch(() => {});
+    await admin!.unbind().catch(() => {});
     admin = null;
     await ldap.stop();
     fs.mkdirSync(path.dirname(ldap.caFile), { recursive: true });
