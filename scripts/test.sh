@@ -29,6 +29,8 @@ command -v opendkim-testmsg >/dev/null || need+=(opendkim-tools)
 # Directory tests run Debian's OpenLDAP (a private slapd per test file; the machine's own is never started).
 [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null || need+=(slapd)
 command -v ldapsearch >/dev/null || need+=(ldap-utils)
+# The Active Directory test provisions Debian's Samba AD DC (a private one, in a network namespace of its own).
+command -v samba-tool >/dev/null && [ -x /usr/sbin/samba ] || need+=(samba-ad-dc samba ldb-tools)
 # The mail content test scores every mail with SpamAssassin (offline rules, no daemon).
 command -v spamassassin >/dev/null || need+=(spamassassin)
 if [ ${#need[@]} -gt 0 ]; then

@@ -321,8 +321,10 @@ export interface DirectoryConnectionsTable {
   max_disable: number | null;
   /** JSON object field → attribute (overrides of the defaults). */
   mapping: string;
-  /** Where the next incremental pass starts (OpenLDAP: the newest modifyTimestamp seen). */
+  /** Where the next incremental pass starts (OpenLDAP: the newest modifyTimestamp seen; AD: the DC's highestCommittedUSN before the last pass). */
   sync_mark: string | null;
+  /** AD: JSON {dsServiceName, invocationId} of the DC that gave sync_mark (migration 0025); another DC or invocationId forces a full pass. */
+  sync_source: string | null;
   last_full_at: number | null;
   created_at: number;
   updated_at: number;
