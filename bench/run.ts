@@ -24,6 +24,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   welcome: () => import('./welcome.ts'),
   keys: () => import('./keys.ts'),
   directory: () => import('./directory.ts'),
+  cli: () => import('./cli.ts'),
 };
 
 /** A cell of the first row of a printed table whose `column` matches, or null. */
@@ -66,6 +67,7 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   { title: 'bounces — the bounce listener recording delivery status notifications', runs: [{ scenario: 'bounces', args: [] }] },
   { title: 'directory — LDAP directory sync (slapd), against a CSV import of the same people', runs: [{ scenario: 'directory', args: [] }] },
   { title: 'keys — re-sealing secrets after a key rotation, while the PIN check answers', runs: [{ scenario: 'keys', args: [] }] },
+  { title: 'cli — the start-up of a single CLI call', runs: [{ scenario: 'cli', args: [] }] },
 ];
 
 async function machine(): Promise<string[]> {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { decodeUtf8, visible } from '../../core/text.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
@@ -142,6 +142,8 @@ function simpleLine(line: string): Token[] | null {
 }
 
 async function buildProgram(holder: ContextHolder, term: Terminal, status: { code: number }, json: boolean): Promise<Command> {
+  // Only the native commands parse with commander: a cmdlet call does not load it.
+  const { Command, Option } = await import('commander');
   const program = new Command('dialin')
     .description('Self-hosted administration for dial-in (audio) conferencing.\nRun a cmdlet as `dialin <Cmdlet-Name> -Param value …` (names are case-insensitive); `dialin help` lists them.')
     .exitOverride()

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type SqliteDatabase from 'better-sqlite3';
+import type pgModule from 'pg';
 import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type LogConfig, type MigrationResultSet } from 'kysely';
 import type { Database } from './schema.ts';
 import { MIGRATIONS } from './migrations/index.ts';
@@ -18,9 +19,19 @@ export interface Db {
   close(): Promise<void>;
 }
 
-// int8 (bigint) comes back from pg as a string by default; our bigints are epoch milliseconds,
-// well inside Number's exact range.
-pg.types.setTypeParser(20, (v: string) => Number(v));
+// Each driver is loaded when a database of its kind is opened: a CLI call on SQLite never pays
+// for pg's start-up (its modules and type parsers), nor PostgreSQL for better-sqlite3's add-on.
+const require = createRequire(import.meta.url);
+let pgLoaded: typeof pgModule | null = null;
+export function loadPg(): typeof pgModule {
+  if (!pgLoaded) {
+    pgLoaded = require('pg') as typeof pgModule;
+    // int8 (bigint) comes back from pg as a string by default; our bigints are epoch milliseconds,
+    // well inside Number's exact range.
+    pgLoaded.types.setTypeParser(20, (v: string) => Number(v));
+  }
+  return pgLoaded;
+}
 
 /**
  * SQLite transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later writes can fail
@@ -72,7 +83,7 @@ export function sqliteFile(dataDir: string): string {
 export function openDb(opts: { dataDir: string; databaseUrl: string | null; poolSize?: number; log?: LogConfig }): Db {
   if (opts.databaseUrl) {
     // A bounded connect time: with the server down, requests fail fast (503) instead of hanging.
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    const pool = new (loadPg().Pool)({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its server (PostgreSQL restart) emits 'error'; without a handler
     // that would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});
@@ -89,7 +100,8 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
     log: opts.log,
     dialect: new ImmediateSqliteDialect({
       database: async () => {
-        const d = new SqliteDatabase(file);
+        const Sqlite = require('better-sqlite3') as typeof SqliteDatabase;
+        const d = new Sqlite(file);
         d.pragma('journal_mode = WAL');
         // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
         d.pragma('synchronous = FULL');
@@ -104,8 +116,23 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
   return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
 }
 
+/** True when the recorded migrations are exactly this version's: nothing to apply, nothing unknown. */
+async function allApplied(db: Db): Promise<boolean> {
+  let rows: { name: string }[];
+  try {
+    rows = (await db.kysely.selectFrom('dialin_migrations' as never).select('name' as never).execute()) as { name: string }[];
+  } catch {
+    return false; // a new database: no table yet
+  }
+  const known = Object.keys(MIGRATIONS);
+  return rows.length === known.length && rows.every((r) => Object.hasOwn(MIGRATIONS, r.name));
+}
+
 /** Applies pending migrations; PostgreSQL serialises concurrent starters with an advisory lock (kysely's migrator). */
 export async function migrate(db: Db): Promise<MigrationResultSet> {
+  // Every process start migrates; when every migration is recorded already (the usual case), one
+  // query says so, without the migrator's lock and table introspection (most of a CLI call's time).
+  if (await allApplied(db)) return { results: [] };
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
