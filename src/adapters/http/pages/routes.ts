@@ -13,6 +13,7 @@ import { adminUserPages } from './admin-user.ts';
 import { adminBridgesPages } from './admin-bridges.ts';
 import { adminMailPages } from './admin-mail.ts';
 import { adminAuditPages } from './admin-audit.ts';
+import { adminDashboardPages } from './admin-dashboard.ts';
 import { adminTemplatesPages } from './admin-templates.ts';
 import { dialinPages } from './dialin.ts';
 import { localNumbersPages } from './local-numbers.ts';
@@ -65,6 +66,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   adminBridgesPages(app, deps);
   adminMailPages(app, deps);
   adminAuditPages(app, deps);
+  adminDashboardPages(app, deps);
   adminTemplatesPages(app, deps);
   dialinPages(app, deps);
   localNumbersPages(app, deps);
