@@ -29,7 +29,7 @@ describe('in a real browser: the invitation block of the settings page, copied w
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     t = await testEnv('sqlite', { ...FAST_DELIVERY, DIALIN_SMTP_URL: sink.url, PORT: String(port), DIALIN_PUBLIC_URL: base });
-    await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100', ['tf:+18005550199']);
+    await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100');
     await t.scope.db.kysely.updateTable('service_numbers').set({ city: 'Redmond' }).where('number', '=', '+14255550100').execute();
     await addUser(t.scope, { UserUri: KEN.sip, DisplayName: 'Ken Myer', EmailAddress: KEN.email, Language: 'en' });
     const [ken] = await enable(t.scope, [KEN.sip]);
@@ -81,7 +81,6 @@ describe('in a real browser: the invitation block of the settings page, copied w
     await page.getByRole('heading', { name: 'Join by phone' }).waitFor();
     const grouped = `${cid.replace(/(\d{3})(?=\d)/g, '$1 ')}#`;
     assert.equal(await block.getByRole('link', { name: `+1 425-555-0100,,${cid}#` }).getAttribute('href'), `tel:+14255550100,,${cid}%23`);
-    assert.equal(await block.getByRole('link', { name: `+1 800-555-0199,,${cid}#` }).getAttribute('href'), `tel:+18005550199,,${cid}%23`);
     assert.match((await block.textContent())!, new RegExp(`Phone conference ID: ${grouped}`));
     assert.match((await block.getByRole('link', { name: 'Find a local number' }).getAttribute('href'))!, new RegExp(`^${base}/numbers/[A-Za-z0-9_-]{20,}$`));
     await copyWithKeyboard(page);
@@ -90,9 +89,9 @@ describe('in a real browser: the invitation block of the settings page, copied w
     const lines = copied.split('\n');
     assert.equal(lines[0], 'Join by phone (audio only)');
     assert.equal(lines[1], `+1 425-555-0100,,${cid}# Redmond`);
-    assert.equal(lines[2], `+1 800-555-0199,,${cid}# (toll-free)`);
-    assert.equal(lines[3], `Phone conference ID: ${grouped}`);
-    assert.match(lines[4]!, new RegExp(`^Find a local number: ${base}/numbers/[A-Za-z0-9_-]{20,}$`));
+    assert.equal(lines[2], `Phone conference ID: ${grouped}`);
+    assert.equal(lines.length, 4);
+    assert.match(lines[3]!, new RegExp(`^Find a local number: ${base}/numbers/[A-Za-z0-9_-]{20,}$`));
     assert.ok(!copied.includes('PIN'), 'no PIN in the block');
     assert.deepEqual(problems, [], 'no console error or CSP violation');
     await page.context().close();
@@ -107,7 +106,7 @@ describe('in a real browser: the invitation block of the settings page, copied w
     assert.match((await page.getByTestId('invitation').textContent())!, /^Contoso: /);
     await copyWithKeyboard(page);
     await page.getByText('Copied: paste it into your meeting invitation.').waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `Contoso: +1 425-555-0100,,${cid}# +1 800-555-0199,,${cid}# ID ${cid.replace(/(\d{3})(?=\d)/g, '$1 ')}#`);
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `Contoso: +1 425-555-0100,,${cid}# ID ${cid.replace(/(\d{3})(?=\d)/g, '$1 ')}#`);
     assert.deepEqual(problems, []);
     await page.context().close();
   });
