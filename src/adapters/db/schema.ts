@@ -148,6 +148,12 @@ export interface ServiceNumbersTable {
   city: string | null;
   primary_language: string | null;
   secondary_languages: string; // JSON array
+  /** Lync's PrimaryUri (sip:…), unique in the tenant; null for numbers registered the online way (0019). */
+  primary_uri?: string | null;
+  /** Lync's DisplayNumber: the number as invitations show it (0019). */
+  display_number?: string | null;
+  /** Place in the bridge's list of numbers, 0 first (0019). */
+  priority?: number;
 }
 
 export interface ReleasedConferenceIdsTable {
