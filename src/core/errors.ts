@@ -115,6 +115,12 @@ export const ERROR_CODES = {
   KEY_VERSION_IN_USE: { kind: 'conflict', description: '`dialin key retire` refused: PIN hashes or sealed secrets still use the version (the message says how many); re-seal first, or pass --force-pin-reset to reset those PINs.' },
   KEY_VERSION_UNKNOWN: { kind: 'not_found', description: 'No key version of that number in the key ring, or it is the current version (which cannot be retired).' },
   KEY_RING_READONLY: { kind: 'conflict', description: 'The key ring comes from DIALIN_PIN_KEY (and DIALIN_PIN_KEYS_FILE), which dialin cannot change: rotate by editing them (see the README, key ring).' },
+  BACKUP_CORRUPT: { kind: 'validation', description: 'The backup file is truncated, altered or not a dialin backup (a tar header, a size or a SHA256SUMS checksum does not match); nothing was restored.' },
+  BACKUP_KEY_MISMATCH: { kind: 'conflict', description: 'The key ring of this process lacks a key version the backup was written with, or has another key under its number (fingerprints differ): its PINs and sealed secrets could not be checked or opened; nothing was restored. Restore the key ring of the deployment the backup comes from first.' },
+  BACKUP_TARGET_NOT_EMPTY: { kind: 'conflict', description: '`dialin restore` refused: the database already has users, mail, bridges, administrators or audit entries; restore into an empty database, or pass --force to replace its contents.' },
+  BACKUP_DIALECT_MISMATCH: { kind: 'validation', description: 'The backup is of SQLite and the target is PostgreSQL, or the other way round.' },
+  BACKUP_FAILED: { kind: 'unavailable', description: 'The snapshot could not be taken or loaded (pg_dump or pg_restore failed or is missing, the disk is full); the message says why; a partial file is removed.' },
+  SCHEMA_NEWER_THAN_CODE: { kind: 'conflict', description: 'The database (or backup) has migrations this version of dialin does not know: it was written by a newer dialin. Downgrades are refused; run the newer version (or restore a backup made before the upgrade).' },
   DOCTOR_FOUND_PROBLEMS: { kind: 'conflict', description: '`dialin doctor` found something wrong with the deployment; each problem is printed with what to fix.' },
   INTERNAL_ERROR: { kind: 'internal', description: 'An unexpected error; see the server log.' },
   // web and API access

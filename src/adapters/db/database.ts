@@ -7,6 +7,7 @@ import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, S
 import type { Database } from './schema.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { AppError } from '../../core/errors.ts';
+import { refuseNewerSchema } from '../../core/schema-version.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -116,23 +117,34 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
   return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
 }
 
-/** True when the recorded migrations are exactly this version's: nothing to apply, nothing unknown. */
-async function allApplied(db: Db): Promise<boolean> {
-  let rows: { name: string }[];
+/** The migrations recorded as applied in the database, by name ([] for a new database). One query. */
+export async function appliedMigrations(db: Db): Promise<string[]> {
   try {
-    rows = (await db.kysely.selectFrom('dialin_migrations' as never).select('name' as never).execute()) as { name: string }[];
+    return (await sql<{ name: string }>`select name from dialin_migrations order by name`.execute(db.kysely)).rows.map((r) => r.name);
   } catch {
-    return false; // a new database: no table yet
+    return []; // a new database: no table yet
   }
-  const known = Object.keys(MIGRATIONS);
-  return rows.length === known.length && rows.every((r) => Object.hasOwn(MIGRATIONS, r.name));
+}
+
+/**
+ * What `dialin migrate --dry-run` lists: the migrations of this code not applied yet, in the order
+ * they would run. A database with a migration this code does not know was written by a newer
+ * dialin: refused (SCHEMA_NEWER_THAN_CODE) before anything runs, here and in every start.
+ */
+export async function pendingMigrations(db: Db): Promise<{ applied: string[]; pending: string[] }> {
+  const applied = await appliedMigrations(db);
+  refuseNewerSchema(applied, Object.keys(MIGRATIONS), `The database ${db.location}`);
+  const done = new Set(applied);
+  // kysely's migrator runs them in name order.
+  return { applied, pending: Object.keys(MIGRATIONS).filter((m) => !done.has(m)).sort() };
 }
 
 /** Applies pending migrations; PostgreSQL serialises concurrent starters with an advisory lock (kysely's migrator). */
 export async function migrate(db: Db): Promise<MigrationResultSet> {
   // Every process start migrates; when every migration is recorded already (the usual case), one
   // query says so, without the migrator's lock and table introspection (most of a CLI call's time).
-  if (await allApplied(db)) return { results: [] };
+  // A downgrade says so plainly (kysely's own message is about a "corrupted" migration list).
+  if ((await pendingMigrations(db)).pending.length === 0) return { results: [] };
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
