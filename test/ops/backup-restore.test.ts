@@ -60,7 +60,7 @@ for (const dialect of DIALECTS) {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('the backup, taken while the worker delivers, restores to a database that delivers the rest exactly once, Message-IDs kept', { timeout: 900_000 }, async (tc) => {
+    it('the backup, taken while the worker delivers, restores to a database that delivers the rest exactly once, Message-IDs kept', { timeout: 2_400_000 }, async (tc) => {
       const now = Date.now();
       const rows = Array.from({ length: USERS }, (_, i) => newUserRow(m.t.scope, { UserUri: `backup${i}@contoso.com`, DisplayName: `Backup ${i}` }, now));
       for (let i = 0; i < rows.length; i += 500) await m.t.ctx.db.kysely.insertInto('users').values(rows.slice(i, i + 500)).execute();
@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
       assert.equal(original.size, USERS);
 
       await m.startWorker();
-      await until(() => m.sink.received.length >= 1000, 'the first 1000 mails', 300_000);
+      await until(() => m.sink.received.length >= 500, 'the first 500 mails', 900_000);
       // The relay holds its answers while the backup runs: mail is in flight (sending) at the snapshot.
       let release!: () => void;
       const gate = new Promise<null>((r) => (release = () => r(null)));
@@ -112,7 +112,7 @@ for (const dialect of DIALECTS) {
         const unsent = new Set(snap.filter((s) => s.status === 'queued').map((s) => s.message_id));
         assert.equal(sentAtSnapshot.size + unsent.size, USERS, 'every row is sent or queued after the restore');
         assert.equal(unsent.size, r.MailPending);
-        assert.ok(sentAtSnapshot.size >= 900 && unsent.size > 0, `taken mid-run: ${sentAtSnapshot.size} sent, ${unsent.size} not`);
+        assert.ok(sentAtSnapshot.size >= 400 && unsent.size > 0, `taken mid-run: ${sentAtSnapshot.size} sent, ${unsent.size} not`);
 
         const log = captureLog();
         const w = await startDeliveryWorker({ ctx, config, log });

@@ -139,19 +139,23 @@ for (const dialect of DIALECTS) {
         assert.equal(settings.PinLength, 7);
         assert.equal(settings.EnableNameRecording, false);
 
+        // Set-CsClientPin shows the PIN to the administrator and mails nothing: the two reset users' welcomes were superseded.
         const queued = await k.selectFrom('outbox').select(['message_id', 'kind', 'recipient']).where('status', '=', 'queued').execute();
-        assert.equal(queued.length, USERS, 'a welcome per user, the two reset ones replaced by their PIN mail');
-        assert.equal(queued.filter((q) => q.kind === 'pin_changed').length, Object.keys(PINS).length);
+        assert.equal(queued.length, USERS - Object.keys(PINS).length);
+        assert.ok(queued.every((q) => q.kind === 'welcome' && !Object.keys(PINS).includes(q.recipient)));
         const w = await startDeliveryWorker({ ctx, config, log: captureLog() });
         try {
-          await untilCount(async () => Number((await k.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n), USERS, 'the queued mail sent');
+          await untilCount(async () => Number((await k.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n), queued.length, 'the queued mail sent');
         } finally {
           await w.stop();
         }
         assert.deepEqual(sink.received.map((r) => r.messageId).sort(), queued.map((q) => q.message_id).sort(), 'each queued mail delivered once, Message-ID kept');
-        for (const [uri, pin] of Object.entries(PINS)) {
-          const mail = sink.received.find((r) => r.to.includes(uri))!;
-          assert.ok(parseMail(mail.raw).text!.includes(pin), `${uri}'s mail carries the PIN sealed by the previous version`);
+        // Each welcome carries the PIN the previous version made and sealed: opened by this code, and it works at the bridge.
+        for (const mail of sink.received) {
+          const pin = /PIN[^\d\n]*(\d{7})\b/.exec(parseMail(mail.raw).text!)?.[1];
+          assert.ok(pin, `a PIN in the welcome to ${mail.to[0]}`);
+          const u = users.find((x) => x.email === mail.to[0])!;
+          assert.equal((await verifyLeaderPin(s, u.conference_id!, pin)).IsLeader, true, `the PIN mailed to ${mail.to[0]} works`);
         }
       } finally {
         await ctx.db.close();

@@ -9,6 +9,7 @@ import { EXIT_SOME_SKIPPED, executeTokens, isCmdletName, processTerminal, unknow
 import { argvToLine, tokenize, type Token } from './ps-tokenize.ts';
 import { checkArgs } from './check-args.ts';
 import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
+import { DIALIN_VERSION } from '../version.ts';
 
 /** Exit status by error kind: scripts can tell "fix your input" from "try again later". */
 export function exitCodeOf(e: unknown): number {
@@ -146,6 +147,7 @@ async function buildProgram(holder: ContextHolder, term: Terminal, status: { cod
   const { Command, Option } = await import('commander');
   const program = new Command('dialin')
     .description('Self-hosted administration for dial-in (audio) conferencing.\nRun a cmdlet as `dialin <Cmdlet-Name> -Param value …` (names are case-insensitive); `dialin help` lists them.')
+    .version(DIALIN_VERSION, '-V, --version', 'print the version of dialin')
     .exitOverride()
     // With --json, commander's usage errors are left to main, which prints them as JSON.
     .configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s), outputError: (s, write) => (json ? undefined : write(s)) })
