@@ -26,6 +26,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   directory: () => import('./directory.ts'),
   cli: () => import('./cli.ts'),
   scim: () => import('./scim.ts'),
+  backup: () => import('./backup.ts'),
 };
 
 /** A cell of the first row of a printed table whose `column` matches, or null. */
@@ -70,6 +71,7 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   { title: 'keys — re-sealing secrets after a key rotation, while the PIN check answers', runs: [{ scenario: 'keys', args: [] }] },
   { title: 'cli — the start-up of a single CLI call', runs: [{ scenario: 'cli', args: [] }] },
   { title: 'scim — SCIM provisioning over HTTP, against the REST API\'s user create', runs: [{ scenario: 'scim', args: [] }] },
+  { title: 'backup — dialin backup of a SQLite deployment', runs: [{ scenario: 'backup', args: [] }] },
 ];
 
 async function machine(): Promise<string[]> {
