@@ -9,10 +9,13 @@ WORKDIR /opt/dialin
 # better-sqlite3 builds from source when no prebuilt binary fits.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3 && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
+COPY scripts ./scripts
 COPY README.md ARCHITECTURE.md tsconfig.json ./
+# The bundle in dist/ that bin/dialin.js runs (a fast start; it falls back to the sources otherwise).
+RUN npm run build
 
 FROM node:20-bookworm-slim
 # pg_dump and pg_restore for `dialin backup` / `dialin restore` on PostgreSQL; tini forwards
