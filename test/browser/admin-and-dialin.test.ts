@@ -216,6 +216,9 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.getByLabel('Adresse de courrier').fill('admin@contoso.com');
     await page.getByLabel('Mot de passe').fill(PASSWORD);
     await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
+    await shot(page, 'admin-dashboard-fr');
+    await page.goto(`${base}/admin/settings`);
     await page.getByLabel('Courriers électroniques envoyés automatiquement aux utilisateurs en cas de modification de leurs paramètres').waitFor();
     await shot(page, 'admin-settings-fr');
     await page.getByRole('link', { name: 'English' }).click();
