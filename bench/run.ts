@@ -24,6 +24,9 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   welcome: () => import('./welcome.ts'),
   keys: () => import('./keys.ts'),
   directory: () => import('./directory.ts'),
+  cli: () => import('./cli.ts'),
+  scim: () => import('./scim.ts'),
+  backup: () => import('./backup.ts'),
 };
 
 /** A cell of the first row of a printed table whose `column` matches, or null. */
@@ -66,6 +69,9 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   { title: 'bounces — the bounce listener recording delivery status notifications', runs: [{ scenario: 'bounces', args: [] }] },
   { title: 'directory — LDAP directory sync (slapd), against a CSV import of the same people', runs: [{ scenario: 'directory', args: [] }] },
   { title: 'keys — re-sealing secrets after a key rotation, while the PIN check answers', runs: [{ scenario: 'keys', args: [] }] },
+  { title: 'cli — the start-up of a single CLI call', runs: [{ scenario: 'cli', args: [] }] },
+  { title: 'scim — SCIM provisioning over HTTP, against the REST API\'s user create', runs: [{ scenario: 'scim', args: [] }] },
+  { title: 'backup — dialin backup of a SQLite deployment', runs: [{ scenario: 'backup', args: [] }] },
 ];
 
 async function machine(): Promise<string[]> {

@@ -29,6 +29,8 @@ command -v opendkim-testmsg >/dev/null || need+=(opendkim-tools)
 # Directory tests run Debian's OpenLDAP (a private slapd per test file; the machine's own is never started).
 [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null || need+=(slapd)
 command -v ldapsearch >/dev/null || need+=(ldap-utils)
+# The Active Directory test provisions Debian's Samba AD DC (a private one, in a network namespace of its own).
+command -v samba-tool >/dev/null && [ -x /usr/sbin/samba ] || need+=(samba-ad-dc samba ldb-tools)
 # The mail content test scores every mail with SpamAssassin (offline rules, no daemon).
 command -v spamassassin >/dev/null || need+=(spamassassin)
 if [ ${#need[@]} -gt 0 ]; then
@@ -45,6 +47,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npx tsc --noEmit
+# The CLI tests spawn bin/dialin.js, which runs dist/ while it is newer than src/: build it, so they
+# test the compiled code that `npm ci` installs (scripts/build.mjs, a second or two).
+node scripts/build.mjs
 
 # DIALIN_TEST_LOAD=N: N busy processes saturate the CPUs for the whole run (the tests must hold on a
 # loaded machine); they are killed by PID when the run ends, however it ends.

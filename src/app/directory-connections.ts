@@ -127,6 +127,7 @@ export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConn
     max_disable: o.maxDisable !== undefined && o.maxDisable !== null ? checkMaxDisable(o.maxDisable) : null,
     mapping: JSON.stringify(overrides),
     sync_mark: null,
+    sync_source: null,
     last_full_at: null,
     created_at: now,
     updated_at: now,

@@ -47,21 +47,37 @@ export interface SyncReport {
  * Reads the directory: every person the filter selects (or those changed since the last pass), mapped, and the
  * licence group's members. The session stays open for `holders` (who else has a SIP address); the caller closes it.
  */
-async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, incremental: boolean): Promise<{ entries: MappedEntry[]; licensed: Set<string> | null; newest: string | null; holders: (sips: string[]) => Promise<Map<string, string[]>>; session: DirectorySession }> {
+async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, wantIncremental: boolean): Promise<{ entries: MappedEntry[]; licensed: Set<string> | null; full: boolean; newest: string | null; source: string | null; holders: (sips: string[]) => Promise<Map<string, string[]>>; session: DirectorySession }> {
   const session = await DirectorySession.open(targetOf(s, c));
   try {
     const mapping = connectionMapping(c);
     const base = connectionFilter(c);
-    const filter = incremental && c.sync_mark ? `(&${base.startsWith('(') ? base : `(${base})`}(${mapping.modified[0]}>=${c.sync_mark}))` : base;
+    const within = (clause: string) => `(&${base.startsWith('(') ? base : `(${base})`}${clause})`;
     const entries: MappedEntry[] = [];
-    // The newest change of any entry read, skipped ones included, so the next pass starts after it.
+    let filter = base;
+    let full = !wantIncremental;
     let newest: string | null = null;
-    const stamp = mapping.modified[0]?.toLowerCase();
-    await session.search(filter, requestedAttributes(mapping), (e) => {
-      const m = stamp ? e.attrs[stamp]?.[0] : undefined;
-      if (m && (!newest || m > newest)) newest = m;
-      entries.push(mapEntry(e, mapping));
-    });
+    let source: string | null = null;
+    if (c.kind === 'ad') {
+      // uSNChanged polling: the DC's highestCommittedUSN read BEFORE the search is the next mark (a change
+      // made during the pass is read again next time, never missed); the mark only means something on the
+      // same DC with the same database, so another DC or invocationId means a full pass.
+      const dc = await session.dcState();
+      source = JSON.stringify({ dsServiceName: dc.dsServiceName, invocationId: dc.invocationId });
+      if (c.sync_source !== source || !c.sync_mark || !/^[0-9]+$/.test(c.sync_mark)) full = true;
+      if (!full) filter = within(`(uSNChanged>=${(BigInt(c.sync_mark!) + 1n).toString()})`);
+      newest = dc.highestCommittedUsn;
+      await session.search(filter, requestedAttributes(mapping), (e) => entries.push(mapEntry(e, mapping)));
+    } else {
+      if (!full && c.sync_mark) filter = within(`(${mapping.modified[0]}>=${c.sync_mark})`);
+      // The newest change of any entry read, skipped ones included, so the next pass starts after it.
+      const stamp = mapping.modified[0]?.toLowerCase();
+      await session.search(filter, requestedAttributes(mapping), (e) => {
+        const m = stamp ? e.attrs[stamp]?.[0] : undefined;
+        if (m && (!newest || m > newest)) newest = m;
+        entries.push(mapEntry(e, mapping));
+      });
+    }
     const licensed = c.licence_group ? await session.licenceMembers(c.licence_group) : null;
     const holders = async (sips: string[]) => {
       const out = new Map<string, string[]>();
@@ -71,7 +87,7 @@ async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, incre
       }
       return out;
     };
-    return { entries, licensed, newest, holders, session };
+    return { entries, licensed, full, newest, source, holders, session };
   } catch (e) {
     await session.close();
     throw e;
@@ -139,15 +155,17 @@ async function recordRun(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable,
 export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions = {}): Promise<SyncReport> {
   const c = (await findConnectionRow(s.db.kysely, s, name))!;
   const startedAt = s.now();
-  // AD's incremental pass needs the DC's highestCommittedUSN and invocationID: every AD pass is full for now.
-  const full = !!o.full || c.kind === 'ad' || !c.sync_mark || !c.last_full_at || startedAt - c.last_full_at >= FULL_EVERY_MS;
-  const mode: SyncReport['Mode'] = full ? 'full' : 'incremental';
+  // AD may still turn an incremental pass into a full one once it knows which DC answers (readDirectory).
+  let full = !!o.full || !c.sync_mark || !c.last_full_at || startedAt - c.last_full_at >= FULL_EVERY_MS;
+  let mode: SyncReport['Mode'] = full ? 'full' : 'incremental';
   const owner = s.newId();
   if (!o.dryRun && !(await takeLease(s, c.id, owner))) throw new AppError('DIRECTORY_SYNC_BUSY', `Another process is syncing ${c.name} right now; try again when it is done.`, { field: 'name' });
   try {
     let plan: SyncPlan;
     try {
       const dir = await readDirectory(s, c, !full);
+      full = dir.full;
+      mode = full ? 'full' : 'incremental';
       const newest = dir.newest;
       try {
         const input = { connectionId: c.id, full, entries: dir.entries, licensed: dir.licensed, users: await currentUsers(s), maxDisable: c.max_disable };
@@ -167,8 +185,9 @@ export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions
       const refused: SyncReport['Skipped'] = [];
       await s.db.kysely.transaction().execute(async (trx) => {
         await applyPlan(trx, s, c, plan, refused);
-        const mark: string | null = newest && (!c.sync_mark || newest > c.sync_mark) ? newest : c.sync_mark;
-        await trx.updateTable('directory_connections').set({ sync_mark: mark, last_full_at: full ? startedAt : c.last_full_at, updated_at: s.now() }).where('id', '=', c.id).execute();
+        // AD: the DC's highestCommittedUSN (a number, and a new DC's may be lower); OpenLDAP: the newest modifyTimestamp.
+        const mark: string | null = c.kind === 'ad' ? newest : newest && (!c.sync_mark || newest > c.sync_mark) ? newest : c.sync_mark;
+        await trx.updateTable('directory_connections').set({ sync_mark: mark, sync_source: dir.source, last_full_at: full ? startedAt : c.last_full_at, updated_at: s.now() }).where('id', '=', c.id).execute();
         await recordRun(trx, s, c, report(c, mode, 'applied', plan, refused), startedAt, null);
       });
       if (plan.counts.enable || plan.counts.disable) s.onMailQueued?.();

@@ -6,7 +6,7 @@ import { MAX_RESULTS } from '../core/scim/schemas.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
 import { newUserRow } from './users.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
-import { applyScimLicence } from './scim-licence.ts';
+import { applyScimLicence, readScimConfig } from './scim-licence.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 /**
@@ -131,7 +131,9 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
       await trx.insertInto('users').values({ ...fresh, ...scimColumns(doc, person), scim_version: 1 }).execute();
       await insertAuditRows(trx, [auditRow(s, 'user.add', { userId: id, label: person.sip }, { source: 'scim', displayName: person.displayName, language: fresh.language })]);
     }
-    const mailed = await afterWrite(s, trx, [id]);
+    // A new user is in no group yet: under a licence group nothing can change.
+    const fresh = !holder && (await readScimConfig(trx, s.tenant.id)).licence !== 'all-active';
+    const mailed = fresh ? false : await afterWrite(s, trx, [id]);
     return { row: await scimUser(trx, s, id), mailed };
   });
   if (mailed) s.onMailQueued?.();

@@ -7,6 +7,11 @@ import { readSettings } from './tenant-settings.ts';
 import { serviceNumberView, type ServiceNumberView } from './bridges.ts';
 import { nextPin, storePin } from './pins.ts';
 import { policyForUser } from './pin-policies.ts';
+import { loadTemplateOverrides, resolveTemplate } from './templates.ts';
+import { loadLocalNumberTokens, localNumbersUrl, tokenFor } from './local-numbers.ts';
+import { renderTemplateSet, type RenderedMail } from '../core/templates/engine.ts';
+import { templateValues } from '../core/templates/variables.ts';
+import type { MailLanguage } from '../core/languages.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 /** What the Dial-in Conferencing Settings page shows a signed-in user about themselves. */
@@ -53,6 +58,22 @@ export async function ownDialIn(s: TenantScope, userId: string): Promise<OwnDial
     MinPinLength: policy.MinPasswordLength,
     PinHistoryCount: policy.PINHistoryCount,
   };
+}
+
+/**
+ * The invitation block of the user's meetings in the page's language (subject: its heading): the
+ * tenant's `invitation` template or the built-in one, rendered with the user's own numbers,
+ * conference ID and "Find a local number" link, as the welcome mail shows it. Never the PIN.
+ */
+export async function ownInvitation(s: TenantScope, userId: string, language: MailLanguage): Promise<RenderedMail> {
+  const trx = s.db.kysely;
+  const u = await enabledUser(trx, s, userId);
+  const data = mailData(u, await bridgeNameOf(trx, u.bridge_id), await numberCities(trx, s.tenant.id));
+  const tokens = (await loadLocalNumberTokens(trx, [s.tenant.id])).get(s.tenant.id);
+  const overrides = (await loadTemplateOverrides(trx, [s.tenant.id])).get(s.tenant.id) ?? [];
+  const values = templateValues(data, s.settingsUrl, null, `${s.settingsUrl}#pin-h`, localNumbersUrl(s.settingsUrl, tokenFor(tokens, data.bridgeId)));
+  // The strict 100 ms limit is for saving a template; a page on a busy server allows more, as delivery does.
+  return renderTemplateSet(resolveTemplate(overrides, 'invitation', language), values, { renderLimitMs: 1000 });
 }
 
 /**

@@ -14,7 +14,7 @@ export function toNumberType(v: string | null | undefined, field = 'Type'): Numb
   return found;
 }
 
-function secondaryLanguages(list: string[] | null | undefined): string[] {
+export function checkSecondaryLanguages(list: string[] | null | undefined): string[] {
   const langs = (list ?? []).filter((l) => l.trim() !== '').map((l) => toBridgeLanguage(l, 'SecondaryLanguages'));
   if (langs.length > 4) throw new AppError('INVALID_ARGUMENT', 'SecondaryLanguages can list at most 4 languages.', { field: 'SecondaryLanguages' });
   if (new Set(langs).size !== langs.length) throw new AppError('INVALID_ARGUMENT', 'SecondaryLanguages lists a language twice.', { field: 'SecondaryLanguages' });
@@ -35,7 +35,7 @@ export async function registerServiceNumber(s: TenantScope, r: RegisterNumber): 
   const number = toE164(r.number, 'Identity');
   const type = r.type ? toNumberType(r.type) : 'Toll';
   const primary = r.primaryLanguage ? toBridgeLanguage(r.primaryLanguage) : 'en-US';
-  const secondary = secondaryLanguages(r.secondaryLanguages);
+  const secondary = checkSecondaryLanguages(r.secondaryLanguages);
   const city = r.city ? String(r.city).trim().slice(0, 128) : null;
   return s.db.kysely.transaction().execute(async (trx) => {
     const bridge = await findBridge(trx, s.tenant.id, r.bridge);
@@ -106,7 +106,7 @@ export async function setServiceNumber(s: TenantScope, r: { number: string; prim
       next.secondary_languages = '[]';
     }
     if (r.primaryLanguage) next.primary_language = toBridgeLanguage(r.primaryLanguage);
-    if (r.secondaryLanguages) next.secondary_languages = JSON.stringify(secondaryLanguages(r.secondaryLanguages));
+    if (r.secondaryLanguages) next.secondary_languages = JSON.stringify(checkSecondaryLanguages(r.secondaryLanguages));
     if (r.city !== undefined && r.city !== null) next.city = String(r.city).trim().slice(0, 128) || null;
     if (JSON.parse(next.secondary_languages).includes(next.primary_language)) {
       throw new AppError('INVALID_ARGUMENT', 'SecondaryLanguages must not repeat the PrimaryLanguage.', { field: 'SecondaryLanguages' });

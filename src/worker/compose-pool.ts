@@ -45,10 +45,11 @@ export type WireHello = { tid: number | null };
 /** Distinct template sources remembered before the numbering starts over (bounds memory). */
 const MAX_SOURCES = 1024;
 
-// The thread runs TypeScript: register tsx inside it first (loader hooks are per thread).
-const TSX_API = import.meta.resolve('tsx/esm/api');
-const THREAD = new URL('./compose-thread.ts', import.meta.url).href;
-const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
+// Built (scripts/build.mjs), the thread is dist/compose-thread.js beside this chunk. From the
+// sources it is TypeScript: register tsx inside the thread first (loader hooks are per thread).
+const COMPILED = import.meta.url.endsWith('.js');
+const THREAD = new URL(COMPILED ? './compose-thread.js' : './compose-thread.ts', import.meta.url).href;
+const BOOT = COMPILED ? `import(${JSON.stringify(THREAD)});` : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
 
 /**
  * `threads` = 0 composes inline. Otherwise jobs go to the least busy thread. A job whose thread

@@ -5,6 +5,7 @@ import { MAIL_LANGUAGES, type MailLanguage } from '../core/languages.ts';
 import { checkDisplayName, chooseSender, localizedDefaultSender, type Mailbox } from '../core/sender.ts';
 import { SAMPLE_VALUES } from '../core/templates/engine.ts';
 import { templateValues } from '../core/templates/variables.ts';
+import { withInvitation } from '../core/templates/invitation.ts';
 import type { TenantSettings } from '../core/tenant-settings.ts';
 import type { OutboxTable } from '../adapters/db/schema.ts';
 import type { Keys } from '../adapters/crypto/keys.ts';
@@ -58,7 +59,8 @@ export function buildJob(row: OutboxTable, tenant: TenantMail, env: JobEnv, now:
   const base = resolveTemplate(tenant.overrides, kind, language);
   const from = chooseSender(tenant.settings, localizedDefaultSender(env.defaultFrom, language), explicitFrom);
   return {
-    templates: { subject: base.subject, html: o.templateHtml ?? base.html, text: o.templateText ?? base.text },
+    // A template of the run's own (-TemplatePath, a test-sent draft) may place the invitation block too.
+    templates: withInvitation({ subject: base.subject, html: o.templateHtml ?? base.html, text: o.templateText ?? base.text }, resolveTemplate(tenant.overrides, 'invitation', language)),
     // A sign-in link mail links to the page with its one-time token, derived from the link id.
     values: templateValues(payload.data, o.loginLinkId ? loginLinkUrl(env.settingsUrl, env.keys, o.loginLinkId) : env.settingsUrl, pin, `${env.settingsUrl}#pin-h`, localNumbersUrl(env.settingsUrl, tokenFor(tenant.localNumbers, payload.data.bridgeId))),
     plainText: !!o.plainText,

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../adapters/db/database.ts';
 import { OUTBOX_CHANNEL } from '../app/mail-queue.ts';
 
 /**
@@ -11,7 +12,7 @@ export function listenForOutbox(databaseUrl: string, onNotify: () => void, onErr
   let retry: NodeJS.Timeout | null = null;
 
   const connect = async () => {
-    const c = new pg.Client({ connectionString: databaseUrl });
+    const c = new (loadPg().Client)({ connectionString: databaseUrl });
     c.on('notification', () => onNotify());
     c.on('error', (e) => {
       onError(e);

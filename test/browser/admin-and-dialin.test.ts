@@ -75,7 +75,8 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.getByLabel('E-mail address').fill('admin@contoso.com');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/admin\/settings/);
+    await page.waitForURL(/\/admin\/dashboard/);
+    await page.goto(`${base}/admin/settings`);
     const box = page.getByLabel('Automatically send emails to users if their dial-in settings change');
     assert.equal(await box.isChecked(), true);
     await box.uncheck();
@@ -95,7 +96,7 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.getByLabel('E-mail address').fill('admin@contoso.com');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/admin\/settings/);
+    await page.waitForURL(/\/admin\/dashboard/);
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByTestId('user-count').getByText('61 user(s)').waitFor();
     await shot(page, 'admin-users');
@@ -215,6 +216,9 @@ describe('in a real browser: the admin center and the Dial-in Conferencing Setti
     await page.getByLabel('Adresse de courrier').fill('admin@contoso.com');
     await page.getByLabel('Mot de passe').fill(PASSWORD);
     await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
+    await shot(page, 'admin-dashboard-fr');
+    await page.goto(`${base}/admin/settings`);
     await page.getByLabel('Courriers électroniques envoyés automatiquement aux utilisateurs en cas de modification de leurs paramètres').waitFor();
     await shot(page, 'admin-settings-fr');
     await page.getByRole('link', { name: 'English' }).click();

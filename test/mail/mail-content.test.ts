@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium, screenshotDir } from '../browser/browser.ts';
 import { MAIL_KINDS, KIND_CARRIES_PIN, type MailData, type MailKind } from '../../src/core/mail-kinds.ts';
 import { MAIL_LANGUAGES, type MailLanguage } from '../../src/core/languages.ts';
-import { DEFAULT_TEMPLATES } from '../../src/core/templates/defaults.ts';
+import { resolveTemplate } from '../../src/app/templates.ts';
 import { templateValues } from '../../src/core/templates/variables.ts';
 import { localizedDefaultSender } from '../../src/core/sender.ts';
 import { composeMail } from '../../src/worker/compose.ts';
@@ -47,7 +47,8 @@ interface Rendered {
 async function render(c: (typeof CASES)[number], lang: MailLanguage): Promise<Rendered> {
   const url = c.kind === 'sign_in_link' ? SIGN_IN : SETTINGS;
   const { raw } = await composeMail({
-    templates: DEFAULT_TEMPLATES[c.kind][lang],
+    // As the worker resolves it (no tenant overrides): the invitation block put in the welcome.
+    templates: resolveTemplate([], c.kind, lang),
     values: templateValues(c.data, url, KIND_CARRIES_PIN[c.kind] ? '482913' : null, `${SETTINGS}#pin-h`, LOCAL),
     plainText: false,
     subject: null,
@@ -109,7 +110,9 @@ describe('mail content: every kind × language as a person reads it', () => {
           assert.ok(!html.includes(SETTINGS) && !text.includes(SETTINGS), 'no settings link for those who can no longer open it');
           assert.ok(!html.includes(LOCAL) && !text.includes(LOCAL), 'no numbers to call for details that no longer work');
         } else {
-          assert.deepEqual(tel, ['tel:+14255550100,,5290376%23', 'tel:+18005550199,,5290376%23']);
+          const taps = ['tel:+14255550100,,5290376%23', 'tel:+18005550199,,5290376%23'];
+          // The welcome has them twice: in the details and in the invitation block.
+          assert.deepEqual(tel, c.kind === 'welcome' ? [...taps, ...taps] : taps);
           // As read: in HTML the number and ",,ID#" are two unbreakable pieces of one link.
           for (const body of [html.replace(/<[^>]+>/g, ''), text]) {
             assert.ok(body.includes('+1 425-555-0100,,5290376#') && body.includes('+1 800-555-0199,,5290376#'), 'the one-tap form, shown');
@@ -121,6 +124,18 @@ describe('mail content: every kind × language as a person reads it', () => {
           assert.ok(new RegExp(`<a [^>]*href="${LOCAL}"[^>]*>${label}</a>`).test(html), `${label} links to the bridge's page in the HTML`);
           assert.ok(text.includes(`${label} (`) && text.includes(`: ${LOCAL}`), `${label} in the text part`);
           assert.ok(!/See all access numbers|Tous les numéros d'accès/.test(text + html), 'no sign-in-gated "all numbers" line');
+        }
+        if (c.kind === 'welcome') {
+          // The invitation block: the lines to paste into a meeting invitation, in the HTML and the text part.
+          const [intro, tollFree, idLine, local] =
+            lang === 'fr'
+              ? ['Rejoindre par téléphone (audio uniquement)', 'numéro gratuit', 'ID de conférence téléphonique : 529 037 6#', `Trouver un numéro local : ${LOCAL}`]
+              : ['Join by phone (audio only)', 'toll-free', 'Phone conference ID: 529 037 6#', `Find a local number: ${LOCAL}`];
+          assert.ok(text.includes([intro, '+1 425-555-0100,,5290376# Redmond', `+1 800-555-0199,,5290376# (${tollFree})`, idLine, local].join('\n')), `the block in the text part:\n${text}`);
+          const block = /<div class="inv"[^>]*>([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
+          assert.ok(block.includes(intro) && block.includes(idLine), 'the block in the HTML');
+          assert.deepEqual([...block.matchAll(/href="([^"]*)"/g)].map((m) => m[1]), ['tel:+14255550100,,5290376%23', 'tel:+18005550199,,5290376%23', LOCAL], 'one-tap numbers and Find a local number');
+          assert.ok(!block.includes('482913'), 'never the PIN in the block');
         }
         if (KIND_CARRIES_PIN[c.kind]) {
           assert.ok(html.includes(`href="${SETTINGS}#pin-h"`) && text.includes(`${SETTINGS}#pin-h`), 'Reset PIN links to the PIN part of the settings page');

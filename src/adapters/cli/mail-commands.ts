@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../core/errors.ts';
 import { checkText, decodeUtf8 } from '../../core/text.ts';
 import { toMailKind, toMailLanguage, toTemplatePart, TEMPLATE_VARIABLES } from '../../core/templates/variables.ts';
+import { INVITATION_MARKER } from '../../core/templates/invitation.ts';
 import { resolveTenant, scopeOf } from '../../app/tenants.ts';
 import { getOutbox, listOutbox } from '../../app/outbox.ts';
 import { deliveryStatus, purgeMail, resumeDeliveries, retryMail } from '../../app/mail-admin.ts';
@@ -128,7 +129,7 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
 
   const tpl = program
     .command('template')
-    .description(`Mail templates (Liquid) per kind, language and part; placeholders: ${Object.keys(TEMPLATE_VARIABLES).join(', ')}`);
+    .description(`Mail templates (Liquid) per kind, language and part; placeholders: ${Object.keys(TEMPLATE_VARIABLES).join(', ')}. Kind invitation is the block users paste into meeting invitations (settings page and welcome mail; subject = its heading): a mail template shows it where it says ${INVITATION_MARKER}`);
   tpl
     .command('list')
     .description("Every kind, language and part, and whether the tenant has its own")

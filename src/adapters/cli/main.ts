@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { decodeUtf8, visible } from '../../core/text.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
@@ -9,6 +9,7 @@ import { EXIT_SOME_SKIPPED, executeTokens, isCmdletName, processTerminal, unknow
 import { argvToLine, tokenize, type Token } from './ps-tokenize.ts';
 import { checkArgs } from './check-args.ts';
 import { cmdletHelp, cmdletListing, referenceMarkdown } from './help.ts';
+import { DIALIN_VERSION } from '../version.ts';
 
 /** Exit status by error kind: scripts can tell "fix your input" from "try again later". */
 export function exitCodeOf(e: unknown): number {
@@ -54,7 +55,7 @@ export class ContextHolder {
   }
 }
 
-const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory', 'key', 'scim'];
+const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory', 'key', 'scim', 'backup', 'restore'];
 
 /** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
 function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {
@@ -142,8 +143,11 @@ function simpleLine(line: string): Token[] | null {
 }
 
 async function buildProgram(holder: ContextHolder, term: Terminal, status: { code: number }, json: boolean): Promise<Command> {
+  // Only the native commands parse with commander: a cmdlet call does not load it.
+  const { Command, Option } = await import('commander');
   const program = new Command('dialin')
     .description('Self-hosted administration for dial-in (audio) conferencing.\nRun a cmdlet as `dialin <Cmdlet-Name> -Param value …` (names are case-insensitive); `dialin help` lists them.')
+    .version(DIALIN_VERSION, '-V, --version', 'print the version of dialin')
     .exitOverride()
     // With --json, commander's usage errors are left to main, which prints them as JSON.
     .configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s), outputError: (s, write) => (json ? undefined : write(s)) })

@@ -6,7 +6,6 @@ import { importError, importUsers } from '../../app/import-users.ts';
 import { enableUsers } from '../../app/enable-users.ts';
 import { getOutbox, listOutbox } from '../../app/outbox.ts';
 import { listAudit } from '../../app/audit.ts';
-import { migrate } from '../db/database.ts';
 import { readCsv } from '../files/csv-records.ts';
 import { render } from './format.ts';
 import { registerWebCommands } from './web-commands.ts';
@@ -16,6 +15,8 @@ import { registerDeliverabilityCommands } from './deliverability-commands.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
 import { registerScimCommands } from './scim-commands.ts';
 import { registerKeyCommands } from './key-commands.ts';
+import { registerBackupCommands } from './backup-commands.ts';
+import { registerMigrateCommand } from './migrate-commands.ts';
 import type { ContextHolder } from './main.ts';
 import { EXIT_SOME_SKIPPED, type Terminal } from './execute.ts';
 
@@ -31,6 +32,8 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
   registerDirectoryCommands(program, holder, term);
   registerScimCommands(program, holder, term);
   registerKeyCommands(program, holder, term);
+  registerBackupCommands(program, holder, term);
+  registerMigrateCommand(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();
@@ -40,14 +43,6 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
     if (objs.length || g().json) term.out(render(objs, [], !!g().json, single));
   };
 
-  program
-    .command('migrate')
-    .description('Apply pending database migrations (serve does it too)')
-    .action(async () => {
-      const ctx = await holder.get(); // opening the context migrates
-      const res = await migrate(ctx.db);
-      term.out(`Database ${ctx.db.location} is up to date${res.results?.length ? ` (${res.results.length} migration(s) applied)` : ''}.`);
-    });
 
   const tenant = program.command('tenant').description('Tenants (organisations) of this deployment');
   tenant

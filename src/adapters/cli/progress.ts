@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { ItemResult } from '../../app/bulk.ts';
 import { csvLine } from '../files/csv-cell.ts';
 
@@ -9,6 +10,9 @@ import { csvLine } from '../files/csv-cell.ts';
  * how far along the run is and an ETA; without it, the count and rate. `--report FILE.csv` gets
  * one line per user as results arrive.
  */
+// Loaded when a bar is first drawn (a terminal and more than one user): not at every CLI start.
+const require = createRequire(import.meta.url);
+
 export class RunProgress {
   #bar: cliProgress.SingleBar | null = null;
   #count = 0;
@@ -42,7 +46,8 @@ export class RunProgress {
     if (this.#stream.isTTY) {
       if (!this.#bar) {
         const format = this.#total ? `${this.label} [{bar}] {value}/{total} users | {rate}/s | ETA {eta_formatted}` : `${this.label} {value} users | {rate}/s | {duration_formatted}`;
-        this.#bar = new cliProgress.SingleBar({ format, stream: this.#stream, hideCursor: true, clearOnComplete: false, etaBuffer: 200 }, cliProgress.Presets.shades_classic);
+        const bars = require('cli-progress') as typeof cliProgress;
+        this.#bar = new bars.SingleBar({ format, stream: this.#stream, hideCursor: true, clearOnComplete: false, etaBuffer: 200 }, bars.Presets.shades_classic);
         this.#bar.start(this.#total ?? 0, 0, { rate: '0' });
       }
       if (this.#count % 50 === 0) this.#bar.update(this.#count, { rate: this.rate().toFixed(0) });

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
 
 /**
  * Secrets handed to people or machines (passwords, API tokens, session cookies, sign-in links)
@@ -37,13 +36,16 @@ export function generatePassword(): string {
  * Argon2id with the OWASP minimum (19 MiB, t=2, p=1), which is the library's default (a test
  * checks the PHC string says argon2id).
  */
-export function hashPassword(password: string): Promise<string> {
-  return hash(password);
+export async function hashPassword(password: string): Promise<string> {
+  return (await argon2()).hash(password);
 }
+
+/** Loaded at the first password: a cmdlet that needs none does not load the native add-on. */
+const argon2 = () => import('@node-rs/argon2');
 
 export async function passwordMatches(phc: string, password: string): Promise<boolean> {
   try {
-    return await verify(phc, password);
+    return await (await argon2()).verify(phc, password);
   } catch {
     return false;
   }
@@ -55,6 +57,6 @@ export async function passwordMatches(phc: string, password: string): Promise<bo
  */
 let decoy: Promise<string> | null = null;
 export function decoyPasswordHash(): Promise<string> {
-  decoy ??= hash(newToken());
+  decoy ??= hashPassword(newToken());
   return decoy;
 }

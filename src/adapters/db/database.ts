@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type SqliteDatabase from 'better-sqlite3';
+import type pgModule from 'pg';
 import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type LogConfig, type MigrationResultSet } from 'kysely';
 import type { Database } from './schema.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { AppError } from '../../core/errors.ts';
+import { refuseNewerSchema } from '../../core/schema-version.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,9 +20,19 @@ export interface Db {
   close(): Promise<void>;
 }
 
-// int8 (bigint) comes back from pg as a string by default; our bigints are epoch milliseconds,
-// well inside Number's exact range.
-pg.types.setTypeParser(20, (v: string) => Number(v));
+// Each driver is loaded when a database of its kind is opened: a CLI call on SQLite never pays
+// for pg's start-up (its modules and type parsers), nor PostgreSQL for better-sqlite3's add-on.
+const require = createRequire(import.meta.url);
+let pgLoaded: typeof pgModule | null = null;
+export function loadPg(): typeof pgModule {
+  if (!pgLoaded) {
+    pgLoaded = require('pg') as typeof pgModule;
+    // int8 (bigint) comes back from pg as a string by default; our bigints are epoch milliseconds,
+    // well inside Number's exact range.
+    pgLoaded.types.setTypeParser(20, (v: string) => Number(v));
+  }
+  return pgLoaded;
+}
 
 /**
  * SQLite transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later writes can fail
@@ -72,7 +84,7 @@ export function sqliteFile(dataDir: string): string {
 export function openDb(opts: { dataDir: string; databaseUrl: string | null; poolSize?: number; log?: LogConfig }): Db {
   if (opts.databaseUrl) {
     // A bounded connect time: with the server down, requests fail fast (503) instead of hanging.
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    const pool = new (loadPg().Pool)({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its server (PostgreSQL restart) emits 'error'; without a handler
     // that would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});
@@ -89,7 +101,8 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
     log: opts.log,
     dialect: new ImmediateSqliteDialect({
       database: async () => {
-        const d = new SqliteDatabase(file);
+        const Sqlite = require('better-sqlite3') as typeof SqliteDatabase;
+        const d = new Sqlite(file);
         d.pragma('journal_mode = WAL');
         // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
         d.pragma('synchronous = FULL');
@@ -104,8 +117,34 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
   return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
 }
 
+/** The migrations recorded as applied in the database, by name ([] for a new database). One query. */
+export async function appliedMigrations(db: Db): Promise<string[]> {
+  try {
+    return (await sql<{ name: string }>`select name from dialin_migrations order by name`.execute(db.kysely)).rows.map((r) => r.name);
+  } catch {
+    return []; // a new database: no table yet
+  }
+}
+
+/**
+ * What `dialin migrate --dry-run` lists: the migrations of this code not applied yet, in the order
+ * they would run. A database with a migration this code does not know was written by a newer
+ * dialin: refused (SCHEMA_NEWER_THAN_CODE) before anything runs, here and in every start.
+ */
+export async function pendingMigrations(db: Db): Promise<{ applied: string[]; pending: string[] }> {
+  const applied = await appliedMigrations(db);
+  refuseNewerSchema(applied, Object.keys(MIGRATIONS), `The database ${db.location}`);
+  const done = new Set(applied);
+  // kysely's migrator runs them in name order.
+  return { applied, pending: Object.keys(MIGRATIONS).filter((m) => !done.has(m)).sort() };
+}
+
 /** Applies pending migrations; PostgreSQL serialises concurrent starters with an advisory lock (kysely's migrator). */
 export async function migrate(db: Db): Promise<MigrationResultSet> {
+  // Every process start migrates; when every migration is recorded already (the usual case), one
+  // query says so, without the migrator's lock and table introspection (most of a CLI call's time).
+  // A downgrade says so plainly (kysely's own message is about a "corrupted" migration list).
+  if ((await pendingMigrations(db)).pending.length === 0) return { results: [] };
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => ({ ...MIGRATIONS }) },

@@ -148,6 +148,12 @@ export interface ServiceNumbersTable {
   city: string | null;
   primary_language: string | null;
   secondary_languages: string; // JSON array
+  /** Lync's PrimaryUri (sip:…), unique in the tenant; null for numbers registered the online way (0019). */
+  primary_uri?: string | null;
+  /** Lync's DisplayNumber: the number as invitations show it (0019). */
+  display_number?: string | null;
+  /** Place in the bridge's list of numbers, 0 first (0019). */
+  priority?: number;
 }
 
 export interface ReleasedConferenceIdsTable {
@@ -321,8 +327,10 @@ export interface DirectoryConnectionsTable {
   max_disable: number | null;
   /** JSON object field → attribute (overrides of the defaults). */
   mapping: string;
-  /** Where the next incremental pass starts (OpenLDAP: the newest modifyTimestamp seen). */
+  /** Where the next incremental pass starts (OpenLDAP: the newest modifyTimestamp seen; AD: the DC's highestCommittedUSN before the last pass). */
   sync_mark: string | null;
+  /** AD: JSON {dsServiceName, invocationId} of the DC that gave sync_mark (migration 0025); another DC or invocationId forces a full pass. */
+  sync_source: string | null;
   last_full_at: number | null;
   created_at: number;
   updated_at: number;

@@ -28,6 +28,17 @@ export interface DirectoryTarget {
 
 const PAGE_SIZE = 500;
 const AD_IN_CHAIN = '1.2.840.113556.1.4.1941';
+const AD_BIT_AND = '1.2.840.113556.1.4.803';
+
+/** Which domain controller answered and how far its changes go (AD's uSNChanged polling). */
+export interface DcState {
+  /** The DC's NTDS Settings object (rootDSE dsServiceName): the same DC must answer every pass. */
+  dsServiceName: string;
+  /** That object's invocationId: it changes when the DC's database is restored. */
+  invocationId: string;
+  /** The rootDSE's highestCommittedUSN, read before the pass: the next pass asks for what is above it. */
+  highestCommittedUsn: string;
+}
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/i;
 
 /** Throws DIRECTORY_CONFIG_INVALID when the filter is not RFC 4515 syntax. */
@@ -62,7 +73,8 @@ export class DirectorySession {
     const client = new Client({ url: u.url, timeout, connectTimeout: timeout, ...(u.secure ? { tlsOptions } : {}) });
     const session = new DirectorySession(client, target);
     try {
-      if (!u.secure && !target.insecurePlaintext) await client.startTLS(tlsOptions);
+      // An address, not a name: the certificate must list it (without `host`, StartTLS would check "localhost").
+      if (!u.secure && !target.insecurePlaintext) await client.startTLS(net.isIP(u.host) ? { ...tlsOptions, host: u.host } : tlsOptions);
       if (target.bindDn) await client.bind(target.bindDn, target.password ?? '');
     } catch (e) {
       await session.close();
@@ -121,6 +133,24 @@ export class DirectorySession {
     return out;
   }
 
+  /** AD: the rootDSE's highestCommittedUSN and the answering DC's identity, read before a pass. */
+  async dcState(): Promise<DcState> {
+    try {
+      const root = toEntry((await this.client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['highestCommittedUSN', 'dsServiceName'] })).searchEntries[0]!);
+      const dsServiceName = root.attrs.dsservicename?.[0];
+      const highestCommittedUsn = root.attrs.highestcommittedusn?.[0];
+      if (!dsServiceName || !highestCommittedUsn || !/^[0-9]+$/.test(highestCommittedUsn)) {
+        throw new AppError('DIRECTORY_SEARCH_FAILED', `${this.target.url} is not an Active Directory domain controller (its rootDSE has no highestCommittedUSN or dsServiceName); use --kind openldap.`, { field: 'kind' });
+      }
+      const ntds = (await this.client.search(dsServiceName, { scope: 'base', filter: '(objectClass=*)', attributes: ['invocationId'], explicitBufferAttributes: ['invocationId'] })).searchEntries[0];
+      const invocationId = ntds ? toEntry(ntds).attrs.invocationid?.[0] : undefined;
+      if (!invocationId) throw new AppError('DIRECTORY_SEARCH_FAILED', `${this.target.url} does not show the invocationId of ${dsServiceName}; the sync account needs read access to it.`, { field: 'bind-dn' });
+      return { dsServiceName, invocationId, highestCommittedUsn };
+    } catch (e) {
+      throw this.translate(e, 'search');
+    }
+  }
+
   /** How many entries the filter selects. */
   async count(filter: string): Promise<number> {
     let n = 0;
@@ -130,13 +160,14 @@ export class DirectorySession {
 
   /**
    * The normalised DNs of the licence group's members, nested groups included: AD answers with
-   * its in-chain matching rule; on OpenLDAP member lists are followed (groupOfNames `member`,
+   * its in-chain matching rule, leaving out groups and disabled accounts (userAccountControl bit 0x2, so an
+   * incremental pass that does not read an unchanged disabled person never licenses them); on OpenLDAP member lists are followed (groupOfNames `member`,
    * groupOfUniqueNames `uniqueMember`), each group once, so a cycle ends.
    */
   async licenceMembers(groupDn: string): Promise<Set<string>> {
     if (this.target.kind === 'ad') {
       const out = new Set<string>();
-      await this.search(`(memberOf:${AD_IN_CHAIN}:=${escapeValue(groupDn)})`, ['1.1'], (e) => out.add(normalizeDn(e.dn)));
+      await this.search(`(&(memberOf:${AD_IN_CHAIN}:=${escapeValue(groupDn)})(!(objectClass=group))(!(userAccountControl:${AD_BIT_AND}:=2)))`, ['1.1'], (e) => out.add(normalizeDn(e.dn)));
       await this.readGroup(groupDn, true); // a missing group is an error, not an empty licence list
       return out;
     }
@@ -205,7 +236,7 @@ function toEntry(e: Entry): DirectoryEntry {
   for (const [name, value] of Object.entries(e)) {
     if (name === 'dn') continue;
     const values = Array.isArray(value) ? value : [value];
-    attrs[name.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? (name.toLowerCase() === 'objectguid' ? guidText(v) : v.toString('utf8')) : String(v)));
+    attrs[name.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? (name.toLowerCase() === 'objectguid' || name.toLowerCase() === 'invocationid' ? guidText(v) : v.toString('utf8')) : String(v)));
   }
   return { dn: e.dn, attrs };
 }

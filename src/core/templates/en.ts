@@ -35,6 +35,7 @@ export const EN: LanguagePack = {
       sections: [
         { heading: 'Your dial-in details', show: 'details' },
         { heading: 'How to join by phone', body: HOW },
+        { heading: 'For your meeting invitations', show: 'invitation', body: 'Paste these lines into the invitations of meetings you organise, so people can join by phone:' },
         {
           heading: 'Your leader PIN',
           show: 'pin',

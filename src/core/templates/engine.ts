@@ -1,7 +1,6 @@
 import { Liquid, type LiquidOptions, type Template } from 'liquidjs';
 import { AppError } from '../errors.ts';
-import type { MailKind } from '../mail-kinds.ts';
-import { LIST_ITEM_PROPERTIES, OBJECT_PROPERTIES, SAMPLE_MAIL_DATA, TEMPLATE_VARIABLES, templateValues, variablesFor, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
+import { LIST_ITEM_PROPERTIES, OBJECT_PROPERTIES, SAMPLE_MAIL_DATA, TEMPLATE_VARIABLES, templateValues, variablesFor, type TemplateKind, type TemplatePart, type TemplateSet, type TemplateValues } from './variables.ts';
 
 /** Tags a template may use: conditions, comments and loops over the list placeholders; no assignments, includes or layouts. */
 const ALLOWED_TAGS: ReadonlySet<string> = new Set(['if', 'unless', 'comment', '#', 'for']);
@@ -111,7 +110,7 @@ function checkLoops(part: TemplatePart, source: string): void {
  * the kind's placeholders (no property access). Then renders it once with sample values, so a
  * template that saves is a template that renders. Errors name the part and the line.
  */
-export function validateTemplatePart(kind: MailKind, part: TemplatePart, source: string): void {
+export function validateTemplatePart(kind: TemplateKind, part: TemplatePart, source: string): void {
   if (typeof source !== 'string') throw invalid(part, 'it must be text.');
   if (source.length > TEMPLATE_LIMITS.sourceChars) throw new AppError('TEMPLATE_LIMIT_EXCEEDED', `The ${part} template has ${source.length} characters; at most ${TEMPLATE_LIMITS.sourceChars} are allowed.`, { field: part });
   if (part === 'subject' && /[\r\n]/.test(source)) throw invalid(part, 'a subject is one line.');

@@ -35,6 +35,7 @@ export const FR: LanguagePack = {
       sections: [
         { heading: 'Vos informations de conférence', show: 'details' },
         { heading: 'Rejoindre par téléphone', body: HOW },
+        { heading: 'Pour vos invitations', show: 'invitation', body: 'Collez ces lignes dans les invitations des réunions que vous organisez, pour que chacun puisse rejoindre par téléphone :' },
         {
           heading: "Votre code PIN d'organisateur",
           show: 'pin',

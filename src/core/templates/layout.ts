@@ -1,5 +1,6 @@
 import type { MailKind } from '../mail-kinds.ts';
 import type { TemplateSet } from './variables.ts';
+import { INVITATION_MARKER } from './invitation.ts';
 
 /** The words of one language: labels shared by every mail, then each kind's own text. */
 export interface LanguagePack {
@@ -39,7 +40,8 @@ export interface KindText {
 /** A section: a heading, then the dial-in details, the PIN, or a sentence. */
 export interface SectionText {
   heading: string;
-  show?: 'details' | 'pin' | 'changes';
+  /** invitation: the invitation block (its own template, put in where the marker stands). */
+  show?: 'details' | 'pin' | 'changes' | 'invitation';
   body?: string;
 }
 
@@ -163,9 +165,11 @@ export function htmlTemplate(p: LanguagePack, kind: MailKind): string {
     const h2 = `<h2 class="h" style="font-size:16px;margin:20px 0 4px;color:#1e3a8a">${esc(s.heading)}</h2>`;
     if (s.show === 'changes') return htmlChanges(p, h2);
     const parts = [h2];
+    if (s.body && s.show === 'invitation') parts.push(`<p style="margin:4px 0 8px">${esc(s.body)}</p>`);
+    if (s.show === 'invitation') parts.push(`<div class="inv" style="border-left:3px solid #1d4ed8;padding:2px 12px;margin:8px 0 16px;overflow-wrap:anywhere">\n${INVITATION_MARKER}\n</div>`);
     if (s.show === 'details') parts.push(htmlDetails(p, kind !== 'turned_off'));
     if (s.show === 'pin') parts.push(htmlRows([[p.labels.pin, '<span style="font-size:18px;letter-spacing:2px">{{ pin }}</span>']]));
-    if (s.body) parts.push(`<p style="margin:4px 0 12px">${esc(s.body)}</p>`);
+    if (s.body && s.show !== 'invitation') parts.push(`<p style="margin:4px 0 12px">${esc(s.body)}</p>`);
     return parts.join('\n');
   });
   return [
@@ -212,6 +216,7 @@ export function textTemplate(p: LanguagePack, kind: MailKind): string {
     }
     if (s.show === 'pin') lines.push(`  ${p.labels.pin}${c}{{ pin }}`);
     if (s.body) lines.push(s.body);
+    if (s.show === 'invitation') lines.push('', INVITATION_MARKER);
   }
   lines.push(...textLinks(p, kind), '', '-- ', p.footer, '');
   return lines.join('\n');

@@ -4,6 +4,13 @@ import { AppError } from '../errors.ts';
 import { displayNumber, groupConferenceId, oneTap } from '../phone-number.ts';
 import type { ChangeField, MailChange } from '../mail-changes.ts';
 
+/**
+ * What a template can be: a mail of each kind, or the invitation block (core/templates/invitation.ts)
+ * that the settings page and the welcome mail show. Same parts, same engine, same checks.
+ */
+export const TEMPLATE_KINDS = [...MAIL_KINDS, 'invitation'] as const;
+export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
+
 /** The three parts of every mail template. */
 export const TEMPLATE_PARTS = ['subject', 'html', 'text'] as const;
 export type TemplatePart = (typeof TEMPLATE_PARTS)[number];
@@ -36,9 +43,9 @@ export const TEMPLATE_VARIABLES = Object.freeze({
 } as const);
 export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
 
-/** The placeholders allowed in templates of `kind`: the PIN only where the kind carries it. */
-export function variablesFor(kind: MailKind): TemplateVariable[] {
-  return (Object.keys(TEMPLATE_VARIABLES) as TemplateVariable[]).filter((v) => v !== 'pin' || KIND_CARRIES_PIN[kind]);
+/** The placeholders allowed in templates of `kind`: the PIN only where the kind carries it (never in the invitation block, which is shared). */
+export function variablesFor(kind: TemplateKind): TemplateVariable[] {
+  return (Object.keys(TEMPLATE_VARIABLES) as TemplateVariable[]).filter((v) => v !== 'pin' || (kind !== 'invitation' && KIND_CARRIES_PIN[kind]));
 }
 
 /** One number of the `numbers` list: how it is shown, dialled in one tap, where and what it is. */
@@ -121,13 +128,13 @@ export function templateValues(data: MailData, settingsUrl: string, pin: string 
   };
 }
 
-/** Checks a kind name given on the command line or in the API. */
-export function toMailKind(input: string, field = 'Kind'): MailKind {
+/** Checks a template kind (a mail kind, or invitation) given on the command line or in the API. */
+export function toMailKind(input: string, field = 'Kind'): TemplateKind {
   const k = String(input ?? '').trim().toLowerCase().replace(/-/g, '_');
-  if (!(MAIL_KINDS as readonly string[]).includes(k)) {
-    throw new AppError('TEMPLATE_NOT_FOUND', `${field} "${input}" is not a mail kind; use one of ${MAIL_KINDS.join(', ')}.`, { field });
+  if (!(TEMPLATE_KINDS as readonly string[]).includes(k)) {
+    throw new AppError('TEMPLATE_NOT_FOUND', `${field} "${input}" is not a template kind; use one of ${TEMPLATE_KINDS.join(', ')}.`, { field });
   }
-  return k as MailKind;
+  return k as TemplateKind;
 }
 
 /** Checks a mail language given on the command line or in the API. */

@@ -5,10 +5,11 @@ import { dialInUserCmdlets } from './dialin-users.ts';
 import { pinCmdlets } from './pins.ts';
 import { acpCmdlets } from './acp.ts';
 import { welcomeCmdlets } from './welcome.ts';
+import { lyncCmdlets } from './lync.ts';
 import { csUserCmdlets } from './cs-users.ts';
 
 /** The table every cmdlet is defined in: the CLI, `dialin help` and the README reference read it. */
-export const CMDLETS: readonly CmdletDef[] = [...tenantSettingsCmdlets, ...bridgeCmdlets, ...dialInUserCmdlets, ...pinCmdlets, ...acpCmdlets, ...welcomeCmdlets, ...csUserCmdlets];
+export const CMDLETS: readonly CmdletDef[] = [...tenantSettingsCmdlets, ...bridgeCmdlets, ...dialInUserCmdlets, ...pinCmdlets, ...acpCmdlets, ...welcomeCmdlets, ...lyncCmdlets, ...csUserCmdlets];
 
 export function findCmdlet(name: string): CmdletDef | undefined {
   const lc = name.toLowerCase();

@@ -1,4 +1,5 @@
 import { TEMPLATE_VARIABLES } from '../../../core/templates/variables.ts';
+import { INVITATION_MARKER } from '../../../core/templates/invitation.ts';
 import { bool, TENANT_PARAM, type CmdletDef } from '../cmdlet.ts';
 
 export const welcomeCmdlets: CmdletDef[] = [
@@ -27,7 +28,7 @@ export const welcomeCmdlets: CmdletDef[] = [
       title: 'Template placeholders',
       text: Object.entries(TEMPLATE_VARIABLES)
         .map(([k, v]) => `{{ ${k} }}`.padEnd(28) + v)
-        .concat(['', 'Only these, without properties (except the items of a list); {% if tollFreeNumber %}…{% endif %} and {% for n in numbers %}<a href="{{ n.tel }}">{{ n.dial }}</a>{% endfor %} are allowed. In an HTML template every value is escaped.'])
+        .concat(['', 'Only these, without properties (except the items of a list); {% if tollFreeNumber %}…{% endif %} and {% for n in numbers %}<a href="{{ n.tel }}">{{ n.dial }}</a>{% endfor %} are allowed. In an HTML template every value is escaped.', `${INVITATION_MARKER} shows the invitation block (numbers with one-tap links, the conference ID, Find a local number): the tenant's template of kind invitation (dialin template set invitation <language> html|text FILE), or the built-in one.`])
         .join('\n'),
     },
     examples: [

@@ -11,6 +11,8 @@ import * as m0015 from './0015_key_ring.ts';
 import * as m0018 from './0018_local_numbers.ts';
 import * as m0022 from './0022_mail_audit_pages.ts';
 import * as m0020 from './0020_scim.ts';
+import * as m0025 from './0025_directory_sync_source.ts';
+import * as m0019 from './0019_access_numbers.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -26,4 +28,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0018_local_numbers': m0018,
   '0022_mail_audit_pages': m0022,
   '0020_scim': m0020,
+  '0025_directory_sync_source': m0025,
+  '0019_access_numbers': m0019,
 });

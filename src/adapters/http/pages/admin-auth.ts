@@ -65,5 +65,5 @@ export function adminAuthPages(app: FastifyInstance, deps: PageDeps): void {
     return reply.redirect('/admin/login', 303);
   });
 
-  app.get('/admin', { schema: { hide: true }, config: { access: 'staff' } }, async (req, reply) => reply.redirect(req.principal!.role === 'admin' ? '/admin/settings' : '/admin/users'));
+  app.get('/admin', { schema: { hide: true }, config: { access: 'staff' } }, async (req, reply) => reply.redirect(req.principal!.role === 'admin' ? '/admin/dashboard' : '/admin/users'));
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../../core/errors.ts';
-import { MAIL_KINDS, type MailKind } from '../../../core/mail-kinds.ts';
 import { MAIL_LANGUAGES, type MailLanguage } from '../../../core/languages.ts';
-import { TEMPLATE_PARTS, TEMPLATE_VARIABLES, toMailKind, toMailLanguage, type TemplatePart } from '../../../core/templates/variables.ts';
+import { TEMPLATE_KINDS, TEMPLATE_PARTS, TEMPLATE_VARIABLES, toMailKind, toMailLanguage, type TemplateKind, type TemplatePart } from '../../../core/templates/variables.ts';
 import { getTemplate, previewTemplate, resetTemplate, setTemplate, testSendTemplate, type TemplateDraft } from '../../../app/templates.ts';
 import type { RenderedMail } from '../../../core/templates/engine.ts';
 import { scopeFor } from '../auth.ts';
@@ -18,7 +17,7 @@ import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 const EDITOR_CSP = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
 
 interface EditorState {
-  kind: MailKind;
+  kind: TemplateKind;
   language: MailLanguage;
   identity: string;
   parts: Record<TemplatePart, string>;
@@ -27,7 +26,7 @@ interface EditorState {
 }
 
 function editorPage(c: PageCtx, st: EditorState, o: { error?: AppError | null; done?: MsgKey | null; sentTo?: string }): string {
-  const kinds = MAIL_KINDS.map((k) => ({ value: k, label: c.t(`kind.${k}` as MsgKey) }));
+  const kinds = TEMPLATE_KINDS.map((k) => ({ value: k, label: c.t(`kind.${k}` as MsgKey) }));
   const langs = MAIL_LANGUAGES.map((l) => ({ value: l, label: LANGUAGE_NAMES[l] ?? l }));
   const p = st.preview;
   return page(
@@ -62,7 +61,7 @@ type Form = Record<string, string | undefined>;
 /** E-mail templates: edit each part with a live preview for a chosen user and language, test send to yourself, reset. */
 export function adminTemplatesPages(app: FastifyInstance, deps: PageDeps): void {
   const testSends = new WindowLimiter(5, 60_000, deps.ctx.now);
-  const load = async (req: FastifyRequest, kind: MailKind, language: MailLanguage, identity: string, draft?: TemplateDraft): Promise<EditorState> => {
+  const load = async (req: FastifyRequest, kind: TemplateKind, language: MailLanguage, identity: string, draft?: TemplateDraft): Promise<EditorState> => {
     const s = scopeFor(deps.ctx, req);
     const parts = {} as Record<TemplatePart, string>;
     const sources = {} as Record<TemplatePart, string>;

@@ -2,13 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../../core/errors.ts';
 import { requestLoginLinks, redeemLoginLink, type PendingLoginLinks } from '../../../app/login-links.ts';
 import { createSession, endSession, findSession, SESSION_LIMITS } from '../../../app/sessions.ts';
-import { ownDialIn, setOwnPin, type OwnDialIn } from '../../../app/self-service.ts';
+import { ownDialIn, ownInvitation, setOwnPin, type OwnDialIn } from '../../../app/self-service.ts';
+import type { RenderedMail } from '../../../core/templates/engine.ts';
 import { scopeOf } from '../../../app/tenants.ts';
 import type { TenantScope } from '../../../app/context.ts';
 import type { WebSessionsTable } from '../../db/schema.ts';
 import { cookieName, cookieOptions } from '../auth.ts';
 import { checkCsrf, checkSameOrigin } from '../csrf.ts';
-import { html } from '../html.ts';
+import { html, raw } from '../html.ts';
 import { WindowLimiter } from '../rate-limit.ts';
 import { csrfField, errorBox, facts, input } from './kit.ts';
 import { page, pageCtx, type PageCtx } from './layout.ts';
@@ -32,7 +33,21 @@ function tappable(e164: string | null, conferenceId: string | null) {
   return html`<a href="${tap.tel}" class="tel">${tap.shown}</a>`;
 }
 
-function settingsPage(c: PageCtx, me: OwnDialIn, o: { newPin?: string; error?: AppError | null }): string {
+/**
+ * The invitation block with a copy button. The block is the tenant's template rendered by the
+ * Liquid engine in HTML mode (every value escaped), so it is shown as markup; the button (shown by
+ * app.js where the Clipboard API is) copies the text part, and the HTML beside it where it can.
+ */
+function invitationSection(c: PageCtx, inv: RenderedMail) {
+  return html`<section aria-labelledby="inv-h" class="card"><h2 id="inv-h">${inv.subject}</h2>
+<p class="hint">${c.t('dialin.invitationHint')}</p>
+<div class="invitation" id="invitation-html" data-testid="invitation">${raw(inv.html ?? '')}</div>
+<pre id="invitation-text" hidden>${inv.text}</pre>
+<div class="actions"><button type="button" data-copy="invitation-text" data-copy-html="invitation-html" data-status="invitation-status" data-done="${c.t('dialin.copied')}" data-failed="${c.t('dialin.copyFailed')}" hidden>${c.t('dialin.copyInvitation')}</button>
+<span id="invitation-status" role="status" class="hint"></span></div></section>`;
+}
+
+function settingsPage(c: PageCtx, me: OwnDialIn, inv: RenderedMail, o: { newPin?: string; error?: AppError | null }): string {
   const byCity = new Map<string, OwnDialIn['AccessNumbers']>();
   for (const n of me.AccessNumbers) byCity.set(n.City ?? c.t('dialin.otherCity'), [...(byCity.get(n.City ?? c.t('dialin.otherCity')) ?? []), n]);
   return page(
@@ -51,6 +66,7 @@ ${me.AccessNumbers.length === 0 ? html`<p>${c.t('bridges.noNumbers')}</p>` : htm
 <tbody>${[...byCity.entries()].map(([city, list]) =>
   list.map((n, i) => html`<tr>${i === 0 ? html`<th scope="rowgroup" rowspan="${list.length}">${city}</th>` : ''}<td>${tappable(n.Number, me.ConferenceId)}</td><td>${n.Type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${[n.PrimaryLanguage, ...n.SecondaryLanguages].filter(Boolean).join(', ')}</td></tr>`),
 )}</tbody></table></div>`}</section>
+${invitationSection(c, inv)}
 <section aria-labelledby="pin-h" class="card"><h2 id="pin-h">${c.t('dialin.pinTitle')}</h2>
 ${errorBox(c, o.error ?? null)}
 <p>${c.t('dialin.pinRules', { min: me.MinPinLength })}${me.PinHistoryCount > 0 ? ` ${c.t('dialin.pinHistory', { n: me.PinHistoryCount })}` : ''}</p>
@@ -84,7 +100,8 @@ export function dialinPages(app: FastifyInstance, deps: PageDeps): void {
   const showSettings = async (req: FastifyRequest, reply: FastifyReply, me: { s: TenantScope; userId: string; session: WebSessionsTable }, o: { newPin?: string; error?: AppError }, status = 200) => {
     const c = pageCtx(req, { csrf: me.session.csrf_token });
     const own = await ownDialIn(me.s, me.userId);
-    return sendPage(reply, settingsPage({ ...c, user: { displayName: own.DisplayName } }, own, o), status);
+    const inv = await ownInvitation(me.s, me.userId, c.lang);
+    return sendPage(reply, settingsPage({ ...c, user: { displayName: own.DisplayName } }, own, inv, o), status);
   };
 
   app.get('/dialin', { schema: { hide: true } }, async (req, reply) => {

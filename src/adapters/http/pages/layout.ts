@@ -29,6 +29,7 @@ interface NavItem {
 }
 
 const ADMIN_NAV: NavItem[] = [
+  { href: '/admin/dashboard', key: 'nav.dashboard', adminOnly: true },
   { href: '/admin/settings', key: 'nav.settings', adminOnly: true },
   { href: '/admin/users', key: 'nav.users', adminOnly: false },
   { href: '/admin/bridges', key: 'nav.bridges', adminOnly: true },

@@ -14,6 +14,7 @@ import { adminBridgesPages } from './admin-bridges.ts';
 import { adminDirectoriesPages } from './admin-directories.ts';
 import { adminMailPages } from './admin-mail.ts';
 import { adminAuditPages } from './admin-audit.ts';
+import { adminDashboardPages } from './admin-dashboard.ts';
 import { adminTemplatesPages } from './admin-templates.ts';
 import { dialinPages } from './dialin.ts';
 import { localNumbersPages } from './local-numbers.ts';
@@ -67,6 +68,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   adminDirectoriesPages(app, deps);
   adminMailPages(app, deps);
   adminAuditPages(app, deps);
+  adminDashboardPages(app, deps);
   adminTemplatesPages(app, deps);
   dialinPages(app, deps);
   localNumbersPages(app, deps);

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'static');
+// From the sources: ../static next to routes/. From the build (scripts/build.mjs): static/ beside the bundle.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DIR = fs.existsSync(path.join(HERE, 'static')) ? path.join(HERE, 'static') : path.join(HERE, '..', 'static');
 
 const FILES: Record<string, string> = { 'style.css': 'text/css; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8' };
 

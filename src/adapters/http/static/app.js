@@ -63,6 +63,33 @@ window.addEventListener('DOMContentLoaded', () => {
   });
 });
 
+// Copy buttons (the invitation block of the settings page): shown only where the Clipboard API is.
+// The text goes to the clipboard as plain text, with the HTML beside it where the browser allows
+// (pasted into a mail, the numbers stay one-tap links); the status line says it worked.
+window.addEventListener('DOMContentLoaded', () => {
+  for (const button of document.querySelectorAll('button[data-copy]')) {
+    const text = document.getElementById(button.dataset.copy);
+    const rich = document.getElementById(button.dataset.copyHtml || '');
+    const status = document.getElementById(button.dataset.status || '');
+    if (!text || !navigator.clipboard) continue;
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      const plain = text.textContent;
+      try {
+        if (rich && window.ClipboardItem && navigator.clipboard.write) {
+          const item = new ClipboardItem({ 'text/plain': new Blob([plain], { type: 'text/plain' }), 'text/html': new Blob([rich.innerHTML], { type: 'text/html' }) });
+          await navigator.clipboard.write([item]);
+        } else {
+          await navigator.clipboard.writeText(plain);
+        }
+        if (status) status.textContent = button.dataset.done || '';
+      } catch {
+        if (status) status.textContent = button.dataset.failed || '';
+      }
+    });
+  }
+});
+
 // Users list: a "select the whole page" box (hidden without this script; each row has its own box).
 window.addEventListener('DOMContentLoaded', () => {
   const all = document.querySelector('input[data-select-all]');
