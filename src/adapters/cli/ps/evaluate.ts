@@ -322,18 +322,28 @@ export class Evaluator {
     const idParam = def.params.find((p) => p.name === 'Identity' || p.name === 'UserUri');
     const bound = !idParam || args.order.some((o) => o.name && findParam(def, o.name) === idParam) || args.order.some((o) => o.name === null);
     if (input instanceof ObjectStream) {
-      if (idParam?.type === 'identities' && !bound) {
+      // Up to two objects are read first: none or one run as a list did (one object is a single-user call).
+      const it = input[Symbol.asyncIterator]();
+      const head: unknown[] = [];
+      for (let r = await it.next(); !r.done; r = head.length < 2 ? await it.next() : { done: true, value: undefined }) head.push(r.value);
+      if (head.length < 2) input = head;
+      else if (idParam?.type === 'identities' && !bound) {
         // One group run that reads the stream as it goes: batches of identities, each in its transaction.
         const name = def.name;
         const values = (async function* () {
-          for await (const x of input) {
-            const id = identityOf(x, name);
-            if (id !== '') yield id;
+          const rest = { [Symbol.asyncIterator]: () => it };
+          for (const list of [head, rest]) {
+            for await (const x of list) {
+              const id = identityOf(x, name);
+              if (id !== '') yield id;
+            }
           }
         })();
         return await this.callOnce(def, args.order, c, { [idParam.name]: { values, group: true, label: 'the pipeline', count: async () => null } });
+      } else {
+        for (let r = await it.next(); !r.done; r = await it.next()) head.push(r.value);
+        input = head;
       }
-      input = (await collect(input))!;
     }
     if (bound) {
       if (input.length === 0) return [];
