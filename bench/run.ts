@@ -27,6 +27,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   cli: () => import('./cli.ts'),
   scim: () => import('./scim.ts'),
   backup: () => import('./backup.ts'),
+  scripts: () => import('./scripts.ts'),
 };
 
 /** A cell of the first row of a printed table whose `column` matches, or null. */
@@ -72,6 +73,7 @@ const PLAN: { title: string; runs: { scenario: string; args: string[]; goals?: (
   { title: 'cli — the start-up of a single CLI call', runs: [{ scenario: 'cli', args: [] }] },
   { title: 'scim — SCIM provisioning over HTTP, against the REST API\'s user create', runs: [{ scenario: 'scim', args: [] }] },
   { title: 'backup — dialin backup of a SQLite deployment', runs: [{ scenario: 'backup', args: [] }] },
+  { title: 'scripts — a PowerShell pipeline over 100,000 users in one process, and a single CLI call', runs: [{ scenario: 'scripts', args: [] }] },
 ];
 
 async function machine(): Promise<string[]> {

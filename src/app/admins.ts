@@ -7,6 +7,7 @@ import { commonPasswords } from '../adapters/crypto/common-passwords.ts';
 import { audit } from './audit.ts';
 import { endSessionsOf } from './sessions.ts';
 import { scopeOf } from './tenants.ts';
+import { passwordSignInAllowed } from './sso.ts';
 import type { AppContext, TenantScope } from './context.ts';
 
 export const ADMIN_ROLES = ['admin', 'helpdesk'] as const;
@@ -123,6 +124,11 @@ export async function signInAdmin(ctx: AppContext, emailInput: string, password:
     }
     await auditFor(ctx, found, 'admin.login-failed', { failures, ...(pausedUntil ? { pausedUntil: new Date(pausedUntil).toISOString() } : {}) });
     throw loginFailed();
+  }
+  if (!(await passwordSignInAllowed(ctx, found.tenant_id, found.id))) {
+    // Told only after the right password, so it says nothing about which accounts exist.
+    await auditFor(ctx, found, 'admin.login-refused', { reason: 'local-passwords-off' });
+    throw new AppError('LOCAL_PASSWORDS_OFF', 'Password sign-in is turned off for this organisation (single sign-on only); use the "Sign in with …" button.');
   }
   await ctx.db.kysely.updateTable('admins').set({ failed_logins: 0, locked_until: null, last_login_at: now }).where('id', '=', found.id).execute();
   await auditFor(ctx, found, 'admin.login');

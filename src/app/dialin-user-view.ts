@@ -90,3 +90,29 @@ export async function listDialInUsers(s: TenantScope, opts: { resultSize?: numbe
   const last = await lastMailStatus(s.db.kysely, rows.map((r) => r.id));
   return rows.map((r) => ({ ...dialInUserView(s, r, r.bridge_name), LastMailStatus: last.get(r.id) ?? null }));
 }
+
+/** listDialInUsers read in keyset pages by SIP address as the consumer asks (a pipeline's source). */
+export async function* dialInUserPages(s: TenantScope, opts: { resultSize?: number | null; bridgeId?: string | null }, pageSize = 1000): AsyncGenerator<DialInUserView & { LastMailStatus: string | null }> {
+  let after: string | null = null;
+  let left = opts.resultSize ?? Infinity;
+  while (left > 0) {
+    let q = s.db.kysely
+      .selectFrom('users')
+      .leftJoin('bridges', 'bridges.id', 'users.bridge_id')
+      .selectAll('users')
+      .select('bridges.name as bridge_name')
+      .where('users.tenant_id', '=', s.tenant.id)
+      .where('users.provider', '=', 'Microsoft')
+      .where('users.dialin_enabled', '=', 1);
+    if (opts.bridgeId) q = q.where('users.bridge_id', '=', opts.bridgeId);
+    if (after !== null) q = q.where('users.sip', '>', after);
+    const limit = Math.min(pageSize, left);
+    const rows = await q.orderBy('users.sip').limit(limit).execute();
+    if (rows.length === 0) return;
+    const last = await lastMailStatus(s.db.kysely, rows.map((r) => r.id));
+    for (const r of rows) yield { ...dialInUserView(s, r, r.bridge_name), LastMailStatus: last.get(r.id) ?? null };
+    left -= rows.length;
+    if (rows.length < limit) return;
+    after = rows[rows.length - 1]!.sip;
+  }
+}

@@ -65,7 +65,7 @@ export interface KeyVersionStatus {
   PinHashes: number;
   /** PIN history entries (kept to refuse a reused PIN). */
   PinHistory: number;
-  /** Sealed secrets: outbox PINs and relay passwords, LDAP bind passwords, DKIM private keys. */
+  /** Sealed secrets: outbox PINs and relay passwords, LDAP bind passwords, DKIM private keys, OIDC client secrets. */
   SealedSecrets: number;
 }
 
@@ -87,6 +87,7 @@ async function counts(db: Kysely<Database>): Promise<Counts> {
   await group(db.selectFrom('outbox').select((eb) => ['key_version as v', eb.fn.countAll().as('n')]).where((eb) => eb.or([eb('pin_enc', 'is not', null), eb(hasRelayPassword, '=', sql<boolean>`true`)])).groupBy('key_version').execute(), c.secrets);
   await group(db.selectFrom('directory_connections').select((eb) => ['key_version as v', eb.fn.countAll().as('n')]).where('bind_password_sealed', 'is not', null).groupBy('key_version').execute(), c.secrets);
   await group(db.selectFrom('dkim_keys').select((eb) => ['key_version as v', eb.fn.countAll().as('n')]).groupBy('key_version').execute(), c.secrets);
+  await group(db.selectFrom('sso_providers').select((eb) => ['key_version as v', eb.fn.countAll().as('n')]).groupBy('key_version').execute(), c.secrets);
   return c;
 }
 
@@ -131,7 +132,7 @@ export interface ResealProgress {
 
 /** A table with sealed values: its id, the columns read, how a row is re-sealed, and the update's guard. */
 interface SealedTable {
-  table: 'outbox' | 'directory_connections' | 'dkim_keys';
+  table: 'outbox' | 'directory_connections' | 'dkim_keys' | 'sso_providers';
   /** Text columns read and written; the update applies only when they are still what was read. */
   columns: string[];
   /** Only rows with something sealed. */
@@ -160,6 +161,7 @@ const TABLES: SealedTable[] = [
   },
   { table: 'directory_connections', columns: ['bind_password_sealed'], filter: sql`bind_password_sealed is not null`, reseal: (keys, r) => ({ bind_password_sealed: resealValue(keys, r.bind_password_sealed ?? null) }) },
   { table: 'dkim_keys', columns: ['private_key_sealed'], filter: sql`1 = 1`, reseal: (keys, r) => ({ private_key_sealed: resealValue(keys, r.private_key_sealed ?? null) }) },
+  { table: 'sso_providers', columns: ['client_secret_sealed'], filter: sql`1 = 1`, reseal: (keys, r) => ({ client_secret_sealed: resealValue(keys, r.client_secret_sealed ?? null) }) },
 ];
 
 /** Where a re-seal run is: the table and the last id done (resumable; a new run starts from the top). */

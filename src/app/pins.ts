@@ -225,3 +225,33 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
   if (lockout) hooks.onLockout?.(lockout);
   return result;
 }
+
+/**
+ * The PIN status of every user of the tenant, read in pages of `pageSize` by SIP address (a keyset,
+ * never OFFSET) as the consumer asks, so a pipeline over 100,000 users holds one page at a time.
+ */
+export async function* pinInfoPages(s: TenantScope, pageSize = 1000): AsyncGenerator<PinInfo> {
+  let after: string | null = null;
+  for (;;) {
+    let q = s.db.kysely.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id);
+    if (after !== null) q = q.where('sip', '>', after);
+    const page = await q.orderBy('sip').limit(pageSize).execute();
+    if (page.length === 0) return;
+    // Users share a handful of policies: each is read once a page, not once a user.
+    const policies = new Map<string, Promise<PinPolicy>>();
+    for (const u of page) {
+      const key = u.pin_policy ?? '';
+      if (!policies.has(key)) policies.set(key, policyForUser(s.db.kysely, s.tenant.id, u));
+      const policy = await policies.get(key)!;
+      yield {
+        Identity: u.sip,
+        IsPinSet: u.pin_hash !== null,
+        IsLockedOut: isLockedOut(lockoutOf(u), s.now()),
+        LastPinChangeTime: u.pin_set_at ? new Date(u.pin_set_at).toISOString() : null,
+        PinExpirationTime: u.pin_set_at && policy.PINLifetime > 0 ? new Date(u.pin_set_at + policy.PINLifetime * DAY_MS).toISOString() : null,
+      };
+    }
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!.sip;
+  }
+}

@@ -23,13 +23,13 @@ export interface OpenSession {
 }
 
 /** Starts a session with a fresh random id (a new id at every sign-in: no fixation). */
-export async function createSession(ctx: AppContext, kind: SessionKind, tenantId: string, subjectId: string): Promise<OpenSession> {
+export async function createSession(ctx: AppContext, kind: SessionKind, tenantId: string, subjectId: string, absoluteMs = SESSION_LIMITS[kind].absoluteMs): Promise<OpenSession> {
   const token = newToken();
   const csrfToken = newToken();
   const now = ctx.now();
   await ctx.db.kysely
     .insertInto('web_sessions')
-    .values({ id_hash: tokenDigest(token), kind, tenant_id: tenantId, subject_id: subjectId, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: now + SESSION_LIMITS[kind].absoluteMs })
+    .values({ id_hash: tokenDigest(token), kind, tenant_id: tenantId, subject_id: subjectId, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: now + absoluteMs })
     .execute();
   // Housekeeping: sessions past their absolute end are of no use to anyone.
   await ctx.db.kysely.deleteFrom('web_sessions').where('expires_at', '<', now).execute();

@@ -7,6 +7,7 @@ import { dumpDb } from '../support/db-dump.ts';
 import { runCli } from '../support/cli.ts';
 import { bridgeWithNumbers, userRow } from '../support/fixtures.ts';
 import { BASE, SYNC_DN, startSambaAd, type SambaAd } from '../support/samba-ad.ts';
+import { SUFFIX as SLAPD_SUFFIX, SYNC_DN as SLAPD_SYNC_DN, startSlapd } from '../support/slapd.ts';
 import { syncDirectory } from '../../src/app/directory-sync.ts';
 import { AppError } from '../../src/core/errors.ts';
 import type { TenantScope } from '../../src/app/context.ts';
@@ -108,7 +109,7 @@ for (const dialect of DIALECTS) {
       await t?.cleanup();
     });
 
-    it('adds an AD connection over LDAPS with the CA of the DC certificate; test maps objectGUID, sip: + userPrincipalName, telephoneNumber, sAMAccountName', async () => {
+    it('adds an AD connection over LDAPS with the CA of the DC certificate; test maps objectGUID, sip: + userPrincipalName, sAMAccountName, userAccountControl', async () => {
       const r = await cli('directory', 'add', 'corp-ad', '--kind', 'ad', '--url', ad.url, '--base', OU, '--bind-dn', SYNC_DN, '--password-file', ad.passwordFile, '--licence-group', DIALIN, '--ca-file', ad.caFile);
       assert.equal(r.code, 0, r.stderr);
       const before = await dumpDb(t.ctx.db);
@@ -118,10 +119,13 @@ for (const dialect of DIALECTS) {
       assert.equal(o.Entries, 4);
       // ann directly, bob through Sales; the disabled dora and the Sales group itself are not licensed.
       assert.equal(o.LicenceGroupMembers, 2);
-      const ann = o.Samples.find((x: { Dn: string }) => x.Dn === dn('Ann Lee'));
-      assert.ok(ann, JSON.stringify(o.Samples));
-      assert.equal(ann.Key, await guidOf(dn('Ann Lee')));
-      assert.deepEqual([ann.SipAddress, ann.EmailAddress, ann.DisplayName, ann.Language, ann.Phone, ann.title, ann.department, ann.logon, ann.AccountDisabled], [sip('ann'), upn('ann'), 'Ann Lee', 'fr-CA', '+1 425 555 0101', 'Controller', 'Finance', `${dialect.slice(0, 2)}-ann`, false]);
+      // Three samples, in the order the DC answers: each mapped from its own entry.
+      assert.equal(o.Samples.length, 3);
+      for (const x of o.Samples as { Dn: string; Key: string; SipAddress: string; EmailAddress: string; logon: string; AccountDisabled: boolean }[]) {
+        const name = /^CN=(\w+)/.exec(x.Dn)![1]!.toLowerCase();
+        assert.equal(x.Key, await guidOf(x.Dn), 'the key is the objectGUID');
+        assert.deepEqual([x.SipAddress, x.EmailAddress, x.logon, x.AccountDisabled], [sip(name), upn(name), `${dialect.slice(0, 2)}-${name}`, name === 'dora']);
+      }
       assert.deepEqual(await dumpDb(t.ctx.db), before, 'a test changes nothing');
     });
 
@@ -153,6 +157,7 @@ for (const dialect of DIALECTS) {
       const annRow = await userRow(s, sip('ann'));
       assert.equal(annRow.directory_key, await guidOf(dn('Ann Lee')));
       assert.deepEqual([annRow.phone, annRow.language, annRow.display_name, annRow.email], ['+1 425 555 0101', 'fr-CA', 'Ann Lee', upn('ann')]);
+      assert.deepEqual(JSON.parse(annRow.directory_attrs!), { logon: `${dialect.slice(0, 2)}-ann`, title: 'Controller', department: 'Finance' });
       assert.equal(await mails('welcome', sip('ann')), 1);
       assert.equal(await mails('welcome', sip('bob')), 1);
       assert.equal(await outboxCount(), 2);
@@ -237,6 +242,18 @@ for (const dialect of DIALECTS) {
       assert.equal(await outboxCount(), 5);
     });
 
+    it('a dry run reads what changed and moves no watermark', async () => {
+      const c = await connection();
+      await replace(dn('Dora Disabled'), 'title', 'Records Manager');
+      const dry = await syncDirectory(s, 'corp-ad', { dryRun: true });
+      assert.deepEqual([dry.Status, dry.Mode, dry.Counts.entries, dry.Counts.update], ['dry-run', 'incremental', 1, 1]);
+      const after = await connection();
+      assert.deepEqual([after.sync_mark, after.sync_source], [c.sync_mark, c.sync_source]);
+      assert.equal(JSON.parse((await userRow(s, sip('dora'))).directory_attrs!).title, 'Archivist');
+      const r = await syncDirectory(s, 'corp-ad');
+      assert.deepEqual([r.Counts.entries, r.Counts.update], [1, 1]);
+    });
+
     it('another invocationId (the DC restored from a backup) forces a full pass', async () => {
       const c = await connection();
       const src = JSON.parse(c.sync_source!);
@@ -261,6 +278,19 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([full.Counts.entries, full.Counts.gone, full.Counts.disable], [3, 1, 0]);
       assert.equal(await mails('turned_off', sip('carl')), 1, 'no second mail');
       assert.equal(await outboxCount(), 6);
+    });
+
+    it('--kind ad against a directory that is not AD (no highestCommittedUSN): an error naming --kind, nothing applied', async () => {
+      const ldap = await startSlapd('');
+      try {
+        assert.equal((await cli('directory', 'add', 'not-ad', '--kind', 'ad', '--url', ldap.url, '--base', SLAPD_SUFFIX, '--bind-dn', SLAPD_SYNC_DN, '--password-file', ldap.passwordFile, '--ca-file', ldap.caFile)).code, 0);
+        const before = await dumpDb(t.ctx.db);
+        await assert.rejects(syncDirectory(s, 'not-ad'), code('DIRECTORY_SEARCH_FAILED', 'kind'));
+        const after = await dumpDb(t.ctx.db);
+        assert.deepEqual([after.users, after.outbox], [before.users, before.outbox]);
+      } finally {
+        await ldap.stop();
+      }
     });
   });
 }

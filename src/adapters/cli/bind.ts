@@ -32,7 +32,8 @@ export interface Bound {
 const BOOLS: Record<string, boolean> = { $true: true, $false: false, true: true, false: false, '1': true, '0': false };
 
 /** Binds the tokens after the cmdlet name to its parameters, PowerShell-style. */
-export async function bind(def: CmdletDef, tokens: Token[], globalsIn: Partial<GlobalOptions> = {}): Promise<Bound> {
+/** `preset`: values bound already (a pipeline's stream of identities), as if given on the line. */
+export async function bind(def: CmdletDef, tokens: Token[], globalsIn: Partial<GlobalOptions> = {}, preset: Params = {}): Promise<Bound> {
   const globals: GlobalOptions = { json: false, tenant: null, report: null, yes: false, dryRun: false, passwordFile: null, ...globalsIn };
   const pipeAt = tokens.findIndex((t) => t.t === 'pipe');
   const own = pipeAt < 0 ? tokens : tokens.slice(0, pipeAt);
@@ -89,6 +90,7 @@ export async function bind(def: CmdletDef, tokens: Token[], globalsIn: Partial<G
     const { values, nulls } = readValues();
     params[pdef.name] = await convert(pdef, values, nulls);
   }
+  Object.assign(params, preset);
   for (const p of def.params) {
     if (p.mandatory && (params[p.name] === undefined || params[p.name] === null)) {
       throw new AppError('MISSING_ARGUMENT', `${def.name} needs -${p.name} (${p.help}). See \`dialin help ${def.name}\`.`, { field: p.name });

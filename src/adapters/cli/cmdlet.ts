@@ -32,8 +32,8 @@ export interface Identities {
   label: string;
   /** The file, when given as @FILE (its absolute path). */
   file?: string;
-  /** How many identities there are (a file is read once more to count them), for the progress ETA. */
-  count(): Promise<number>;
+  /** How many identities there are (a file is read once more to count them), for the progress ETA; null when not known ahead (a pipeline's stream). */
+  count(): Promise<number | null>;
 }
 
 export type ParamValue = string | number | boolean | string[] | Identities | null;
@@ -56,6 +56,8 @@ export type CmdletOutput = (
       note?: string;
     }
   | { kind: 'none'; note?: string }
+  /** Objects read page by page as the consumer asks (a whole tenant's users): a script pipeline streams them on. */
+  | { kind: 'stream'; objects: AsyncIterable<Record<string, unknown>>; note?: string }
 ) & { failure?: AppError };
 
 export interface CmdletIO {

@@ -10,7 +10,7 @@ import { findCmdlet, CMDLETS } from './cmdlets/index.ts';
 import { closest } from './suggest.ts';
 import { render, scalar } from './format.ts';
 import { RunProgress } from './progress.ts';
-import type { CmdletDef, CmdletIO, CmdletOutput, Identities } from './cmdlet.ts';
+import type { CmdletDef, CmdletIO, CmdletOutput, Identities, Params } from './cmdlet.ts';
 
 export interface Terminal {
   out(text: string): void;
@@ -96,7 +96,9 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
   checkTokens(tokens);
   const def = findCmdlet(head.v);
   if (!def) throw unknownCmdlet(head.v);
-  const { output, bound } = await invokeCmdlet(ctx, config, def, tokens.slice(1), term, globals);
+  const { output: out, bound } = await invokeCmdlet(ctx, config, def, tokens.slice(1), term, globals);
+  // A stream on the command line is printed whole (a script pipeline passes it on object by object).
+  const output: CmdletOutput = out.kind === 'stream' ? { kind: 'objects', objects: await collectStream(out.objects), note: out.note } : out;
   print(output, bound, term);
   if (output.failure) throw output.failure;
   return output.kind === 'group' && output.summary.skipped > 0 ? EXIT_SOME_SKIPPED : 0;
@@ -106,9 +108,9 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
  * Binds and runs one cmdlet without printing its objects: the script evaluator passes them down
  * its pipeline. A group run's summary is the caller's to print (printSummary).
  */
-export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, def: CmdletDef, args: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}): Promise<{ output: CmdletOutput; bound: Bound }> {
+export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, def: CmdletDef, args: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}, preset: Params = {}): Promise<{ output: CmdletOutput; bound: Bound }> {
   checkTokens(args);
-  const bound = await bind(def, args, globals);
+  const bound = await bind(def, args, globals, preset);
   const p = bound.params;
   const extra = def.extraOptions ?? [];
   if (bound.globals.dryRun && !extra.includes('--dry-run')) throw new AppError('PARAMETER_NOT_SUPPORTED', `${def.name} does not support --dry-run.`, { field: 'dry-run' });
@@ -120,7 +122,10 @@ export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, de
   const progress = new RunProgress({ label: def.name, reportFile: bound.globals.report });
   // A group's size is known before it runs (a file is counted first), so the progress has an ETA.
   const group = Object.values(p).find((v): v is Identities => typeof v === 'object' && v !== null && 'group' in v && v.group);
-  if (group) progress.expect(await group.count());
+  if (group) {
+    const total = await group.count();
+    if (total !== null) progress.expect(total);
+  }
   const askConfirm = p.Confirm === true && !bound.globals.yes;
   const io: CmdletIO = {
     scope,
@@ -150,9 +155,15 @@ export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, de
   return { output, bound };
 }
 
+async function collectStream(objects: AsyncIterable<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for await (const o of objects) out.push(o);
+  return out;
+}
+
 /** The notes and group summary of a cmdlet's output, without its objects (which went down a pipeline). */
 export function printSummary(output: CmdletOutput, bound: Bound, term: Terminal): void {
-  if (output.kind === 'objects') {
+  if (output.kind === 'objects' || output.kind === 'stream') {
     if (output.note) term.err(output.note);
     return;
   }
@@ -167,7 +178,7 @@ function print(output: CmdletOutput, bound: Awaited<ReturnType<typeof bind>>, te
     if (output.note) term.err(output.note);
     return;
   }
-  if (output.kind === 'none') {
+  if (output.kind === 'none' || output.kind === 'stream') {
     if (output.note) term.err(output.note);
     return;
   }

@@ -55,7 +55,7 @@ export class ContextHolder {
   }
 }
 
-const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory', 'key', 'scim', 'backup', 'restore'];
+const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory', 'key', 'scim', 'backup', 'restore', 'sso'];
 
 /** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
 function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {

@@ -17,6 +17,7 @@ import { registerScimCommands } from './scim-commands.ts';
 import { registerKeyCommands } from './key-commands.ts';
 import { registerBackupCommands } from './backup-commands.ts';
 import { registerMigrateCommand } from './migrate-commands.ts';
+import { registerSsoCommands } from './sso-commands.ts';
 import type { ContextHolder } from './main.ts';
 import { EXIT_SOME_SKIPPED, type Terminal } from './execute.ts';
 
@@ -34,6 +35,7 @@ export function registerNativeCommands(program: Command, holder: ContextHolder, 
   registerKeyCommands(program, holder, term);
   registerBackupCommands(program, holder, term);
   registerMigrateCommand(program, holder, term);
+  registerSsoCommands(program, holder, term);
   const g = () => program.opts<Globals>();
   const scope = async (tenantOpt?: string) => {
     const ctx = await holder.get();

@@ -258,6 +258,50 @@ export interface Database {
   scim_group_members: ScimGroupMembersTable;
   scim_config: ScimConfigTable;
   scim_disables: ScimDisablesTable;
+  sso_providers: SsoProvidersTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_logins: SsoLoginsTable;
+}
+
+/** A tenant's OIDC provider for the admin center (migration 0021); the client secret sealed. */
+export interface SsoProvidersTable {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  issuer: string;
+  client_id: string;
+  client_secret_sealed: string;
+  key_version: number;
+  groups_claim: string;
+  admin_group: string | null;
+  helpdesk_group: string | null;
+  /** 1: admins may also sign in with a password; 0: only the break-glass account may. */
+  local_passwords: number;
+  break_glass_admin_id: string | null;
+  created_at: number;
+}
+
+/** A person who signed in through a tenant's provider; `role` is that of their last sign-in (null: refused). */
+export interface SsoIdentitiesTable {
+  id: string;
+  provider_id: string;
+  tenant_id: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  role: string | null;
+  last_login_at: number | null;
+  created_at: number;
+}
+
+/** An authorization request in flight, looked up by the digest of its state (one use). */
+export interface SsoLoginsTable {
+  state_hash: string;
+  provider_id: string;
+  nonce: string;
+  code_verifier: string;
+  next: string;
+  expires_at: number;
 }
 
 /** A bulk action of the users list run in the background (migration 0012); never a PIN. */

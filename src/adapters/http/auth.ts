@@ -5,6 +5,8 @@ import type { AppContext, TenantScope } from '../../app/context.ts';
 import type { TenantsTable, WebSessionsTable } from '../db/schema.ts';
 import { authenticateApiToken } from '../../app/api-tokens.ts';
 import { findAdmin } from '../../app/admins.ts';
+import { findSsoIdentity } from '../../app/sso.ts';
+import { ssoActor } from '../../core/sso-settings.ts';
 import { findSession, type SessionKind } from '../../app/sessions.ts';
 import { tokenDigest } from '../crypto/secrets.ts';
 import { scopeOf } from '../../app/tenants.ts';
@@ -31,12 +33,14 @@ export interface Principal {
   via: 'token' | 'session';
   role: Role;
   tenant: TenantsTable;
-  /** As recorded in the audit log: `api:<token name>` or `web:<e-mail>`. */
+  /** As recorded in the audit log: `api:<token name>`, `web:<e-mail>` or `sso:<e-mail>`. */
   actor: string;
   /** The token id (rate limits) or the admin id. */
   id: string;
   email?: string;
   session?: WebSessionsTable;
+  /** Signed in through the tenant's OpenID Provider (the id is the SSO identity's). */
+  sso?: boolean;
 }
 
 declare module 'fastify' {
@@ -65,7 +69,12 @@ export async function sessionPrincipal(ctx: AppContext, req: FastifyRequest, sec
   const session = await findSession(ctx, 'admin', req.cookies[cookieName('admin', secure)]);
   if (!session) return null;
   const found = await findAdmin(ctx, session.subject_id);
-  if (!found) return null;
+  if (!found) {
+    const sso = await findSsoIdentity(ctx, session.subject_id);
+    if (!sso) return null;
+    const actor = ssoActor(sso.identity.email, sso.identity.subject);
+    return { via: 'session', role: sso.identity.role as Role, tenant: sso.tenant, actor, id: sso.identity.id, email: sso.identity.email ?? sso.identity.subject, session, sso: true };
+  }
   return { via: 'session', role: found.admin.role as Role, tenant: found.tenant, actor: `web:${found.admin.email}`, id: found.admin.id, email: found.admin.email, session };
 }
 

@@ -136,9 +136,10 @@ export class DirectorySession {
   /** AD: the rootDSE's highestCommittedUSN and the answering DC's identity, read before a pass. */
   async dcState(): Promise<DcState> {
     try {
-      const root = toEntry((await this.client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['highestCommittedUSN', 'dsServiceName'] })).searchEntries[0]!);
-      const dsServiceName = root.attrs.dsservicename?.[0];
-      const highestCommittedUsn = root.attrs.highestcommittedusn?.[0];
+      const found = (await this.client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['highestCommittedUSN', 'dsServiceName'] })).searchEntries[0];
+      const root = found ? toEntry(found).attrs : {};
+      const dsServiceName = root.dsservicename?.[0];
+      const highestCommittedUsn = root.highestcommittedusn?.[0];
       if (!dsServiceName || !highestCommittedUsn || !/^[0-9]+$/.test(highestCommittedUsn)) {
         throw new AppError('DIRECTORY_SEARCH_FAILED', `${this.target.url} is not an Active Directory domain controller (its rootDSE has no highestCommittedUSN or dsServiceName); use --kind openldap.`, { field: 'kind' });
       }

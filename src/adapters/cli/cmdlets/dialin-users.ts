@@ -6,7 +6,7 @@ import { setDialInUsers } from '../../../app/set-dialin-user.ts';
 import { swapDefaultNumber } from '../../../app/default-number.ts';
 import { toNumberType } from '../../../app/service-numbers.ts';
 import { findBridge } from '../../../app/bridges.ts';
-import { listDialInUsers, dialInUserView, bridgeNameOf } from '../../../app/dialin-user-view.ts';
+import { dialInUserPages, dialInUserView, bridgeNameOf } from '../../../app/dialin-user-view.ts';
 import { perUser } from '../../../app/bulk.ts';
 import { runGroup } from './run-group.ts';
 import { bool, CONFIRM_PARAM, FORCE_PARAM, ids, int, str, TENANT_PARAM, type CmdletDef, type ParamDef, type Params } from '../cmdlet.ts';
@@ -110,8 +110,8 @@ export const dialInUserCmdlets: CmdletDef[] = [
         return res.kind === 'group' ? { kind: 'objects', objects: out } : { ...res, note: undefined };
       }
       const bridgeId = str(p, 'BridgeName') || str(p, 'BridgeId') ? (await findBridge(io.scope.db.kysely, io.scope.tenant.id, bridgeRef(p))).id : null;
-      const rows = await listDialInUsers(io.scope, { resultSize: int(p, 'ResultSize'), bridgeId });
-      return { kind: 'objects', objects: rows.map((r) => ({ ...r })) };
+      // Page by page: a script pipeline streams the users on (the command line prints them all).
+      return { kind: 'stream', objects: dialInUserPages(io.scope, { resultSize: int(p, 'ResultSize'), bridgeId }) as AsyncIterable<Record<string, unknown>> };
     },
   },
   {

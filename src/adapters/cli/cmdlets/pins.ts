@@ -1,5 +1,5 @@
 import { AppError } from '../../../core/errors.ts';
-import { lockPin, pinInfo, setClientPin, unlockPin } from '../../../app/pins.ts';
+import { lockPin, pinInfo, pinInfoPages, setClientPin, unlockPin } from '../../../app/pins.ts';
 import { getPinPolicies, grantPinPolicy, newPinPolicy, removePinPolicy, setPinPolicy } from '../../../app/pin-policies.ts';
 import { perUser } from '../../../app/bulk.ts';
 import type { PinPolicy } from '../../../core/pin-policy.ts';
@@ -62,9 +62,13 @@ export const pinCmdlets: CmdletDef[] = [
   {
     name: 'Get-CsClientPinInfo',
     synopsis: "Shows whether a user's PIN is set, locked out, when it changed and when it expires (never the PIN).",
-    params: [IDENTITY, TENANT_PARAM],
-    examples: [{ command: 'Get-CsClientPinInfo -Identity "litwareinc\\kenmyer"', effect: "Ken's PIN status." }],
+    params: [{ ...IDENTITY, mandatory: false, help: 'The users (default: every user of the tenant, read page by page).' }, TENANT_PARAM],
+    examples: [
+      { command: 'Get-CsClientPinInfo -Identity "litwareinc\\kenmyer"', effect: "Ken's PIN status." },
+      { command: 'Get-CsClientPinInfo | Where-Object {$_.IsPinSet -eq $False} | Set-CsClientPin', effect: 'A PIN for every user who has none, streamed through batched transactions (re-run it to finish an interrupted run).' },
+    ],
     async run(io, p) {
+      if (p.Identity === undefined) return { kind: 'stream', objects: pinInfoPages(io.scope) as AsyncIterable<Record<string, unknown>> };
       const out: Record<string, unknown>[] = [];
       const who = ids(p);
       const res = await runGroup({ ...io, onResult: (r) => r.output && out.push(r.output) }, who, 'shown', perUser(async (trx, u) => ({ outcome: 'unchanged', output: { ...(await pinInfo(trx, io.scope, u)) } })));

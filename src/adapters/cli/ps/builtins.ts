@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { ObjectStream } from './stream.ts';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AppError } from '../../../core/errors.ts';
 import type { Command } from './ast.ts';
@@ -21,6 +22,8 @@ export interface Builtin {
   /** Parameters that take no value. */
   switches?: string[];
   run(ev: Evaluator, a: CallArgs, input: unknown[] | null, c: Command): Promise<unknown[]>;
+  /** Passes a stream on object by object; without it a stream is collected and given to run. */
+  stream?(ev: Evaluator, a: CallArgs, input: ObjectStream, c: Command): ObjectStream;
 }
 
 /** The lines admin scripts begin with, to connect to Microsoft's service: not needed here. */
@@ -99,13 +102,18 @@ const where: Builtin = {
   async run(ev, a, input) {
     const block = arg(a, 'filterscript') ?? a.positional[0];
     const out: unknown[] = [];
-    for (const item of input ?? []) {
-      const keep = block instanceof ScriptBlock ? truthy(collapse(await ev.invoke(block, item))) : await whereSimple(a, item);
-      if (keep) out.push(item);
-    }
+    for (const item of input ?? []) if (await whereKeeps(ev, a, block, item)) out.push(item);
     return out;
   },
+  stream(ev, a, input) {
+    const block = arg(a, 'filterscript') ?? a.positional[0];
+    return ObjectStream.map(input, async (item) => ((await whereKeeps(ev, a, block, item)) ? [item] : []));
+  },
 };
+
+async function whereKeeps(ev: Evaluator, a: CallArgs, block: unknown, item: unknown): Promise<boolean> {
+  return block instanceof ScriptBlock ? truthy(collapse(await ev.invoke(block, item))) : await whereSimple(a, item);
+}
 
 const foreachObject: Builtin = {
   params: ['process', 'begin', 'end', 'membername'],
@@ -121,6 +129,21 @@ const foreachObject: Builtin = {
     }
     if (end instanceof ScriptBlock) out.push(...(await ev.invoke(end, null)));
     return out;
+  },
+  stream(ev, a, input) {
+    const begin = arg(a, 'begin');
+    const end = arg(a, 'end');
+    const proc = arg(a, 'process') ?? a.positional[0];
+    return new ObjectStream(
+      (async function* () {
+        if (begin instanceof ScriptBlock) yield* await ev.invoke(begin, null);
+        for await (const item of input) {
+          if (proc instanceof ScriptBlock) yield* await ev.invoke(proc, item);
+          else if (proc !== undefined) yield* enumerate(getProp(item, toText(arg(a, 'membername') ?? proc)));
+        }
+        if (end instanceof ScriptBlock) yield* await ev.invoke(end, null);
+      })(),
+    );
   },
 };
 

@@ -3,7 +3,8 @@ import { visible } from '../../../core/text.ts';
 import type { AppContext } from '../../../app/context.ts';
 import type { Config } from '../../../config/config.ts';
 import type { Token } from '../ps-tokenize.ts';
-import type { CmdletDef } from '../cmdlet.ts';
+import type { CmdletDef, Params } from '../cmdlet.ts';
+import { collect, ObjectStream, type StageData } from './stream.ts';
 import { findCmdlet } from '../cmdlets/index.ts';
 import { findParam, type GlobalOptions } from '../bind.ts';
 import { EXIT_SOME_SKIPPED, invokeCmdlet, printSummary, unknownCmdlet, type Terminal } from '../execute.ts';
@@ -201,12 +202,13 @@ export class Evaluator {
   // ——— pipelines ———
 
   async pipeline(pl: Pipeline, input: unknown[] | null): Promise<unknown[]> {
-    let data = input;
+    // Stages hand each other lists or streams; what leaves the pipeline is a list.
+    let data: StageData = input;
     for (const c of pl.commands) data = await this.command(c, data);
-    return data ?? [];
+    return (await collect(data)) ?? [];
   }
 
-  async command(c: Command, input: unknown[] | null): Promise<unknown[]> {
+  async command(c: Command, input: StageData): Promise<unknown[] | ObjectStream> {
     if (c.k === 'expr') return enumerate(await this.expr(c.expr));
     const lc = c.name.toLowerCase();
     if (PREAMBLE.has(lc)) {
@@ -225,7 +227,7 @@ export class Evaluator {
     args.order = args.order.filter((o) => o.name === null || !COMMON.has(o.name.toLowerCase()));
     const action = (ea ?? toText(this.getVar('ErrorActionPreference')) ?? '').toLowerCase() || 'stop';
     try {
-      if (b) return await b.run(this, args, input, c);
+      if (b) return input instanceof ObjectStream && b.stream ? b.stream(this, args, input, c) : await b.run(this, args, await collect(input), c);
       return await this.cmdlet(def!, args, input, c);
     } catch (e) {
       if (action === 'silentlycontinue' || action === 'ignore') return [];
@@ -280,7 +282,7 @@ export class Evaluator {
 
   // ——— cmdlets ———
 
-  async cmdlet(def: CmdletDef, args: CallArgs, input: unknown[] | null, c: Command): Promise<unknown[]> {
+  async cmdlet(def: CmdletDef, args: CallArgs, input: StageData, c: Command): Promise<unknown[] | ObjectStream> {
     // -Filter {AcpInfo -ne $Null}: Microsoft's server-side filter, applied here to what the cmdlet returns.
     const filter = args.named.get('filter');
     // A cmdlet with a -Filter of its own (Get-CsUser) reads the block's text itself, before -ResultSize,
@@ -290,6 +292,7 @@ export class Evaluator {
     } else if (filter instanceof ScriptBlock) {
       const rest: CallArgs = { named: new Map([...args.named].filter(([k]) => k !== 'filter')), positional: args.positional, order: args.order.filter((o) => o.name?.toLowerCase() !== 'filter') };
       const rows = await this.cmdlet(def, rest, input, c);
+      if (rows instanceof ObjectStream) return ObjectStream.map(rows, async (r) => ((await this.filterMatches(filter, r)) ? [r] : []));
       const out: unknown[] = [];
       for (const r of rows) if (await this.filterMatches(filter, r)) out.push(r);
       return out;
@@ -321,7 +324,32 @@ export class Evaluator {
     if (input === null) return await this.callOnce(def, args.order, c);
     // Pipeline binding by property name: the objects' Identity (or UserUri / SipAddress) feeds -Identity.
     const idParam = def.params.find((p) => p.name === 'Identity' || p.name === 'UserUri');
-    if (!idParam || args.order.some((o) => o.name && findParam(def, o.name) === idParam) || args.order.some((o) => o.name === null)) {
+    const bound = !idParam || args.order.some((o) => o.name && findParam(def, o.name) === idParam) || args.order.some((o) => o.name === null);
+    if (input instanceof ObjectStream) {
+      // Up to two objects are read first: none or one run as a list did (one object is a single-user call).
+      const it = input[Symbol.asyncIterator]();
+      const head: unknown[] = [];
+      for (let r = await it.next(); !r.done; r = head.length < 2 ? await it.next() : { done: true, value: undefined }) head.push(r.value);
+      if (head.length < 2) input = head;
+      else if (idParam?.type === 'identities' && !bound) {
+        // One group run that reads the stream as it goes: batches of identities, each in its transaction.
+        const name = def.name;
+        const values = (async function* () {
+          const rest = { [Symbol.asyncIterator]: () => it };
+          for (const list of [head, rest]) {
+            for await (const x of list) {
+              const id = identityOf(x, name);
+              if (id !== '') yield id;
+            }
+          }
+        })();
+        return await this.callOnce(def, args.order, c, { [idParam.name]: { values, group: true, label: 'the pipeline', count: async () => null } });
+      } else {
+        for (let r = await it.next(); !r.done; r = await it.next()) head.push(r.value);
+        input = head;
+      }
+    }
+    if (bound) {
       if (input.length === 0) return [];
       throw new AppError('INVALID_ARGUMENT', `${def.name} takes no pipeline input here: its -Identity is given already.`);
     }
@@ -332,11 +360,11 @@ export class Evaluator {
       return await this.callOnce(def, [{ name: idParam.name, value: idsOf.length === 1 ? idsOf[0] : idsOf, switchOnly: false }, ...args.order], c);
     }
     const out: unknown[] = [];
-    for (const id of idsOf) out.push(...(await this.callOnce(def, [{ name: idParam.name, value: id, switchOnly: false }, ...args.order], c)));
+    for (const id of idsOf) out.push(...((await collect(await this.callOnce(def, [{ name: idParam.name, value: id, switchOnly: false }, ...args.order], c))) ?? []));
     return out;
   }
 
-  async callOnce(def: CmdletDef, order: CallArgs['order'], c: Command): Promise<unknown[]> {
+  async callOnce(def: CmdletDef, order: CallArgs['order'], c: Command, preset: Params = {}): Promise<unknown[] | ObjectStream> {
     const tokens: Token[] = [];
     for (const o of order) {
       if (o.name === null) {
@@ -354,9 +382,20 @@ export class Evaluator {
       else tokens.push({ t: 'word', v: `-${o.name}`, quoted: false }, ...valueTokens(o.value, c));
     }
     const ctx = await this.host.ctx();
-    const { output, bound } = await invokeCmdlet(ctx, this.host.config, def, tokens, this.host.term, this.host.globals);
+    const { output, bound } = await invokeCmdlet(ctx, this.host.config, def, tokens, this.host.term, this.host.globals, preset);
     printSummary(output, bound, this.host.term);
     if (output.failure) throw output.failure;
+    if (output.kind === 'stream') {
+      const objects = output.objects;
+      return new ObjectStream(
+        (async function* () {
+          for await (const o of objects) {
+            LAYOUT.set(o, 'list');
+            yield o;
+          }
+        })(),
+      );
+    }
     if (output.kind === 'group' && output.summary.skipped > 0) this.status = Math.max(this.status, EXIT_SOME_SKIPPED);
     const objs = output.kind === 'objects' ? output.objects : output.kind === 'group' ? (output.objects ?? []) : [];
     for (const o of objs) LAYOUT.set(o, output.kind === 'group' ? 'table' : 'list');

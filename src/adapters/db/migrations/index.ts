@@ -13,6 +13,7 @@ import * as m0022 from './0022_mail_audit_pages.ts';
 import * as m0020 from './0020_scim.ts';
 import * as m0025 from './0025_directory_sync_source.ts';
 import * as m0019 from './0019_access_numbers.ts';
+import * as m0021 from './0021_sso.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -30,4 +31,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0020_scim': m0020,
   '0025_directory_sync_source': m0025,
   '0019_access_numbers': m0019,
+  '0021_sso': m0021,
 });

@@ -63,7 +63,7 @@ function userHeader(c: PageCtx): Html {
 }
 
 /** A whole page: header with navigation (admin center) or the settings page header, then `body`. */
-export function page(c: PageCtx, title: string, body: Html, opts: { area: 'admin' | 'dialin' | 'plain' } = { area: 'admin' }): string {
+export function page(c: PageCtx, title: string, body: Html, opts: { area: 'admin' | 'dialin' | 'plain'; refreshTo?: string } = { area: 'admin' }): string {
   const brand = opts.area === 'dialin' ? c.t('dialin.brand') : c.t('admin.brand');
   const header = opts.area === 'admin' && c.admin ? adminHeader(c) : opts.area === 'dialin' ? userHeader(c) : html`<div class="account">${languageSwitch(c)}</div>`;
   return html`<!doctype html>
@@ -73,6 +73,7 @@ export function page(c: PageCtx, title: string, body: Html, opts: { area: 'admin
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${brand}</title>
 <link rel="icon" href="data:,">
+${opts.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${opts.refreshTo}">` : html``}
 <link rel="stylesheet" href="/static/style.css">
 <script src="/static/app.js" defer></script>
 </head>
