@@ -30,6 +30,8 @@ export async function discover(s: OidcClientSettings): Promise<oidc.Configuratio
       execute: issuerIsInsecure(url) ? [oidc.allowInsecureRequests] : [],
       timeout: 15,
     });
+    // Check the ID token's signature against the issuer's JWKS too (openid-client skips it for a token from the token endpoint by default).
+    oidc.enableNonRepudiationChecks(config);
     if (cache.size > 100) cache.clear();
     cache.set(key, { config, until: Date.now() + DISCOVERY_TTL_MS });
     return config;
