@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { defaultFilter, effectiveMapping, parseMappingOverrides, type DirectoryKind, type Mapping, type MappingField } from '../core/directory-mapping.ts';
 import { checkConnectionName, checkDn, checkKind, checkMaxDisable, parseDirectoryUrl, parseInterval } from '../core/directory-settings.ts';
 import type { DirectoryConnectionsTable } from '../adapters/db/schema.ts';
-import { checkFilter, type DirectoryTarget } from '../adapters/ldap/directory-client.ts';
+import type { DirectoryTarget } from '../adapters/ldap/directory-client.ts';
 import { audit } from './audit.ts';
 import type { TenantScope, Trx } from './context.ts';
 
@@ -106,7 +106,8 @@ export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConn
   if (!bindDn && o.password) throw new AppError('MISSING_ARGUMENT', '--password-file needs --bind-dn.', { field: 'bind-dn' });
   const kind = checkKind(o.kind);
   const licenceGroup = o.licenceGroup ? checkDn(o.licenceGroup, 'licence-group') : null;
-  const filter = o.filter ? checkFilter(o.filter.trim()) : null;
+  // ldapts is loaded only here: Get-CsUser reads connections' mappings without it (a fast CLI call).
+  const filter = o.filter ? (await import('../adapters/ldap/directory-client.ts')).checkFilter(o.filter.trim()) : null;
   const overrides = parseMappingOverrides(o.map ?? []);
   const now = s.now();
   const row: DirectoryConnectionsTable = {
