@@ -65,7 +65,7 @@ for (const dialect of DIALECTS) {
       const reset = await app.inject({ method: 'DELETE', url: '/api/v1/templates/info_changed/en', headers: admin });
       assert.deepEqual(reset.json(), { Reset: 1 });
       const list = await app.inject({ method: 'GET', url: '/api/v1/templates', headers: admin });
-      assert.equal(list.json().length, 7 * 2 * 3, 'seven kinds, two languages, three parts');
+      assert.equal(list.json().length, 8 * 2 * 3, 'eight kinds (the invitation block too), two languages, three parts');
     });
 
     it('a test mail from a browser session goes to the signed-in administrator only; with a token, To is required', async () => {
