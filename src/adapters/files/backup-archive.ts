@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { AppError } from '../../core/errors.ts';
 
 /**
@@ -45,46 +46,93 @@ function header(name: string, size: number, mtimeSec: number): Buffer {
 
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
-/** Writes the archive to `file` (via a temporary file renamed at the end, mode 0600, fsynced). */
+/**
+ * Writes the archive to `file` (written whole or not at all: a temporary file, mode 0600, fsynced,
+ * renamed at the end). The snapshot at `data.path` is consumed: where the file system can insert
+ * a range at the start of a file (ext4, xfs), the snapshot becomes the archive in place, so its
+ * gigabytes are not written a second time; elsewhere they are copied.
+ */
 export function writeBackupArchive(file: string, manifest: Buffer, data: { member: string; path: string }, mtimeMs: number): { dataSha256: string; bytes: number } {
+  return archiveInPlace(file, manifest, data, mtimeMs) ?? archiveByCopy(file, manifest, data, mtimeMs);
+}
+
+/** Streams `size` bytes of `fd` from `offset` through `each`, in chunks. */
+function readRange(fd: number, offset: number, size: number, what: string, each: (part: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let done = 0;
+  while (done < size) {
+    const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - done), offset + done);
+    if (n === 0) throw new AppError('BACKUP_FAILED', `The snapshot ${what} shrank while it was read.`);
+    each(buf.subarray(0, n));
+    done += n;
+  }
+}
+
+/** After the data member: its padding, SHA256SUMS and the end of the archive; then fsync. */
+function finishArchive(fd: number, pos: number, manifest: Buffer, member: string, size: number, dataSha256: string, mtime: number): number {
+  const sums = Buffer.from(`${sha256(manifest)}  ${MANIFEST_MEMBER}\n${dataSha256}  ${member}\n`, 'ascii');
+  const tail = Buffer.concat([Buffer.alloc(padding(size)), header(SUMS_MEMBER, sums.length, mtime), sums, Buffer.alloc(padding(sums.length) + 2 * BLOCK)]);
+  fs.writeSync(fd, tail, 0, tail.length, pos);
+  fs.fsyncSync(fd);
+  return pos + tail.length;
+}
+
+/**
+ * The snapshot turned into the archive without copying it: `fallocate --insert-range` opens a
+ * hole of whole file-system blocks before its first byte, which the manifest's header, the
+ * manifest (padded with spaces to fill the hole exactly: still the same JSON) and the data
+ * member's header then fill. Null when the file system cannot (tmpfs, older kernels, no util-linux).
+ */
+function archiveInPlace(file: string, manifest: Buffer, data: { member: string; path: string }, mtimeMs: number): { dataSha256: string; bytes: number } | null {
+  const size = fs.statSync(data.path).size;
+  const block = Math.max(4096, fs.statSync(data.path).blksize || 4096);
+  const hole = Math.ceil((2 * BLOCK + manifest.length) / block) * block;
+  const r = spawnSync('fallocate', ['--insert-range', '--offset', '0', '--length', String(hole), data.path], { stdio: 'ignore' });
+  if (r.status !== 0) return null;
+  const padded = Buffer.concat([manifest.subarray(0, manifest.length - 1), Buffer.alloc(hole - 2 * BLOCK - manifest.length, ' '), manifest.subarray(manifest.length - 1)]);
+  const mtime = mtimeMs / 1000;
+  const fd = fs.openSync(data.path, 'r+');
+  let result: { dataSha256: string; bytes: number };
+  try {
+    fs.fchmodSync(fd, 0o600);
+    const head = Buffer.concat([header(MANIFEST_MEMBER, padded.length, mtime), padded, header(data.member, size, mtime)]);
+    fs.writeSync(fd, head, 0, head.length, 0);
+    const hash = crypto.createHash('sha256');
+    readRange(fd, hole, size, data.path, (part) => hash.update(part));
+    const dataSha256 = hash.digest('hex');
+    const bytes = finishArchive(fd, hole + size, padded, data.member, size, dataSha256, mtime);
+    result = { dataSha256, bytes };
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(data.path, file);
+  return result;
+}
+
+/** The archive written beside the snapshot, the snapshot's bytes copied into it. */
+function archiveByCopy(file: string, manifest: Buffer, data: { member: string; path: string }, mtimeMs: number): { dataSha256: string; bytes: number } {
   const tmp = `${file}.partial-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', 0o600);
-  let pos = 0;
-  let dataSha256 = '';
-  const write = (b: Buffer) => {
-    fs.writeSync(fd, b, 0, b.length, pos);
-    pos += b.length;
-  };
+  let result: { dataSha256: string; bytes: number };
   try {
     const mtime = mtimeMs / 1000;
-    write(header(MANIFEST_MEMBER, manifest.length, mtime));
-    write(manifest);
-    write(Buffer.alloc(padding(manifest.length)));
     const size = fs.statSync(data.path).size;
-    write(header(data.member, size, mtime));
+    const head = Buffer.concat([header(MANIFEST_MEMBER, manifest.length, mtime), manifest, Buffer.alloc(padding(manifest.length)), header(data.member, size, mtime)]);
+    fs.writeSync(fd, head, 0, head.length, 0);
+    let pos = head.length;
     const hash = crypto.createHash('sha256');
     const src = fs.openSync(data.path, 'r');
     try {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      let copied = 0;
-      while (copied < size) {
-        const n = fs.readSync(src, buf, 0, Math.min(CHUNK, size - copied), copied);
-        if (n === 0) throw new AppError('BACKUP_FAILED', `The snapshot ${data.path} shrank while it was copied.`);
-        const part = buf.subarray(0, n);
+      readRange(src, 0, size, data.path, (part) => {
         hash.update(part);
-        write(part);
-        copied += n;
-      }
+        fs.writeSync(fd, part, 0, part.length, pos);
+        pos += part.length;
+      });
     } finally {
       fs.closeSync(src);
     }
-    write(Buffer.alloc(padding(size)));
-    dataSha256 = hash.digest('hex');
-    const sums = Buffer.from(`${sha256(manifest)}  ${MANIFEST_MEMBER}\n${dataSha256}  ${data.member}\n`, 'ascii');
-    write(header(SUMS_MEMBER, sums.length, mtime));
-    write(sums);
-    write(Buffer.alloc(padding(sums.length) + 2 * BLOCK));
-    fs.fsyncSync(fd);
+    const dataSha256 = hash.digest('hex');
+    result = { dataSha256, bytes: finishArchive(fd, pos, manifest, data.member, size, dataSha256, mtime) };
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
@@ -92,7 +140,7 @@ export function writeBackupArchive(file: string, manifest: Buffer, data: { membe
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
-  return { dataSha256, bytes: pos };
+  return result;
 }
 
 export function sha256(b: Buffer): string {
