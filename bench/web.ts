@@ -9,6 +9,7 @@
  * rendering, no socket). Prints p50/p95 per page; the baseline in the same run is the health
  * route (/healthz), the cheapest answer the same app gives.
  */
+import { sql } from 'kysely';
 import { testEnv } from '../test/support/dialects.ts';
 import { appFor, signIn } from '../test/http/harness.ts';
 import { insertOutboxRows, type OutboxSeed } from '../test/support/outbox-rows.ts';
@@ -57,11 +58,15 @@ export async function run(args: string[]): Promise<ScenarioReport> {
       const ids = (await t.ctx.db.kysely.selectFrom('users').select('sip').where('tenant_id', '=', s.tenant.id).orderBy('sip').limit(enabled).execute()).map((u) => u.sip);
       await runInBatches(s, ids, enableUsers(s, { bridge: {} }), { batchSize: 1000 });
       const now = Date.now();
+      // Each mail is a user's, so the list's last-mail column and filters meet real rows.
+      const userOf = new Map((await t.ctx.db.kysely.selectFrom('users').select(['id', 'sip']).where('tenant_id', '=', s.tenant.id).execute()).map((u) => [u.sip, u.id]));
       for (let i = 0; i < m; i += 20_000) {
         const chunk: OutboxSeed[] = [];
-        for (let k = i; k < Math.min(m, i + 20_000); k++) chunk.push({ tenant_id: s.tenant.id, kind: KINDS[k % KINDS.length]!, recipient: `user${k % n}@contoso.com`, status: STATUSES[k % STATUSES.length]!, created_at: now - Math.floor((k / m) * 30 * 86_400_000) });
+        for (let k = i; k < Math.min(m, i + 20_000); k++) chunk.push({ tenant_id: s.tenant.id, user_id: userOf.get(`sip:user${k % n}@contoso.com`) ?? null, kind: KINDS[k % KINDS.length]!, recipient: `user${k % n}@contoso.com`, status: STATUSES[k % STATUSES.length]!, created_at: now - Math.floor((k / m) * 30 * 86_400_000) });
         await insertOutboxRows(t.ctx.db, chunk);
       }
+      // The test server runs PostgreSQL with autovacuum off; a real one would have analysed the tables by now.
+      if (dialect === 'postgres') await sql`vacuum analyze`.execute(t.ctx.db.kysely);
       console.log(`${dialect}: ${fmt(n)} users (${fmt(enabled)} enabled), ${fmt(m)} outbox rows, seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s…`);
 
       const app = await appFor(t);
@@ -86,7 +91,9 @@ export async function run(args: string[]): Promise<ScenarioReport> {
         const byGroup = new Map<string, number[]>();
         for (const p of pages) {
           const ms: number[] = [];
-          await get(p.url); // warm-up
+          const warm = await get(p.url); // warm-up
+          // The dashboard keeps the days before today for a minute: its first answer is the one that counts them.
+          if (p.group === 'dashboard') rows.push([dialect, `${p.url} (first request: the days before today counted)`, `${warm.ms.toFixed(1)} ms`, '']);
           for (let r = 0; r < repeat; r++) ms.push((await get(p.url)).ms);
           byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), ...ms]);
           rows.push([dialect, p.url.replace(/after=[^&]+/, 'after=… (the next page)'), `${percentile(ms, 50).toFixed(1)} ms`, `${percentile(ms, 95).toFixed(1)} ms`]);

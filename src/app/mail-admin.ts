@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { KIND_CARRIES_PIN, type MailKind } from '../core/mail-kinds.ts';
 import type { MailPayload } from './mail-queue.ts';
 import { audit } from './audit.ts';
-import { outboxCounts } from './outbox.ts';
+import { outboxCounts, outboxCountsUpTo } from './outbox.ts';
 import type { TenantScope } from './context.ts';
 
 const RETRYABLE = ['failed', 'expired'];
@@ -19,12 +19,13 @@ export interface DeliveryStatus {
   OldestQueuedAt: string | null;
 }
 
-export async function deliveryStatus(s: TenantScope): Promise<DeliveryStatus> {
+/** `countsUpTo`: each status counted up to that many and one more (a page's badges), else exactly. */
+export async function deliveryStatus(s: TenantScope, opts: { countsUpTo?: number } = {}): Promise<DeliveryStatus> {
   const pause = await s.db.kysely.selectFrom('mail_pauses').selectAll().where('tenant_id', '=', s.tenant.id).executeTakeFirst();
   const oldest = await s.db.kysely.selectFrom('outbox').select((eb) => eb.fn.min('created_at').as('t')).where('tenant_id', '=', s.tenant.id).where('status', '=', 'queued').executeTakeFirst();
   const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(Number(t)).toISOString());
   return {
-    Counts: await outboxCounts(s),
+    Counts: opts.countsUpTo === undefined ? await outboxCounts(s) : await outboxCountsUpTo(s, opts.countsUpTo),
     Paused: !!pause,
     PausedSince: iso(pause?.paused_at),
     PauseReason: pause?.reason ?? null,

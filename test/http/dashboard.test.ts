@@ -6,6 +6,7 @@ import { insertOutboxRows, type OutboxSeed } from '../support/outbox-rows.ts';
 import { addUsers, bridgeWithNumbers, enable } from '../support/fixtures.ts';
 import { addDirectoryConnection } from '../../src/app/directory-connections.ts';
 import { appFor, otherTenant, signIn } from './harness.ts';
+import { dashboard, dashboardCache } from '../../src/app/dashboard.ts';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -120,6 +121,35 @@ for (const dialect of DIALECTS) {
       assert.match(checks, /data-check="schema"/);
       assert.ok(!/data-check="(outbox|directory)"/.test(checks));
       assert.ok(!body.includes('fabrikam'));
+    });
+
+    it('keeps the days before today for a minute and says as of when; today is always counted afresh', async () => {
+      const cache = dashboardCache(60_000);
+      const at = (now: number) => dashboard({ ...t.scope, now: () => now }, cache);
+      const first = await at(NOW);
+      assert.equal(first.daysAsOf, NOW);
+      assert.deepEqual(first.days[28]!.counts, { sent: 1, failed: 0, bounced: 0, queued: 0 });
+      // A mail of yesterday fails and one of today is queued: today shows it at once, yesterday within the minute.
+      const extra: OutboxSeed[] = [
+        { tenant_id: t.scope.tenant.id, kind: 'welcome', recipient: 'e@contoso.com', status: 'failed', created_at: NOW - 20 * HOUR },
+        { tenant_id: t.scope.tenant.id, kind: 'welcome', recipient: 'f@contoso.com', status: 'queued', created_at: NOW - 60_000 },
+      ];
+      await insertOutboxRows(t.ctx.db, extra);
+      try {
+        const soon = await at(NOW + 30_000);
+        assert.equal(soon.daysAsOf, NOW);
+        assert.deepEqual(soon.days[28]!.counts, { sent: 1, failed: 0, bounced: 0, queued: 0 });
+        assert.deepEqual(soon.days[29]!.counts, { sent: 4, failed: 2, bounced: 1, queued: 3 });
+        assert.equal(soon.hours[23]!.counts.queued, 3);
+        const later = await at(NOW + 61_000);
+        assert.equal(later.daysAsOf, NOW + 61_000);
+        assert.deepEqual(later.days[28]!.counts, { sent: 1, failed: 1, bounced: 0, queued: 0 });
+        // Without a cache (and on the page of a new app), everything is counted now.
+        assert.deepEqual((await dashboard({ ...t.scope, now: () => NOW })).days[28]!.counts, { sent: 1, failed: 1, bounced: 0, queued: 0 });
+      } finally {
+        await t.ctx.db.kysely.deleteFrom('outbox').where('recipient', 'in', ['e@contoso.com', 'f@contoso.com']).execute();
+      }
+      assert.match((await get('/admin/dashboard')).body, /data-testid="days-as-of">Days before today as of 12:30 UTC/);
     });
 
     it('reads in French', async () => {

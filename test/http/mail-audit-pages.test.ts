@@ -5,6 +5,9 @@ import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { insertOutboxRows, type OutboxSeed } from '../support/outbox-rows.ts';
 import type { TenantScope } from '../../src/app/context.ts';
 import { appFor, otherTenant, signIn } from './harness.ts';
+import { listMailPage } from '../../src/app/mail-list.ts';
+import { parseMailListQuery } from '../../src/core/mail-filter.ts';
+import { outboxCountsUpTo } from '../../src/app/outbox.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -102,6 +105,49 @@ for (const dialect of DIALECTS) {
       const page = await get('/admin/mail?from=2026-11-02&to=2026-11-03&status=failed');
       assert.match(page.body, /name="from" type="date" value="2026-11-02"/);
       assert.match(page.body, /<option value="failed" selected>/);
+    });
+
+    it('a recipient search reads a window of messages a page and goes on from where the window ended, forward and back', async () => {
+      // 130 mails, 13 of them to fabrikam.org, one every tenth: a window of 7 messages holds 0 or 1 of them.
+      const want = expected((r) => r.recipient.includes('fabrikam'));
+      const page = (raw: Record<string, string>) => listMailPage(t.scope, parseMailListQuery({ q: 'fabrikam', ...raw }), 2, { searchWindow: 7 });
+      const seen: string[] = [];
+      const cursors: (string | null)[] = [];
+      let at: string | null = null;
+      for (let n = 0; ; n++) {
+        assert.ok(n < 40, 'the pages end');
+        const p = await page(at ? { after: at } : {});
+        assert.ok(p.rows.length <= 2);
+        seen.push(...p.rows.map((r) => r.Id));
+        if (p.next) assert.notEqual(p.searchedTo, null, 'a page that stops before two hits says how far it read');
+        cursors.push(at);
+        if (!p.next) break;
+        at = p.next;
+      }
+      assert.deepEqual(seen, want);
+      // Back from the oldest page, through the previous links, every hit comes again, newest last read first.
+      let back: string[] = [];
+      let before = (await page({ after: cursors[cursors.length - 1]! })).prev;
+      for (let n = 0; before; n++) {
+        assert.ok(n < 40, 'the pages end');
+        const p = await page({ before });
+        back = [...p.rows.map((r) => r.Id), ...back];
+        before = p.prev;
+      }
+      const last = await page({ after: cursors[cursors.length - 1]! });
+      assert.deepEqual([...back, ...last.rows.map((r) => r.Id)], want);
+      // A window wide enough for everything: one page of all hits, no "read back to".
+      const wide = await listMailPage(t.scope, parseMailListQuery({ q: 'fabrikam' }), 50, { searchWindow: 1000 });
+      assert.deepEqual(wide.rows.map((r) => r.Id), want);
+      assert.equal(wide.searchedTo, null);
+      assert.equal(wide.next, null);
+    });
+
+    it('counts the status badges up to a cap: past it the count means "more than"', async () => {
+      const exact = await outboxCountsUpTo(t.scope, 1000);
+      assert.deepEqual(exact, { sent: 52, failed: 26, bounced: 26, queued: 26 });
+      const capped = await outboxCountsUpTo(t.scope, 30);
+      assert.deepEqual(capped, { sent: 31, failed: 26, bounced: 26, queued: 26 });
     });
 
     it("never shows another tenant's mail", async () => {

@@ -7,6 +7,7 @@ import { addUsers, bridgeWithNumbers, enable } from '../support/fixtures.ts';
 import { addUser } from '../../src/app/users.ts';
 import { createUserJob, runUserJob } from '../../src/app/user-jobs.ts';
 import { parseUserListQuery } from '../../src/core/user-filter.ts';
+import { countUsersUpTo } from '../../src/app/user-list.ts';
 import { setTenantSettings } from '../../src/app/tenant-settings.ts';
 import type { TenantScope } from '../../src/app/context.ts';
 import { appFor, otherTenant, signIn } from './harness.ts';
@@ -98,6 +99,25 @@ for (const dialect of DIALECTS) {
       const locked = await get('/admin/users?pin=locked');
       assert.match(locked.body, /user3@contoso\.com/);
       assert.match(locked.body, /badge bad">Locked out/);
+    });
+
+    it('"last mail failed" is about the last mail only; the count stops past its cap', async () => {
+      const f = (raw: Record<string, string>) => parseUserListQuery(raw).filter;
+      const welcome = await t.ctx.db.kysely.selectFrom('outbox').select(['id', 'status', 'created_at']).where('recipient', '=', 'user5@contoso.com').executeTakeFirstOrThrow();
+      await t.ctx.db.kysely.updateTable('outbox').set({ status: 'failed' }).where('id', '=', welcome.id).execute();
+      assert.equal(await countUsersUpTo(t.scope, f({ mail: 'failed' }), 100), 1);
+      // A later mail that was sent: the failure is no longer the last word.
+      const later = { ...(await t.ctx.db.kysely.selectFrom('outbox').selectAll().where('id', '=', welcome.id).executeTakeFirstOrThrow()), id: '01990000-0000-7000-8000-0000000000f5', message_id: '<later@test.invalid>', status: 'sent', created_at: Number(welcome.created_at) + 1000 };
+      await t.ctx.db.kysely.insertInto('outbox').values(later).execute();
+      assert.equal(await countUsersUpTo(t.scope, f({ mail: 'failed' }), 100), 0);
+      await t.ctx.db.kysely.updateTable('outbox').set({ status: 'expired' }).where('id', '=', later.id).execute();
+      assert.equal(await countUsersUpTo(t.scope, f({ mail: 'failed' }), 100), 1);
+      assert.equal(count((await get('/admin/users?mail=failed')).body), 1);
+      await t.ctx.db.kysely.deleteFrom('outbox').where('id', '=', later.id).execute();
+      await t.ctx.db.kysely.updateTable('outbox').set({ status: welcome.status }).where('id', '=', welcome.id).execute();
+      // 121 disabled users, counted up to 50: 51 says "more than 50".
+      assert.equal(await countUsersUpTo(t.scope, f({ state: 'disabled' }), 50), 51);
+      assert.equal(await countUsersUpTo(t.scope, f({ state: 'disabled' }), 500), 121);
     });
 
     it('pages by keyset: forward through every user once in order, and back again, sorted by SIP or name', async () => {

@@ -14,6 +14,7 @@ import * as m0020 from './0020_scim.ts';
 import * as m0025 from './0025_directory_sync_source.ts';
 import * as m0019 from './0019_access_numbers.ts';
 import * as m0021 from './0021_sso.ts';
+import * as m0023 from './0023_admin_pages_at_scale.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -32,4 +33,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0025_directory_sync_source': m0025,
   '0019_access_numbers': m0019,
   '0021_sso': m0021,
+  '0023_admin_pages_at_scale': m0023,
 });

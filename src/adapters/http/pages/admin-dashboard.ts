@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { dashboard, DELIVERY_SERIES, type Bucket } from '../../../app/dashboard.ts';
+import { dashboard, dashboardCache, DELIVERY_SERIES, type Bucket } from '../../../app/dashboard.ts';
 import { scopeFor } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { page, type PageCtx } from './layout.ts';
@@ -31,9 +31,10 @@ function deliveryChart(c: PageCtx, id: string, title: MsgKey, buckets: Bucket[],
 /** The admin center's home: how delivery goes, enabled users over time, PIN lockouts, directory syncs, the doctor's checks. */
 export function adminDashboardPages(app: FastifyInstance, deps: PageDeps): void {
   const checks = deploymentChecks(app, deps.ctx, deps.config);
+  const cache = dashboardCache();
   app.get('/admin/dashboard', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
     const c = adminCtx(req);
-    const d = await dashboard(scopeFor(deps.ctx, req));
+    const d = await dashboard(scopeFor(deps.ctx, req), cache);
     const run = checks.latest();
     const last = d.enabled[d.enabled.length - 1]?.count ?? 0;
     const first = d.enabled[0]?.count ?? 0;
@@ -45,7 +46,7 @@ export function adminDashboardPages(app: FastifyInstance, deps: PageDeps): void 
 </ul>
 <div class="dash">
 <section class="card" aria-labelledby="h-24"><h2 id="h-24">${c.t('dash.mail24')}</h2>${deliveryChart(c, 'chart-24h', 'dash.mail24', d.hours, 'hour')}<p><a href="/admin/mail?status=failed">${c.t('dash.seeFailed')}</a></p></section>
-<section class="card" aria-labelledby="h-30"><h2 id="h-30">${c.t('dash.mail30')}</h2>${deliveryChart(c, 'chart-30d', 'dash.mail30', d.days, 'day')}</section>
+<section class="card" aria-labelledby="h-30"><h2 id="h-30">${c.t('dash.mail30')}</h2>${deliveryChart(c, 'chart-30d', 'dash.mail30', d.days, 'day')}<p class="hint" data-testid="days-as-of">${c.t('dash.daysAsOf', { at: iso(d.daysAsOf).slice(11, 16) })}</p></section>
 <section class="card" aria-labelledby="h-en"><h2 id="h-en">${c.t('dash.enabled')}</h2>${lineChart(c, {
       id: 'chart-enabled',
       title: c.t('dash.enabled'),

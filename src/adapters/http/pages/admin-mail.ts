@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError, type AppError } from '../../../core/errors.ts';
 import type { OutboxView } from '../../../app/outbox.ts';
-import { listMailPage } from '../../../app/mail-list.ts';
+import { listMailPage, MAIL_SEARCH_WINDOW } from '../../../app/mail-list.ts';
 import { MAIL_KINDS, OUTBOX_STATUSES } from '../../../core/mail-kinds.ts';
 import { mailFilterParams, parseMailListQuery, type MailListQuery } from '../../../core/mail-filter.ts';
 import { deliveryStatus, resumeDeliveries, retryMail } from '../../../app/mail-admin.ts';
@@ -13,6 +13,8 @@ import type { MsgKey } from './i18n.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 
 export const MAILS_PER_PAGE = 50;
+/** The status badges count up to this many, then say "more than" (an exact count walks the whole outbox). */
+export const MAIL_COUNT_CAP = 10_000;
 const BAD = new Set(['failed', 'expired', 'bounced', 'complained']);
 
 /** What came back for a mail after delivery, and what to do about it (the PIN mail that bounced above all). */
@@ -43,7 +45,7 @@ export function adminMailPages(app: FastifyInstance, deps: PageDeps): void {
       return show(req, reply, {}, e, 400);
     }
     const f = q.filter;
-    const [st, res] = await Promise.all([deliveryStatus(s), listMailPage(s, q, MAILS_PER_PAGE)]);
+    const [st, res] = await Promise.all([deliveryStatus(s, { countsUpTo: MAIL_COUNT_CAP }), listMailPage(s, q, MAILS_PER_PAGE)]);
     const counts = st.Counts;
     const keep = mailFilterParams(f);
     const link = (extra: Record<string, string>) => `/admin/mail?${new URLSearchParams({ ...keep, ...extra }).toString()}`;
@@ -52,7 +54,7 @@ export function adminMailPages(app: FastifyInstance, deps: PageDeps): void {
 ${st.Paused ? html`<div class="notice error" role="alert"><p>${c.t('mail.paused', { since: st.PausedSince ?? '', reason: st.PauseReason ?? '', next: st.NextTryAt ?? '' })}</p>${postButton(c, '/admin/mail/resume', c.t('mail.resume'), { kind: 'primary' })}</div>` : ''}
 <nav class="filters" aria-label="${c.t('mail.filter')}"><ul>
 <li><a href="/admin/mail"${f.status === null ? html` aria-current="page"` : ''}>${c.t('mail.all')}</a></li>
-${OUTBOX_STATUSES.map((x) => html`<li><a href="/admin/mail?status=${x}"${f.status === x ? html` aria-current="page"` : ''}>${c.t(`mail.status.${x}` as MsgKey)} <span class="badge${BAD.has(x) ? ' bad' : ''}" data-testid="count-${x}">${counts[x] ?? 0}</span></a></li>`)}
+${OUTBOX_STATUSES.map((x) => html`<li><a href="/admin/mail?status=${x}"${f.status === x ? html` aria-current="page"` : ''}>${c.t(`mail.status.${x}` as MsgKey)} <span class="badge${BAD.has(x) ? ' bad' : ''}" data-testid="count-${x}">${(counts[x] ?? 0) > MAIL_COUNT_CAP ? c.t('mail.countMore', { n: MAIL_COUNT_CAP.toLocaleString(c.lang === 'fr' ? 'fr-FR' : 'en-US') }) : (counts[x] ?? 0)}</span></a></li>`)}
 </ul></nav>
 <form method="get" action="/admin/mail" class="filters-form" role="search" aria-label="${c.t('mail.filters')}">
 <div class="field"><label for="q">${c.t('mail.search')}</label><input id="q" name="q" type="search" value="${f.q ?? ''}" maxlength="254" autocomplete="off"></div>
@@ -71,6 +73,7 @@ ${(counts.failed ?? 0) > 0 ? html`<div class="actions">${postButton(c, '/admin/m
 <td class="row-actions">${m.Status === 'failed' || m.Status === 'expired' ? postButton(c, `/admin/mail/retry?id=${encodeURIComponent(m.Id)}`, c.t('mail.retry')) : ''}</td></tr>`,
     )}</tbody></table></div>
 ${res.rows.length === 0 ? html`<p>${c.t('mail.none')}</p>` : ''}
+${res.searchedTo !== null ? html`<p class="hint" role="status" data-testid="searched-to">${c.t(q.before ? 'mail.searchedFrom' : 'mail.searchedTo', { n: MAIL_SEARCH_WINDOW.toLocaleString(c.lang === 'fr' ? 'fr-FR' : 'en-US'), at: new Date(res.searchedTo).toISOString().slice(0, 16).replace('T', ' ') })}</p>` : ''}
 <nav class="pager" aria-label="${c.t('pager.label')}">${res.prev ? html`<a href="${link({})}">${c.t('list.newest')}</a> <a href="${link({ before: res.prev })}" rel="prev">${c.t('users.prev')}</a>` : ''}
 ${res.next ? html`<a href="${link({ after: res.next })}" rel="next">${c.t('users.next')}</a>` : ''}</nav>`;
     return sendPage(reply, page(c, c.t('mail.title'), body), code);

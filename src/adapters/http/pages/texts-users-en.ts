@@ -32,6 +32,7 @@ export const USERS_EN = {
   'users.bulk': 'Act on users',
   'users.bulk.scope': 'Which users',
   'users.bulk.selected': 'The users selected on this page',
+  'users.bulk.allMore': 'All users that match the filters (more than {total})',
   'users.bulk.all': 'All {total} user(s) that match the filters',
   'users.bulk.action': 'Action',
   'users.bulk.enable': 'Enable for dial-in conferencing',

@@ -34,6 +34,7 @@ export const USERS_FR: Record<keyof typeof USERS_EN, string> = {
   'users.bulk': 'Agir sur des utilisateurs',
   'users.bulk.scope': 'Quels utilisateurs',
   'users.bulk.selected': 'Les utilisateurs sélectionnés sur cette page',
+  'users.bulk.allMore': 'Tous les utilisateurs qui correspondent aux filtres (plus de {total})',
   'users.bulk.all': 'Les {total} utilisateur(s) qui correspondent aux filtres',
   'users.bulk.action': 'Action',
   'users.bulk.enable': 'Activer l’audioconférence',
