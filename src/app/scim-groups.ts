@@ -1,11 +1,12 @@
 import { AppError } from '../core/errors.ts';
 import { parseFilter } from '../core/scim/filter.ts';
 import { applyPatch, readPatch } from '../core/scim/patch.ts';
-import { groupResource, patchableGroup, readGroupDoc, type GroupDoc } from '../core/scim/group.ts';
+import { groupResource, patchableGroup, patchGroupMembers, readGroupDoc, type GroupDoc } from '../core/scim/group.ts';
 import type { ScimGroupsTable } from '../adapters/db/schema.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { applyScimLicence } from './scim-licence.ts';
 import { checkVersion, paging, type Paging, type ScimList } from './scim-users.ts';
+import { groupedWrite } from './write-group.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 /**
@@ -94,7 +95,7 @@ async function write(trx: Trx, s: TenantScope, prev: ScimGroupsTable | null, pre
 
 export async function createScimGroup(s: TenantScope, body: unknown, base: string): Promise<Record<string, unknown>> {
   const doc = readGroupDoc(body);
-  const { out, mailed } = await s.db.kysely.transaction().execute(async (trx) => {
+  const { out, mailed } = await groupedWrite(s, async (trx) => {
     const r = await write(trx, s, null, [], doc, 'scim.group_add');
     return { out: await resource(trx, s, await groupRow(trx, s, r.id), base), mailed: r.mailed };
   });
@@ -103,7 +104,7 @@ export async function createScimGroup(s: TenantScope, body: unknown, base: strin
 }
 
 async function change(s: TenantScope, id: string, ifMatch: string | undefined, base: string, next: (g: GroupDoc) => GroupDoc): Promise<Record<string, unknown>> {
-  const { out, mailed } = await s.db.kysely.transaction().execute(async (trx) => {
+  const { out, mailed } = await groupedWrite(s, async (trx) => {
     const g = await groupRow(trx, s, id);
     checkVersion(ifMatch, g.version);
     const members = await membersOf(trx, g.id);
@@ -121,11 +122,12 @@ export async function replaceScimGroup(s: TenantScope, id: string, body: unknown
 
 export async function patchScimGroup(s: TenantScope, id: string, body: unknown, ifMatch: string | undefined, base: string): Promise<Record<string, unknown>> {
   const ops = readPatch('Group', body);
-  return change(s, id, ifMatch, base, (g) => readGroupDoc(applyPatch(patchableGroup(g), ops)));
+  // Member changes (what a 10,000-member push is) as a set difference; anything else through scim-patch.
+  return change(s, id, ifMatch, base, (g) => patchGroupMembers(g, ops) ?? readGroupDoc(applyPatch(patchableGroup(g), ops)));
 }
 
 export async function deleteScimGroup(s: TenantScope, id: string, ifMatch: string | undefined): Promise<void> {
-  const mailed = await s.db.kysely.transaction().execute(async (trx) => {
+  const mailed = await groupedWrite(s, async (trx) => {
     const g = await groupRow(trx, s, id);
     checkVersion(ifMatch, g.version);
     const members = await membersOf(trx, g.id);

@@ -7,6 +7,7 @@ import type { UsersTable } from '../adapters/db/schema.ts';
 import { newUserRow } from './users.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { applyScimLicence, readScimConfig } from './scim-licence.ts';
+import { groupedWrite } from './write-group.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 /**
@@ -116,7 +117,7 @@ async function afterWrite(s: TenantScope, trx: Trx, userIds: string[]): Promise<
 export async function createScimUser(s: TenantScope, body: unknown, base: string): Promise<Record<string, unknown>> {
   const { doc, person } = read(body);
   const now = s.now();
-  const { row, mailed } = await s.db.kysely.transaction().execute(async (trx) => {
+  const { row, mailed } = await groupedWrite(s, async (trx) => {
     const holder = await trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('sip', '=', person.sip).executeTakeFirst();
     let id: string;
     if (holder) {
@@ -142,7 +143,7 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
 
 /** Writes a new document for an existing SCIM user (PUT, PATCH): columns, version, audit, licence. */
 async function rewrite(s: TenantScope, id: string, ifMatch: string | undefined, base: string, next: (u: UsersTable, doc: ScimDoc) => unknown, action: string): Promise<Record<string, unknown>> {
-  const { row, mailed } = await s.db.kysely.transaction().execute(async (trx) => {
+  const { row, mailed } = await groupedWrite(s, async (trx) => {
     const u = await scimUser(trx, s, id);
     checkVersion(ifMatch, u.scim_version ?? 0);
     const { doc, person } = read(next(u, docOf(u)));
@@ -177,7 +178,7 @@ export async function patchScimUser(s: TenantScope, id: string, body: unknown, i
  * (source 'csv'), so a later create of the same userName adopts them again.
  */
 export async function deleteScimUser(s: TenantScope, id: string, ifMatch: string | undefined): Promise<void> {
-  const mailed = await s.db.kysely.transaction().execute(async (trx) => {
+  const mailed = await groupedWrite(s, async (trx) => {
     const u = await scimUser(trx, s, id);
     checkVersion(ifMatch, u.scim_version ?? 0);
     await trx.deleteFrom('scim_group_members').where('user_id', '=', u.id).execute();
