@@ -19,8 +19,11 @@ const CHUNK = 500;
 
 const notFound = (id: string) => new AppError('SCIM_NOT_FOUND', `No SCIM group of this tenant has the id ${String(id).slice(0, 100)}.`, { field: 'id' });
 
-async function groupRow(trx: Trx, s: TenantScope, id: string): Promise<ScimGroupsTable> {
-  const g = await trx.selectFrom('scim_groups').selectAll().where('tenant_id', '=', s.tenant.id).where('id', '=', String(id)).executeTakeFirst();
+async function groupRow(trx: Trx, s: TenantScope, id: string, forUpdate = false): Promise<ScimGroupsTable> {
+  let q = trx.selectFrom('scim_groups').selectAll().where('tenant_id', '=', s.tenant.id).where('id', '=', String(id));
+  // PostgreSQL: two member PATCHes of one group at once wait for each other (no lost or doubled member).
+  if (forUpdate && s.db.dialect === 'postgres') q = q.forUpdate();
+  const g = await q.executeTakeFirst();
   if (!g) throw notFound(id);
   return g;
 }
@@ -105,7 +108,7 @@ export async function createScimGroup(s: TenantScope, body: unknown, base: strin
 
 async function change(s: TenantScope, id: string, ifMatch: string | undefined, base: string, next: (g: GroupDoc) => GroupDoc): Promise<Record<string, unknown>> {
   const { out, mailed } = await groupedWrite(s, async (trx) => {
-    const g = await groupRow(trx, s, id);
+    const g = await groupRow(trx, s, id, true);
     checkVersion(ifMatch, g.version);
     const members = await membersOf(trx, g.id);
     const r = await write(trx, s, g, members, next({ displayName: g.display_name, externalId: g.external_id, members }), 'scim.group_update');
@@ -128,7 +131,7 @@ export async function patchScimGroup(s: TenantScope, id: string, body: unknown, 
 
 export async function deleteScimGroup(s: TenantScope, id: string, ifMatch: string | undefined): Promise<void> {
   const mailed = await groupedWrite(s, async (trx) => {
-    const g = await groupRow(trx, s, id);
+    const g = await groupRow(trx, s, id, true);
     checkVersion(ifMatch, g.version);
     const members = await membersOf(trx, g.id);
     await trx.deleteFrom('scim_group_members').where('group_id', '=', g.id).execute();

@@ -4,6 +4,7 @@ import { applyPatch, readPatch } from '../core/scim/patch.ts';
 import { cleanUserDoc, personOf, userResource, type ScimDoc, type ScimPerson } from '../core/scim/user.ts';
 import { MAX_RESULTS } from '../core/scim/schemas.ts';
 import type { UsersTable } from '../adapters/db/schema.ts';
+import { isUniqueViolation } from '../adapters/db/database.ts';
 import { newUserRow } from './users.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { applyScimLicence, readScimConfig } from './scim-licence.ts';
@@ -44,8 +45,11 @@ export function resourceOf(u: UsersTable, base: string): Record<string, unknown>
 
 const notFound = (id: string) => new AppError('SCIM_NOT_FOUND', `No SCIM user of this tenant has the id ${String(id).slice(0, 100)}.`, { field: 'id' });
 
-async function scimUser(trx: Trx, s: TenantScope, id: string): Promise<UsersTable> {
-  const u = await trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('id', '=', String(id)).where('source', '=', 'scim').executeTakeFirst();
+async function scimUser(trx: Trx, s: TenantScope, id: string, forUpdate = false): Promise<UsersTable> {
+  let q = trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('id', '=', String(id)).where('source', '=', 'scim');
+  // PostgreSQL: two writes of one user at once wait for each other, so the version check holds.
+  if (forUpdate && s.db.dialect === 'postgres') q = q.forUpdate();
+  const u = await q.executeTakeFirst();
   if (!u) throw notFound(id);
   return u;
 }
@@ -114,6 +118,9 @@ async function afterWrite(s: TenantScope, trx: Trx, userIds: string[]): Promise<
   return r.enabled + r.disabled > 0;
 }
 
+const SIP_INDEX = { name: 'users_tenant_sip', columns: ['tenant_id', 'sip'] };
+const duplicate = (sip: string, id?: string) => new AppError('SCIM_UNIQUENESS', `A SCIM user with the userName ${sip.slice(4)} already exists${id ? ` (id ${id})` : ''}.`, { field: 'userName' });
+
 export async function createScimUser(s: TenantScope, body: unknown, base: string): Promise<Record<string, unknown>> {
   const { doc, person } = read(body);
   const now = s.now();
@@ -121,7 +128,7 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
     const holder = await trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('sip', '=', person.sip).executeTakeFirst();
     let id: string;
     if (holder) {
-      if (holder.source === 'scim') throw new AppError('SCIM_UNIQUENESS', `A SCIM user with the userName ${person.sip.slice(4)} already exists (id ${holder.id}).`, { field: 'userName' });
+      if (holder.source === 'scim') throw duplicate(person.sip, holder.id);
       if (holder.directory_id) throw new AppError('SCIM_UNIQUENESS', `${person.sip.slice(4)} comes from a directory connection; it cannot also be provisioned by SCIM.`, { field: 'userName' });
       id = holder.id;
       await trx.updateTable('users').set({ ...scimColumns(doc, person), scim_version: (holder.scim_version ?? 0) + 1, updated_at: now }).where('id', '=', id).execute();
@@ -136,6 +143,10 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
     const fresh = !holder && (await readScimConfig(trx, s.tenant.id)).licence !== 'all-active';
     const mailed = fresh ? false : await afterWrite(s, trx, [id]);
     return { row: await scimUser(trx, s, id), mailed };
+  }).catch((e: unknown) => {
+    // The same userName created by two requests at once (PostgreSQL): the later one is the duplicate.
+    if (isUniqueViolation(e, SIP_INDEX)) throw duplicate(person.sip);
+    throw e;
   });
   if (mailed) s.onMailQueued?.();
   return resourceOf(row, base);
@@ -144,7 +155,7 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
 /** Writes a new document for an existing SCIM user (PUT, PATCH): columns, version, audit, licence. */
 async function rewrite(s: TenantScope, id: string, ifMatch: string | undefined, base: string, next: (u: UsersTable, doc: ScimDoc) => unknown, action: string): Promise<Record<string, unknown>> {
   const { row, mailed } = await groupedWrite(s, async (trx) => {
-    const u = await scimUser(trx, s, id);
+    const u = await scimUser(trx, s, id, true);
     checkVersion(ifMatch, u.scim_version ?? 0);
     const { doc, person } = read(next(u, docOf(u)));
     if (person.sip !== u.sip) {
@@ -179,7 +190,7 @@ export async function patchScimUser(s: TenantScope, id: string, body: unknown, i
  */
 export async function deleteScimUser(s: TenantScope, id: string, ifMatch: string | undefined): Promise<void> {
   const mailed = await groupedWrite(s, async (trx) => {
-    const u = await scimUser(trx, s, id);
+    const u = await scimUser(trx, s, id, true);
     checkVersion(ifMatch, u.scim_version ?? 0);
     await trx.deleteFrom('scim_group_members').where('user_id', '=', u.id).execute();
     await trx.updateTable('users').set({ source: 'csv', scim_external_id: null, scim_active: null, scim_attrs: null, scim_version: (u.scim_version ?? 0) + 1, updated_at: s.now() }).where('id', '=', u.id).execute();

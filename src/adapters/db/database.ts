@@ -181,6 +181,18 @@ export async function refreshStatistics(db: Db, tables: string[]): Promise<void>
   for (const t of tables) await sql`analyze ${sql.table(t)}`.execute(db.kysely);
 }
 
+/**
+ * Whether a database error is a unique-index violation (of `index` when given): PostgreSQL's 23505
+ * with the constraint's name, SQLite's SQLITE_CONSTRAINT_UNIQUE with the columns in its message.
+ * Two transactions inserting the same key at once on PostgreSQL: the second one fails this way.
+ */
+export function isUniqueViolation(e: unknown, index?: { name: string; columns: string[] }): boolean {
+  const err = e as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (err?.code === '23505') return !index || err.constraint === index.name;
+  if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE') return !index || index.columns.every((c) => String(err.message).includes(`.${c}`));
+  return false;
+}
+
 /** Runs `fn` in a transaction. Every multi-statement change goes through here. */
 export function inTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   return db.kysely.transaction().execute(fn);
