@@ -15,7 +15,7 @@ type EB = ExpressionBuilder<Database, 'outbox'>;
  * Instead a page reads this many messages (after the other filters, newest first) and shows what
  * matched among them, with a link to go on with the older ones.
  */
-export const MAIL_SEARCH_WINDOW = 25_000;
+export const MAIL_SEARCH_WINDOW = 10_000;
 
 export interface MailPage {
   rows: OutboxView[];

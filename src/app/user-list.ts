@@ -135,6 +135,19 @@ export async function countUsers(s: TenantScope, f: UserFilter): Promise<number>
   return Number(r.n);
 }
 
+/**
+ * The tenant's users' languages, in order: one index seek per language on (tenant, language, sip)
+ * (a "loose index scan"), where SELECT DISTINCT read all 100,000 users on every page of the list.
+ */
+export async function userLanguages(s: TenantScope): Promise<string[]> {
+  const { rows } = await sql<{ language: string | null }>`with recursive l(language) as (
+  select min(language) from users where tenant_id = ${s.tenant.id}
+  union all
+  select (select min(u.language) from users u where u.tenant_id = ${s.tenant.id} and u.language > l.language) from l where l.language is not null
+) select language from l where language is not null`.execute(s.db.kysely);
+  return rows.map((r) => r.language!);
+}
+
 /** Every user matching a filter, in SIP order, a batch at a time (export, bulk jobs). */
 export async function* usersMatching(s: TenantScope, f: UserFilter, opts: { batch?: number; afterSip?: string | null } = {}): AsyncGenerator<UserRow[]> {
   const size = opts.batch ?? 1000;

@@ -149,7 +149,7 @@ for (const dialect of DIALECTS) {
       } finally {
         await t.ctx.db.kysely.deleteFrom('outbox').where('recipient', 'in', ['e@contoso.com', 'f@contoso.com']).execute();
       }
-      assert.match((await get('/admin/dashboard')).body, /data-testid="days-as-of">Days before today as of 12:30 UTC/);
+      assert.match((await get('/admin/dashboard')).body, /data-testid="days-as-of">Days before today and enabled users as of 12:30 UTC/);
     });
 
     it('reads in French', async () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../../core/errors.ts';
 import { displayNumber } from '../../../core/phone-number.ts';
 import { filterParams, parseUserListQuery, USER_MAIL_STATES, USER_PIN_STATES, USER_SORTS, USER_SOURCES, USER_STATES, type UserFilter, type UserListQuery } from '../../../core/user-filter.ts';
-import { countUsersUpTo, listUserPage, type UserRow } from '../../../app/user-list.ts';
+import { countUsersUpTo, listUserPage, userLanguages, type UserRow } from '../../../app/user-list.ts';
 import { JOB_KINDS } from '../../../app/user-jobs.ts';
 import { scopeFor } from '../auth.ts';
 import { html, type Html } from '../html.ts';
@@ -38,7 +38,7 @@ export async function usersListPage(c: PageCtx, req: FastifyRequest, deps: PageD
   const [total, bridges, languages] = await Promise.all([
     first && res.next === null ? res.rows.length : countUsersUpTo(s, q.filter, USER_COUNT_CAP),
     s.db.kysely.selectFrom('bridges').select(['id', 'name']).where('tenant_id', '=', s.tenant.id).orderBy('name').execute(),
-    s.db.kysely.selectFrom('users').select('language').distinct().where('tenant_id', '=', s.tenant.id).orderBy('language').execute(),
+    userLanguages(s),
   ]);
   const capText = USER_COUNT_CAP.toLocaleString(c.lang === 'fr' ? 'fr-FR' : 'en-US');
   const bridgeName = new Map(bridges.map((b) => [b.id, b.name]));
@@ -56,7 +56,7 @@ ${filterSelect(c, 'state', 'users.state', opt('users.state', USER_STATES), f.sta
 ${filterSelect(c, 'pin', 'users.pin', opt('users.pin', USER_PIN_STATES), f.pin)}
 ${filterSelect(c, 'mail', 'users.mail', opt('users.mail', USER_MAIL_STATES), f.mail)}
 ${filterSelect(c, 'bridge', 'user.bridge', bridges.map((b) => ({ value: b.id, label: b.name })), f.bridge)}
-${filterSelect(c, 'language', 'user.language', languages.filter((l) => l.language).map((l) => ({ value: l.language, label: l.language })), f.language)}
+${filterSelect(c, 'language', 'user.language', languages.filter((l) => l).map((l) => ({ value: l, label: l })), f.language)}
 ${filterSelect(c, 'source', 'users.source', opt('users.source', USER_SOURCES), f.source)}
 <div class="field"><label for="f-sort">${c.t('users.sort')}</label><select id="f-sort" name="sort">${USER_SORTS.map((v) => html`<option value="${v}"${v === q.sort ? html` selected` : ''}>${c.t(`users.sort.${v}` as MsgKey)}</option>`)}</select></div>
 <div class="field"><label for="f-dir">${c.t('users.dir')}</label><select id="f-dir" name="dir">${(['asc', 'desc'] as const).map((v) => html`<option value="${v}"${v === q.dir ? html` selected` : ''}>${c.t(`users.dir.${v}`)}</option>`)}</select></div>
