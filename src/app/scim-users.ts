@@ -127,6 +127,7 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
   const { row, mailed } = await groupedWrite(s, async (trx) => {
     const holder = await trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('sip', '=', person.sip).executeTakeFirst();
     let id: string;
+    let inserted: UsersTable | null = null;
     if (holder) {
       if (holder.source === 'scim') throw duplicate(person.sip, holder.id);
       if (holder.directory_id) throw new AppError('SCIM_UNIQUENESS', `${person.sip.slice(4)} comes from a directory connection; it cannot also be provisioned by SCIM.`, { field: 'userName' });
@@ -136,12 +137,14 @@ export async function createScimUser(s: TenantScope, body: unknown, base: string
     } else {
       const fresh = newUserRow(s, { UserUri: person.sip, DisplayName: person.displayName, EmailAddress: person.email, Language: person.language, Phone: person.phone }, now);
       id = fresh.id;
-      await trx.insertInto('users').values({ ...fresh, ...scimColumns(doc, person), scim_version: 1 }).execute();
+      inserted = { ...fresh, ...scimColumns(doc, person), scim_version: 1 };
+      await trx.insertInto('users').values(inserted).execute();
       await insertAuditRows(trx, [auditRow(s, 'user.add', { userId: id, label: person.sip }, { source: 'scim', displayName: person.displayName, language: fresh.language })]);
     }
-    // A new user is in no group yet: under a licence group nothing can change.
-    const fresh = !holder && (await readScimConfig(trx, s.tenant.id)).licence !== 'all-active';
-    const mailed = fresh ? false : await afterWrite(s, trx, [id]);
+    // A new user is in no group yet: under a licence group nothing can change, and the row
+    // written is the answer (no re-read).
+    if (inserted && (await readScimConfig(trx, s.tenant.id)).licence !== 'all-active') return { row: inserted, mailed: false };
+    const mailed = await afterWrite(s, trx, [id]);
     return { row: await scimUser(trx, s, id), mailed };
   }).catch((e: unknown) => {
     // The same userName created by two requests at once (PostgreSQL): the later one is the duplicate.
