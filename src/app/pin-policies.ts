@@ -37,6 +37,17 @@ async function readPolicy(trx: Trx, tenantId: string, identity: string): Promise
   return identity === 'Global' ? globalDefault() : null;
 }
 
+/**
+ * Every policy of the tenant in one read, for a batch of users: `policyOf(user)` then answers as
+ * `policyForUser` would, without a query per user (a tenant has a handful of policies).
+ */
+export async function tenantPolicies(trx: Trx, tenantId: string): Promise<(user: Pick<UsersTable, 'pin_policy'>) => PinPolicy> {
+  const rows = await trx.selectFrom('pin_policies').selectAll().where('tenant_id', '=', tenantId).execute();
+  const byIdentity = new Map(rows.map((r) => [r.identity, toPolicy(r)]));
+  const global = byIdentity.get('Global') ?? globalDefault();
+  return (user) => (user.pin_policy ? byIdentity.get(user.pin_policy) : undefined) ?? global;
+}
+
 /** The policy that governs a user's PIN: the one granted to the user, else the global one. */
 export async function policyForUser(trx: Trx, tenantId: string, user: Pick<UsersTable, 'pin_policy'>): Promise<PinPolicy> {
   // One statement of one shape whatever the user has (granted policy or not, stored or not), so

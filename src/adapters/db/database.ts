@@ -18,6 +18,8 @@ export interface Db {
   /** Where the data lives, for messages (file path or URL without password). */
   readonly location: string;
   close(): Promise<void>;
+  /** SQLite only: one-user transactions grouped under one commit (see GroupCommit). */
+  readonly groupCommit?: GroupCommit;
 }
 
 // Each driver is loaded when a database of its kind is opened: a CLI call on SQLite never pays
@@ -35,22 +37,97 @@ export function loadPg(): typeof pgModule {
 }
 
 /**
+ * Group commit, for a script's run of one-user calls (`ForEach-Object { Set-… -Identity $_.Email }`):
+ * between `enter()` and `flush()` each transaction is a savepoint inside one real transaction,
+ * committed every GROUP_MAX transactions or GROUP_MS (so other writers wait little), and at
+ * `flush()`. A transaction that fails rolls back its savepoint alone: the other users stay done.
+ * One fsync per group instead of one per user; the caller flushes before it prints, prompts or
+ * ends, so nothing is reported done before it is on disk.
+ */
+export interface GroupCommit {
+  enter(): void;
+  flush(): Promise<void>;
+}
+
+const GROUP_MAX = 500;
+const GROUP_MS = 250;
+const raw = (q: string) => CompiledQuery.raw(q);
+
+/**
  * SQLite transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later writes can fail
  * with SQLITE_BUSY at once (no busy wait) when another process (a worker, the CLI) writes too.
  */
-class ImmediateSqliteDriver extends SqliteDriver {
+class ImmediateSqliteDriver extends SqliteDriver implements GroupCommit {
+  #grouping = false;
+  /** The real transaction of a group, while one is open: when it began and how many it holds. */
+  #open: { since: number; count: number } | null = null;
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    if (this.#open && (!this.#grouping || this.#open.count >= GROUP_MAX || Date.now() - this.#open.since >= GROUP_MS)) await this.#commitGroup(connection);
+    if (!this.#grouping) {
+      await connection.executeQuery(raw('begin immediate'));
+      return;
+    }
+    if (!this.#open) {
+      await connection.executeQuery(raw('begin immediate'));
+      this.#open = { since: Date.now(), count: 0 };
+    }
+    await connection.executeQuery(raw('savepoint dialin_group'));
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#open) return super.commitTransaction(connection);
+    await connection.executeQuery(raw('release dialin_group'));
+    this.#open.count++;
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#open) return super.rollbackTransaction(connection);
+    await connection.executeQuery(raw('rollback to dialin_group'));
+    await connection.executeQuery(raw('release dialin_group'));
+  }
+
+  async #commitGroup(connection: DatabaseConnection): Promise<void> {
+    this.#open = null;
+    try {
+      await connection.executeQuery(raw('commit'));
+    } catch (e) {
+      await connection.executeQuery(raw('rollback')).catch(() => {});
+      throw e;
+    }
+  }
+
+  enter(): void {
+    this.#grouping = true;
+  }
+
+  async flush(): Promise<void> {
+    this.#grouping = false;
+    if (!this.#open) return;
+    const connection = await this.acquireConnection();
+    try {
+      if (this.#open) await this.#commitGroup(connection);
+    } finally {
+      await this.releaseConnection();
+    }
+  }
+
+  override async destroy(): Promise<void> {
+    // What a group holds was reported done to the script: it is committed, not dropped at close.
+    await this.flush().catch(() => {});
+    await super.destroy();
   }
 }
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  driver: ImmediateSqliteDriver | null = null;
   constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
     super(config);
     this.#config = config;
   }
   override createDriver(): SqliteDriver {
-    return new ImmediateSqliteDriver(this.#config);
+    this.driver = new ImmediateSqliteDriver(this.#config);
+    return this.driver;
   }
 }
 
@@ -97,24 +174,24 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
   }
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const file = sqliteFile(opts.dataDir);
-  const kysely = new Kysely<Database>({
-    log: opts.log,
-    dialect: new ImmediateSqliteDialect({
-      database: async () => {
-        const Sqlite = require('better-sqlite3') as typeof SqliteDatabase;
-        const d = new Sqlite(file);
-        d.pragma('journal_mode = WAL');
-        // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
-        d.pragma('synchronous = FULL');
-        d.pragma('foreign_keys = ON');
-        d.pragma('busy_timeout = 10000');
-        // 32 MB of page cache: bulk runs over 100,000s of users re-read index pages otherwise.
-        d.pragma('cache_size = -32768');
-        return withStatementCache(d);
-      },
-    }),
+  const dialect = new ImmediateSqliteDialect({
+    database: async () => {
+      const Sqlite = require('better-sqlite3') as typeof SqliteDatabase;
+      const d = new Sqlite(file);
+      d.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
+      d.pragma('synchronous = FULL');
+      d.pragma('foreign_keys = ON');
+      d.pragma('busy_timeout = 10000');
+      // 32 MB of page cache: bulk runs over 100,000s of users re-read index pages otherwise.
+      d.pragma('cache_size = -32768');
+      return withStatementCache(d);
+    },
   });
-  return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
+  const kysely = new Kysely<Database>({ log: opts.log, dialect });
+  // The driver is made when Kysely is constructed; the group commit goes through it.
+  const groupCommit: GroupCommit = { enter: () => dialect.driver?.enter(), flush: async () => dialect.driver?.flush() };
+  return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy(), groupCommit };
 }
 
 /** The migrations recorded as applied in the database, by name ([] for a new database). One query. */

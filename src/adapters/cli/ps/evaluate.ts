@@ -2,6 +2,7 @@ import { AppError, isAppError } from '../../../core/errors.ts';
 import { visible } from '../../../core/text.ts';
 import type { AppContext } from '../../../app/context.ts';
 import type { Config } from '../../../config/config.ts';
+import type { GroupCommit } from '../../db/database.ts';
 import type { Token } from '../ps-tokenize.ts';
 import type { CmdletDef, Params } from '../cmdlet.ts';
 import { collect, ObjectStream, type StageData } from './stream.ts';
@@ -31,6 +32,14 @@ const LAYOUT = new WeakMap<object, 'list' | 'table'>();
 /** Objects made by `New-… -InMemory`: -Instance on them creates instead of changes. */
 const IN_MEMORY = new WeakMap<object, CmdletDef>();
 
+/**
+ * Cmdlets kept out of a group commit: the welcome script delivers through a connection of its
+ * own, which would wait on the group's open transaction.
+ */
+const UNGROUPED = new Set(['Set-CsPinSendCAWelcomeMail']);
+/** Built-ins that say or write something: what the script did so far is committed first. */
+const SAYS = new Set(['write-host', 'write-warning', 'write-information', 'write-verbose', 'out-file', 'export-csv', 'out-host']);
+
 /** A terminating error with the line of the statement that raised it. */
 class Located extends Error {
   constructor(readonly inner: unknown, readonly at: Pos) {
@@ -47,6 +56,7 @@ export class Evaluator {
   vars = new Map<string, unknown>();
   status = 0;
   #notes = new Set<string>();
+  #group: GroupCommit | null = null;
 
   constructor(readonly host: ScriptHost, readonly script: Script) {
     for (const [k, v] of [['true', true], ['false', false], ['null', null]] as const) this.vars.set(k, v);
@@ -54,14 +64,33 @@ export class Evaluator {
 
   async run(): Promise<number> {
     checkScript(this.script.statements);
-    for (const st of this.script.statements) {
-      try {
-        this.print(await this.statement(st));
-      } catch (e) {
-        throw this.located(e, st);
+    try {
+      for (const st of this.script.statements) {
+        let out: unknown[];
+        try {
+          out = await this.statement(st);
+          await this.flushGroup();
+        } catch (e) {
+          // The calls done before the error stay done, as in PowerShell: committed, then reported.
+          await this.flushGroup().catch(() => {});
+          throw this.located(e, st);
+        }
+        this.print(out);
       }
+    } finally {
+      await this.flushGroup().catch(() => {});
     }
     return this.status;
+  }
+
+  /**
+   * Commits the one-user calls grouped so far (see GroupCommit in adapters/db/database.ts): before
+   * a statement's output is printed, before a script writes or says anything, at the end.
+   */
+  async flushGroup(): Promise<void> {
+    const group = this.#group;
+    this.#group = null;
+    await group?.flush();
   }
 
   located(e: unknown, st: Pos): AppError {
@@ -226,6 +255,7 @@ export class Evaluator {
     for (const k of COMMON) args.named.delete(k);
     args.order = args.order.filter((o) => o.name === null || !COMMON.has(o.name.toLowerCase()));
     const action = (ea ?? toText(this.getVar('ErrorActionPreference')) ?? '').toLowerCase() || 'stop';
+    if (b && SAYS.has(lc)) await this.flushGroup();
     try {
       if (b) return input instanceof ObjectStream && b.stream ? b.stream(this, args, input, c) : await b.run(this, args, await collect(input), c);
       return await this.cmdlet(def!, args, input, c);
@@ -382,7 +412,19 @@ export class Evaluator {
       else tokens.push({ t: 'word', v: `-${o.name}`, quoted: false }, ...valueTokens(o.value, c));
     }
     const ctx = await this.host.ctx();
+    // One-user calls in a loop (`ForEach-Object { Set-… -Identity $_.Email }`) share one commit
+    // per group of users instead of an fsync each; a call that prompts, reads standard input,
+    // consumes a pipeline in batches of its own or delivers mail first commits what is grouped.
+    const group = ctx.db.groupCommit;
+    const prompts = order.some((o) => (o.name !== null && /^confirm$/i.test(o.name)) || o.value === '-');
+    const grouped = !!group && !prompts && !UNGROUPED.has(def.name) && Object.keys(preset).length === 0;
+    if (grouped) {
+      group.enter();
+      this.#group = group;
+    } else await this.flushGroup();
     const { output, bound } = await invokeCmdlet(ctx, this.host.config, def, tokens, this.host.term, this.host.globals, preset);
+    // A group run's summary says "done": what calls inside its stream grouped is committed first.
+    if (!grouped) await this.flushGroup();
     printSummary(output, bound, this.host.term);
     if (output.failure) throw output.failure;
     if (output.kind === 'stream') {
