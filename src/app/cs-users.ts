@@ -88,12 +88,19 @@ export function checkResultSize(n: number | null | undefined): number | null {
   return n;
 }
 
-/** The users that match, in SIP address order, at most `resultSize`. */
-export async function* csUsers(s: TenantScope, q: CsUserQuery): AsyncGenerator<CsUser> {
+/**
+ * The users that match, in SIP address order, at most `resultSize`. The query is checked at the
+ * call (a bad -OU is refused before anything is read); the users come as they are iterated.
+ */
+export function csUsers(s: TenantScope, q: CsUserQuery): AsyncGenerator<CsUser> {
   const limit = checkResultSize(q.resultSize);
   if (q.ou !== null && q.ou !== undefined && !looksLikeDn(q.ou)) {
     throw new AppError('INVALID_ARGUMENT', `-OU "${printable(q.ou).slice(0, 80)}" is not a distinguished name such as "OU=Finance,DC=litwareinc,DC=com".`, { field: 'OU' });
   }
+  return matchingUsers(s, q, limit);
+}
+
+async function* matchingUsers(s: TenantScope, q: CsUserQuery, limit: number | null): AsyncGenerator<CsUser> {
   const db = s.db.kysely;
   const mappings = new Map<string, Mapping>();
   for (const c of await db.selectFrom('directory_connections').selectAll().where('tenant_id', '=', s.tenant.id).execute()) mappings.set(c.id, connectionMapping(c));

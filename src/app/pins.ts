@@ -8,7 +8,7 @@ import { inTransaction } from '../adapters/db/database.ts';
 import { VERIFY_DECOY_SLOTS } from '../adapters/db/migrations/0013_verify_decoys.ts';
 import { audit, auditRow, insertAuditRows } from './audit.ts';
 import { skippedFor, type ItemResult } from './bulk.ts';
-import type { Resolved } from './users.ts';
+import { findUsers, type Resolved } from './users.ts';
 import { policyForUser, tenantPolicies } from './pin-policies.ts';
 import { readSettings } from './tenant-settings.ts';
 import { supersedePinMails } from './mail-queue.ts';
@@ -118,14 +118,40 @@ export interface PinInfo {
 }
 
 export async function pinInfo(trx: Trx, s: TenantScope, user: UsersTable): Promise<PinInfo> {
-  const policy = await policyForUser(trx, s.tenant.id, user);
+  return pinInfoView(user, await policyForUser(trx, s.tenant.id, user), s.now());
+}
+
+function pinInfoView(user: UsersTable, policy: PinPolicy, now: number): PinInfo {
   return {
     Identity: user.sip,
     IsPinSet: user.pin_hash !== null,
-    IsLockedOut: isLockedOut(lockoutOf(user), s.now()),
+    IsLockedOut: isLockedOut(lockoutOf(user), now),
     LastPinChangeTime: user.pin_set_at ? new Date(user.pin_set_at).toISOString() : null,
     PinExpirationTime: user.pin_set_at && policy.PINLifetime > 0 ? new Date(user.pin_set_at + policy.PINLifetime * DAY_MS).toISOString() : null,
   };
+}
+
+/**
+ * The PIN information of many users as their identities come (a pipeline from Get-CsUser, a
+ * file): resolved `batchSize` at a time with the policies read once a batch, each object handed
+ * on before the next batch is read, so 100,000 users never sit in memory. An identity that names
+ * no user gives no object (as the group run did).
+ */
+export async function* pinInfoOf(s: TenantScope, inputs: AsyncIterable<string> | Iterable<string>, batchSize = 500): AsyncGenerator<PinInfo> {
+  const db = s.db.kysely;
+  async function* resolve(batch: string[]): AsyncGenerator<PinInfo> {
+    const policyOf = await tenantPolicies(db, s.tenant.id);
+    for (const r of await findUsers(db, s.tenant.id, batch)) if ('user' in r) yield pinInfoView(r.user, policyOf(r.user), s.now());
+  }
+  let batch: string[] = [];
+  for await (const input of inputs) {
+    batch.push(input);
+    if (batch.length < batchSize) continue;
+    const full = batch;
+    batch = [];
+    yield* resolve(full);
+  }
+  if (batch.length) yield* resolve(batch);
 }
 
 export async function lockPin(trx: Trx, s: TenantScope, user: UsersTable): Promise<void> {
@@ -284,13 +310,7 @@ export async function* pinInfoPages(s: TenantScope, pageSize = 1000): AsyncGener
       const key = u.pin_policy ?? '';
       if (!policies.has(key)) policies.set(key, policyForUser(s.db.kysely, s.tenant.id, u));
       const policy = await policies.get(key)!;
-      yield {
-        Identity: u.sip,
-        IsPinSet: u.pin_hash !== null,
-        IsLockedOut: isLockedOut(lockoutOf(u), s.now()),
-        LastPinChangeTime: u.pin_set_at ? new Date(u.pin_set_at).toISOString() : null,
-        PinExpirationTime: u.pin_set_at && policy.PINLifetime > 0 ? new Date(u.pin_set_at + policy.PINLifetime * DAY_MS).toISOString() : null,
-      };
+      yield pinInfoView(u, policy, s.now());
     }
     if (page.length < pageSize) return;
     after = page[page.length - 1]!.sip;

@@ -53,6 +53,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await pins(), afterRun);
     });
 
+    it('Get-CsUser and Get-CsClientPinInfo stream too: the sink commits its first batch before the source has read its last user', async () => {
+      // Collected anywhere upstream, the ForEach-Object stage would see the last user before the
+      // sink had committed anything.
+      const probe = (what: string) => `ForEach-Object { if ($_.SipAddress -eq '${sips.at(-1)}' -or $_.Identity -eq '${sips.at(-1)}') { Write-Host "${what}: $((Get-CsClientPinInfo -Identity ${sips[0]}).IsLockedOut)" }; $_ }`;
+      const locked = await expectOk(t, ['-Command', `Get-CsUser | ${probe('first locked')} | Lock-CsClientPin`]);
+      assert.match(locked.stdout, /first locked: True/, locked.stderr);
+      assert.match(locked.stderr, new RegExp(`^Lock-CsClientPin: ${USERS} user\\(s\\): ${USERS} locked, 0 unchanged, 0 skipped\\.$`, 'm'));
+      const unlocked = await expectOk(t, ['-Command', `Get-CsUser | Get-CsClientPinInfo | ${probe('first still locked')} | Unlock-CsClientPin`]);
+      assert.match(unlocked.stdout, /first still locked: False/, unlocked.stderr);
+      assert.match(unlocked.stderr, new RegExp(`^Unlock-CsClientPin: ${USERS} user\\(s\\): ${USERS} unlocked, 0 unchanged, 0 skipped\\.$`, 'm'));
+    });
+
     it('a stream feeds the stages that need all of it, and prints at the end of a pipeline', async () => {
       const r = await expectOk(t, ['-Command', "(Get-CsClientPinInfo | Measure-Object).Count; Get-CsClientPinInfo | Select-Object -First 2 -ExpandProperty Identity; Get-CsClientPinInfo | Sort-Object Identity -Descending | Select-Object -First 1 -ExpandProperty Identity"]);
       assert.deepEqual(r.stdout.trim().split('\n'), [String(USERS), sips[0], sips[1], sips.at(-1)]);

@@ -9,7 +9,7 @@ import { tokenize, type Token } from './ps-tokenize.ts';
 import { findCmdlet, CMDLETS } from './cmdlets/index.ts';
 import { closest } from './suggest.ts';
 import { render, scalar } from './format.ts';
-import { RunProgress } from './progress.ts';
+import { RunProgress, type ReportFile } from './progress.ts';
 import type { CmdletDef, CmdletIO, CmdletOutput, Identities, Params } from './cmdlet.ts';
 
 export interface Terminal {
@@ -108,7 +108,16 @@ export async function executeTokens(ctx: AppContext, config: Readonly<Config>, t
  * Binds and runs one cmdlet without printing its objects: the script evaluator passes them down
  * its pipeline. A group run's summary is the caller's to print (printSummary).
  */
-export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, def: CmdletDef, args: Token[], term: Terminal, globals: Partial<GlobalOptions> = {}, preset: Params = {}): Promise<{ output: CmdletOutput; bound: Bound }> {
+export async function invokeCmdlet(
+  ctx: AppContext,
+  config: Readonly<Config>,
+  def: CmdletDef,
+  args: Token[],
+  term: Terminal,
+  globals: Partial<GlobalOptions> = {},
+  preset: Params = {},
+  sharedReport?: (path: string) => ReportFile,
+): Promise<{ output: CmdletOutput; bound: Bound }> {
   checkTokens(args);
   const bound = await bind(def, args, globals, preset);
   const p = bound.params;
@@ -119,7 +128,7 @@ export async function invokeCmdlet(ctx: AppContext, config: Readonly<Config>, de
   const scope = scopeOf(ctx, tenant);
   for (const pd of def.params) if (pd.ignored && p[pd.name] !== undefined) term.err(`WARNING: ${pd.ignored}.`);
 
-  const progress = new RunProgress({ label: def.name, reportFile: bound.globals.report });
+  const progress = new RunProgress({ label: def.name, reportFile: bound.globals.report, sharedReport });
   // A group's size is known before it runs (a file is counted first), so the progress has an ETA.
   const group = Object.values(p).find((v): v is Identities => typeof v === 'object' && v !== null && 'group' in v && v.group);
   if (group) {

@@ -58,16 +58,19 @@ export class ContextHolder {
 const NATIVE = ['shell', 'serve', 'worker', 'migrate', 'tenant', 'users', 'outbox', 'mail', 'audit', 'run', 'help', 'template', 'doctor', 'token', 'admin', 'dkim', 'bounces', 'directory', 'key', 'scim', 'backup', 'restore', 'sso'];
 
 /** Splits leading `--tenant X` / `--json` off argv, so they may come before a cmdlet name. */
-function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean } {
+function leadingGlobals(argv: string[]): { rest: string[]; tenant: string | null; json: boolean; report: string | null } {
   let tenant: string | null = null;
   let json = false;
+  let report: string | null = null;
   let i = 0;
   for (; i < argv.length; i++) {
     if (argv[i] === '--json') json = true;
     else if (argv[i] === '--tenant') tenant = argv[++i] ?? null;
+    // `dialin --report r.csv -Command '…'`: every user outcome of the script's cmdlets in one file.
+    else if (argv[i] === '--report' && /^-(command|c)$/i.test(argv[i + 2] ?? '')) report = argv[++i] ?? null;
     else break;
   }
-  return { rest: argv.slice(i), tenant, json };
+  return { rest: argv.slice(i), tenant, json, report };
 }
 
 /** Commander's own usage errors (unknown option, missing value…) under our stable codes. */
@@ -85,12 +88,12 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
     checkArgs(argv.map((a, i) => (/^-(command|c)$/i.test(argv[i - 1] ?? '') ? a.replace(/[\r\n\t]/g, ' ') : a)));
     const config = loadConfig(env);
     holder = new ContextHolder(config);
-    const { rest, tenant, json: leadingJson } = leadingGlobals(argv);
+    const { rest, tenant, json: leadingJson, report } = leadingGlobals(argv);
     const first = rest[0] ?? '';
     const firstWord = first.trim().split(/\s+/)[0] ?? '';
     if (/^-(command|c)$/i.test(first)) {
       // `dialin -Command '…'`, as `pwsh -Command`: the rest is one script.
-      return await runScriptText(holder, rest.slice(1).join(' '), null, term, { tenant, json: leadingJson });
+      return await runScriptText(holder, rest.slice(1).join(' '), null, term, { tenant, json: leadingJson, report });
     }
     if (firstWord && isCmdletName(firstWord)) {
       const line = argvToLine(rest);
@@ -118,7 +121,7 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
 }
 
 /** Parses a whole script (refusing it before anything runs if it is outside the subset), then runs it. */
-async function runScriptText(holder: ContextHolder, text: string, file: string | null, term: Terminal, globals: { tenant: string | null; json: boolean }): Promise<number> {
+async function runScriptText(holder: ContextHolder, text: string, file: string | null, term: Terminal, globals: { tenant: string | null; json: boolean; report?: string | null }): Promise<number> {
   const { parseScript } = await import('./ps/parser.ts');
   const { Evaluator } = await import('./ps/evaluate.ts');
   const script = parseScript(text);
@@ -179,7 +182,8 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
     .command('run')
     .description('Run a file of cmdlet lines (backtick continuation, # comments); stops at the first error with its line number')
     .argument('<file>', 'script, e.g. setup.ps1')
-    .action(async (file: string) => {
+    .option('--report <file>', "one CSV line per user outcome of the script's cmdlets")
+    .action(async (file: string, o: { report?: string }) => {
       let bytes: Buffer;
       try {
         bytes = fs.readFileSync(file);
@@ -189,7 +193,7 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
       const text = decodeUtf8(bytes, 'file', `The script ${file}`);
       const g = program.opts<{ tenant?: string; json?: boolean }>();
       // A group that skipped users does not stop the script; the script then exits with that status.
-      status.code = await runScriptText(holder, text, file, term, { tenant: g.tenant ?? null, json: !!g.json });
+      status.code = await runScriptText(holder, text, file, term, { tenant: g.tenant ?? null, json: !!g.json, report: o.report ?? null });
     });
 
   program

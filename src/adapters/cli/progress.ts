@@ -13,6 +13,27 @@ import { csvLine } from '../files/csv-cell.ts';
 // Loaded when a bar is first drawn (a terminal and more than one user): not at every CLI start.
 const require = createRequire(import.meta.url);
 
+/**
+ * A `--report FILE.csv`: a header, then one line per user outcome. A script shares one per file
+ * name among its calls (one header, every call's lines), so `ForEach-Object { Set-… --report r.csv }`
+ * and `dialin run FILE.ps1 --report r.csv` give one line per user, not the last call's.
+ */
+export class ReportFile {
+  readonly #out: fs.WriteStream;
+  constructor(readonly path: string) {
+    this.#out = fs.createWriteStream(path, { flags: 'w' });
+    this.#out.write(`${csvLine(['Identity', 'User', 'Outcome', 'Code', 'Reason'])}\n`);
+  }
+
+  add(r: ItemResult): void {
+    this.#out.write(`${csvLine([r.input, r.user ?? '', r.status ?? r.outcome, r.code ?? '', r.reason ?? ''])}\n`);
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((res) => this.#out.end(res));
+  }
+}
+
 export class RunProgress {
   #bar: cliProgress.SingleBar | null = null;
   #count = 0;
@@ -20,14 +41,16 @@ export class RunProgress {
   /** Set at the first result: the rate and ETA leave out the set-up before it (counting, relay check). */
   #started = 0;
   #lastLine = 0;
-  #report: fs.WriteStream | null = null;
+  #report: ReportFile | null = null;
+  /** True when the report is this run's own (closed at finish); false for a script's shared one. */
+  #ownsReport = false;
   readonly #stream: NodeJS.WriteStream;
 
-  constructor(opts: { label: string; reportFile: string | null; stream?: NodeJS.WriteStream }) {
+  constructor(opts: { label: string; reportFile: string | null; stream?: NodeJS.WriteStream; sharedReport?: (path: string) => ReportFile }) {
     this.#stream = opts.stream ?? process.stderr;
     if (opts.reportFile) {
-      this.#report = fs.createWriteStream(opts.reportFile, { flags: 'w' });
-      this.#report.write(`${csvLine(['Identity', 'User', 'Outcome', 'Code', 'Reason'])}\n`);
+      this.#ownsReport = !opts.sharedReport;
+      this.#report = opts.sharedReport ? opts.sharedReport(opts.reportFile) : new ReportFile(opts.reportFile);
     }
     this.label = opts.label;
   }
@@ -41,7 +64,7 @@ export class RunProgress {
 
   add(r: ItemResult): void {
     if (this.#count++ === 0) this.#started = this.#lastLine = Date.now();
-    if (this.#report) this.#report.write(`${csvLine([r.input, r.user ?? '', r.status ?? r.outcome, r.code ?? '', r.reason ?? ''])}\n`);
+    this.#report?.add(r);
     if (this.#count < 2) return; // one user needs no progress
     if (this.#stream.isTTY) {
       if (!this.#bar) {
@@ -74,7 +97,7 @@ export class RunProgress {
       this.#bar.update(this.#count, { rate: this.rate().toFixed(0) });
       this.#bar.stop();
     }
-    if (this.#report) await new Promise<void>((res) => this.#report!.end(res));
+    if (this.#report && this.#ownsReport) await this.#report.close();
   }
 }
 

@@ -33,9 +33,17 @@ function csUserCmdlet(name: string, synopsis: string): CmdletDef {
       const ldapFilter = ldap === null ? null : (await import('../../ldap/ldap-filter-parse.ts')).parseLdapFilter(ldap);
       const filter = str(p, 'Filter') === null ? null : parsePsFilter(str(p, 'Filter')!);
       const identity = str(p, 'Identity');
+      const users = csUsers(io.scope, { identity, ou: str(p, 'OU'), ldapFilter, filter, resultSize: int(p, 'ResultSize') });
+      if (identity === null) {
+        // Every user (or those an -OU or filter keeps): a stream read in keyset pages as the pipeline asks.
+        const objects = (async function* () {
+          for await (const u of users) yield { ...u } as Record<string, unknown>;
+        })();
+        return { kind: 'stream', objects };
+      }
       const objects: CsUser[] = [];
-      for await (const u of csUsers(io.scope, { identity, ou: str(p, 'OU'), ldapFilter, filter, resultSize: int(p, 'ResultSize') })) objects.push(u);
-      return { kind: 'objects', objects: objects.map((o) => ({ ...o })), single: !!identity };
+      for await (const u of users) objects.push(u);
+      return { kind: 'objects', objects: objects.map((o) => ({ ...o })), single: true };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { AppError } from '../../../core/errors.ts';
-import { lockPin, pinInfo, pinInfoPages, setClientPins, unlockPin } from '../../../app/pins.ts';
+import { lockPin, pinInfo, pinInfoOf, pinInfoPages, setClientPins, unlockPin } from '../../../app/pins.ts';
 import { getPinPolicies, grantPinPolicy, newPinPolicy, removePinPolicy, setPinPolicy } from '../../../app/pin-policies.ts';
 import { perUser } from '../../../app/bulk.ts';
 import type { PinPolicy } from '../../../core/pin-policy.ts';
@@ -66,8 +66,10 @@ export const pinCmdlets: CmdletDef[] = [
     ],
     async run(io, p) {
       if (p.Identity === undefined) return { kind: 'stream', objects: pinInfoPages(io.scope) as AsyncIterable<Record<string, unknown>> };
-      const out: Record<string, unknown>[] = [];
       const who = ids(p);
+      // Many users (a pipeline, a file): a stream, read a batch at a time as the next stage asks.
+      if (who.group) return { kind: 'stream', objects: pinInfoOf(io.scope, who.values) as AsyncIterable<Record<string, unknown>> };
+      const out: Record<string, unknown>[] = [];
       const res = await runGroup({ ...io, onResult: (r) => r.output && out.push(r.output) }, who, 'shown', perUser(async (trx, u) => ({ outcome: 'unchanged', output: { ...(await pinInfo(trx, io.scope, u)) } })));
       return res.kind === 'group' ? { kind: 'objects', objects: out } : { ...res, note: undefined };
     },

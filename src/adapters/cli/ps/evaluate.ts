@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { AppError, isAppError } from '../../../core/errors.ts';
 import { visible } from '../../../core/text.ts';
 import type { AppContext } from '../../../app/context.ts';
 import type { Config } from '../../../config/config.ts';
 import type { GroupCommit } from '../../db/database.ts';
+import { ReportFile } from '../progress.ts';
 import type { Token } from '../ps-tokenize.ts';
 import type { CmdletDef, Params } from '../cmdlet.ts';
 import { collect, ObjectStream, type StageData } from './stream.ts';
@@ -57,6 +59,10 @@ export class Evaluator {
   status = 0;
   #notes = new Set<string>();
   #group: GroupCommit | null = null;
+  /** Cmdlets now consuming a pipeline in batches of their own: no grouping while one runs. */
+  #sinks = 0;
+  /** The script's --report files by name: each call naming one adds its lines to it. */
+  #reports = new Map<string, ReportFile>();
 
   constructor(readonly host: ScriptHost, readonly script: Script) {
     for (const [k, v] of [['true', true], ['false', false], ['null', null]] as const) this.vars.set(k, v);
@@ -79,6 +85,7 @@ export class Evaluator {
       }
     } finally {
       await this.flushGroup().catch(() => {});
+      for (const r of this.#reports.values()) await r.close();
     }
     return this.status;
   }
@@ -417,14 +424,26 @@ export class Evaluator {
     // consumes a pipeline in batches of its own or delivers mail first commits what is grouped.
     const group = ctx.db.groupCommit;
     const prompts = order.some((o) => (o.name !== null && /^confirm$/i.test(o.name)) || o.value === '-');
-    const grouped = !!group && !prompts && !UNGROUPED.has(def.name) && Object.keys(preset).length === 0;
+    const streamed = Object.keys(preset).length > 0;
+    // Not inside a sink's run either: its batches commit as they go, as its report says.
+    const grouped = !!group && !prompts && !UNGROUPED.has(def.name) && !streamed && this.#sinks === 0;
     if (grouped) {
       group.enter();
       this.#group = group;
     } else await this.flushGroup();
-    const { output, bound } = await invokeCmdlet(ctx, this.host.config, def, tokens, this.host.term, this.host.globals, preset);
-    // A group run's summary says "done": what calls inside its stream grouped is committed first.
-    if (!grouped) await this.flushGroup();
+    if (streamed) this.#sinks++;
+    const report = (file: string) => {
+      const key = path.resolve(file);
+      if (!this.#reports.has(key)) this.#reports.set(key, new ReportFile(file));
+      return this.#reports.get(key)!;
+    };
+    let result: Awaited<ReturnType<typeof invokeCmdlet>>;
+    try {
+      result = await invokeCmdlet(ctx, this.host.config, def, tokens, this.host.term, this.host.globals, preset, report);
+    } finally {
+      if (streamed) this.#sinks--;
+    }
+    const { output, bound } = result;
     printSummary(output, bound, this.host.term);
     if (output.failure) throw output.failure;
     if (output.kind === 'stream') {
