@@ -361,7 +361,7 @@ export class Evaluator {
     if (input === null) return await this.callOnce(def, args.order, c);
     // Pipeline binding by property name: the objects' Identity (or UserUri / SipAddress) feeds -Identity.
     const idParam = def.params.find((p) => p.name === 'Identity' || p.name === 'UserUri');
-    const bound = !idParam || args.order.some((o) => o.name && findParam(def, o.name) === idParam) || args.order.some((o) => o.name === null);
+    const bound = !idParam || args.order.some((o) => o.name && !o.name.startsWith('-') && findParam(def, o.name) === idParam) || args.order.some((o) => o.name === null);
     if (input instanceof ObjectStream) {
       // Up to two objects are read first: none or one run as a list did (one object is a single-user call).
       const it = input[Symbol.asyncIterator]();
