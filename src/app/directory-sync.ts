@@ -1,6 +1,9 @@
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
 import { AppError, isAppError } from '../core/errors.ts';
 import { mapEntry, requestedAttributes, type DirectoryPerson, type MappedEntry } from '../core/directory-mapping.ts';
-import { planSync, type CurrentUser, type PlanCounts, type SyncPlan } from '../core/directory-plan.ts';
+import { planSync, usersToCompare, type PlanCounts, type PlanInput, type PlanUser, type SyncPlan } from '../core/directory-plan.ts';
+import { normalizeDn } from '../core/ldap-dn.ts';
 import type { DirectoryConnectionsTable, UsersTable } from '../adapters/db/schema.ts';
 import { DirectorySession } from '../adapters/ldap/directory-client.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
@@ -16,7 +19,7 @@ import type { TenantScope, Trx } from './context.ts';
  * last pass), plans the changes purely (core/directory-plan.ts) and applies the plan in ONE
  * transaction through the same use-cases as Enable-/Disable-CsOnlineDialInConferencingUser, so
  * the welcome and turned-off mails and the tenant's AutomaticallySendEmailsToUsers switch behave
- * exactly as they do for the cmdlets. Nothing is applied when the directory fails at any point,
+ * exactly as they do for the cmdlets (a chunk of users at a time, the mails in the same transaction). Nothing is applied when the directory fails at any point,
  * or when the disables exceed the guard without --allow-mass-disable. Each sync (except a dry
  * run) leaves one run row and one audit row.
  */
@@ -24,6 +27,8 @@ import type { TenantScope, Trx } from './context.ts';
 const FULL_EVERY_MS = 24 * 3_600_000;
 const LEASE_MS = 30 * 60_000;
 const MAX_SKIPPED_KEPT = 100;
+/** Changes and skipped entries a report lists (the counts are complete). */
+const MAX_LISTED = 100;
 const CHUNK = 500;
 
 export interface SyncOptions {
@@ -38,16 +43,31 @@ export interface SyncReport {
   Status: 'applied' | 'dry-run' | 'held' | 'failed';
   Counts: PlanCounts;
   DisableLimit: number;
-  /** What was (or would be) done, one line per user touched. */
+  /** What was (or would be) done, one line per user touched: the first 100 (the counts are complete, the audit trail has each one). */
   Changes: { Action: string; Licence: string | null; Sip: string | null; Dn: string; Changes: string[] }[];
+  /** How many changes the list leaves out. */
+  ChangesNotListed: number;
+  /** The first 100 entries skipped, with why. */
   Skipped: { Dn: string; Sip: string | null; Reason: string }[];
+  SkippedNotListed: number;
+}
+
+/** What one read of the directory gives the plan. */
+interface DirectoryRead {
+  entries: MappedEntry[];
+  full: boolean;
+  newest: string | null;
+  source: string | null;
+  /** sha-256 of the groups' fingerprint (groupsFingerprint), or null. */
+  groupMark: string | null;
+  session: DirectorySession;
 }
 
 /**
  * Reads the directory: every person the filter selects (or those changed since the last pass), mapped, and the
- * licence group's members. The session stays open for `holders` (who else has a SIP address); the caller closes it.
+ * fingerprint of its groups. The session stays open for the licence group and `holders`; the caller closes it.
  */
-async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, wantIncremental: boolean): Promise<{ entries: MappedEntry[]; licensed: Set<string> | null; full: boolean; newest: string | null; source: string | null; holders: (sips: string[]) => Promise<Map<string, string[]>>; session: DirectorySession }> {
+async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, wantIncremental: boolean): Promise<DirectoryRead> {
   const session = await DirectorySession.open(targetOf(s, c));
   try {
     const mapping = connectionMapping(c);
@@ -58,6 +78,9 @@ async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, wantI
     let full = !wantIncremental;
     let newest: string | null = null;
     let source: string | null = null;
+    // Read before the entries: a group changed while this pass runs gives another fingerprint next time.
+    const fingerprint = c.licence_group ? await session.groupsFingerprint(c.licence_group) : null;
+    const groupMark = fingerprint === null ? null : crypto.createHash('sha256').update(fingerprint).digest('hex');
     if (c.kind === 'ad') {
       // uSNChanged polling: the DC's highestCommittedUSN read BEFORE the search is the next mark (a change
       // made during the pass is read again next time, never missed); the mark only means something on the
@@ -78,28 +101,81 @@ async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, wantI
         entries.push(mapEntry(e, mapping));
       });
     }
-    const licensed = c.licence_group ? await session.licenceMembers(c.licence_group) : null;
-    const holders = async (sips: string[]) => {
-      const out = new Map<string, string[]>();
-      for (const sip of sips) {
-        const address = sip.replace(/^sip:/, '');
-        out.set(sip, await session.dnsWith(base, mapping.sip, [address, `sip:${address}`]));
-      }
-      return out;
-    };
-    return { entries, licensed, full, newest, source, holders, session };
+    return { entries, full, newest, source, groupMark, session };
   } catch (e) {
     await session.close();
     throw e;
   }
 }
 
-async function currentUsers(s: TenantScope): Promise<CurrentUser[]> {
-  return s.db.kysely
-    .selectFrom('users')
-    .select(['id', 'sip', 'email', 'display_name', 'language', 'phone', 'provider', 'dialin_enabled', 'directory_id', 'directory_key', 'directory_dn', 'directory_attrs'])
-    .where('tenant_id', '=', s.tenant.id)
-    .execute() as Promise<CurrentUser[]>;
+/** Who else in the directory has a new person's SIP address (an incremental pass did not read them all). */
+async function sipHolders(c: DirectoryConnectionsTable, session: DirectorySession, sips: string[]): Promise<Map<string, string[]>> {
+  const mapping = connectionMapping(c);
+  const out = new Map<string, string[]>();
+  for (const sip of sips) {
+    const address = sip.replace(/^sip:/, '');
+    out.set(sip, await session.dnsWith(connectionFilter(c), mapping.sip, [address, `sip:${address}`]));
+  }
+  return out;
+}
+
+const LINK_COLUMNS = ['id', 'sip', 'provider', 'dialin_enabled', 'directory_id', 'directory_key', 'directory_dn', 'directory_licensed'] as const;
+const DETAIL_COLUMNS = ['email', 'display_name', 'language', 'phone', 'directory_attrs'] as const;
+
+/** Every user of the tenant with the few columns the plan reads of all; details for those the entries name. */
+async function allUsers(s: TenantScope, c: DirectoryConnectionsTable, entries: readonly MappedEntry[]): Promise<PlanUser[]> {
+  const users = (await s.db.kysely.selectFrom('users').select(LINK_COLUMNS).where('tenant_id', '=', s.tenant.id).execute()) as PlanUser[];
+  const byId = new Map(users.map((u) => [u.id, u]));
+  const ids = usersToCompare(c.id, entries, users);
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    for (const d of await s.db.kysely.selectFrom('users').select(['id', ...DETAIL_COLUMNS]).where('tenant_id', '=', s.tenant.id).where('id', 'in', ids.slice(i, i + CHUNK)).execute()) Object.assign(byId.get(d.id)!, d);
+  }
+  return users;
+}
+
+/** Only the users the entries name (same key or SIP address), with details: an incremental pass with no group changed. */
+async function usersNamedBy(s: TenantScope, c: DirectoryConnectionsTable, entries: readonly MappedEntry[]): Promise<PlanUser[]> {
+  const keys = entries.map((e) => ('person' in e ? e.person.key : e.skipped.key)).filter((k): k is string => !!k);
+  const sips = entries.flatMap((e) => ('person' in e ? [e.person.sip] : []));
+  const found = new Map<string, PlanUser>();
+  const q = () => s.db.kysely.selectFrom('users').select([...LINK_COLUMNS, ...DETAIL_COLUMNS]).where('tenant_id', '=', s.tenant.id);
+  for (let i = 0; i < keys.length; i += CHUNK) for (const u of await q().where('directory_id', '=', c.id).where('directory_key', 'in', keys.slice(i, i + CHUNK)).execute()) found.set(u.id, u as PlanUser);
+  for (let i = 0; i < sips.length; i += CHUNK) for (const u of await q().where('sip', 'in', sips.slice(i, i + CHUNK)).execute()) found.set(u.id, u as PlanUser);
+  return [...found.values()];
+}
+
+/**
+ * The plan's input. The licence group (up to 100,000 members) is read on a full pass and whenever a group
+ * changed; when none did, an incremental pass reads only the users the changed entries name, and takes each
+ * entry's membership from AD (asked for those entries) or, on OpenLDAP, from what the last pass stored — read
+ * the group anyway when an entry is new, renamed or not known.
+ */
+async function planInput(s: TenantScope, c: DirectoryConnectionsTable, dir: DirectoryRead): Promise<PlanInput> {
+  const common = { connectionId: c.id, full: dir.full, entries: dir.entries, maxDisable: c.max_disable };
+  if (!c.licence_group) return { ...common, licensed: null, users: await allUsers(s, c, dir.entries) };
+  const groupsUnchanged = !dir.full && dir.groupMark !== null && dir.groupMark === (c.group_mark ?? null);
+  if (!groupsUnchanged) return { ...common, licensed: await dir.session.licenceMembers(c.licence_group), users: await allUsers(s, c, dir.entries) };
+  const users = await usersNamedBy(s, c, dir.entries);
+  const linkedBy = new Map(users.filter((u) => u.directory_id === c.id && u.directory_key).map((u) => [u.directory_key!, u]));
+  const dns = dir.entries.map((e) => ('person' in e ? { key: e.person.key, ndn: e.person.ndn, dn: e.person.dn } : { key: e.skipped.key, ndn: normalizeDn(e.skipped.dn), dn: e.skipped.dn }));
+  let licensed: Set<string> | null = null;
+  let licensedCount: number | undefined;
+  if (c.kind === 'ad') {
+    licensed = await dir.session.licenceMembersAmong(c.licence_group, dns.map((d) => d.dn));
+  } else if (dns.every((d) => d.key && linkedBy.get(d.key)?.directory_licensed != null && normalizeDn(linkedBy.get(d.key)!.directory_dn ?? '') === d.ndn)) {
+    licensed = new Set(dns.filter((d) => linkedBy.get(d.key!)!.directory_licensed === 1).map((d) => d.ndn));
+  }
+  if (licensed) {
+    const row = await s.db.kysely
+      .selectFrom('users')
+      .select([sql<number>`count(case when directory_licensed = 1 then 1 end)`.as('licensed'), sql<number>`count(case when provider = 'Microsoft' and dialin_enabled = 1 then 1 end)`.as('enabled')])
+      .where('tenant_id', '=', s.tenant.id)
+      .where('directory_id', '=', c.id)
+      .executeTakeFirstOrThrow();
+    licensedCount = Number(row.licensed);
+    return { ...common, licensed, users, groupsUnchanged, licensedCount, enabledBefore: Number(row.enabled) };
+  }
+  return { ...common, licensed: await dir.session.licenceMembers(c.licence_group), users, groupsUnchanged };
 }
 
 /** Takes the connection's lease when free or expired; false when another process holds it. */
@@ -119,15 +195,31 @@ async function releaseLease(s: TenantScope, connectionId: string, owner: string)
 }
 
 function report(c: DirectoryConnectionsTable, mode: SyncReport['Mode'], status: SyncReport['Status'], plan: SyncPlan | null, extraSkipped: SyncReport['Skipped'] = []): SyncReport {
-  const items = plan?.items ?? [];
+  const changes: SyncReport['Changes'] = [];
+  const skipped: SyncReport['Skipped'] = [];
+  let changesNotListed = 0;
+  let skippedNotListed = 0;
+  for (const i of plan?.items ?? []) {
+    if (i.action !== 'skip') {
+      if (changes.length < MAX_LISTED) changes.push({ Action: i.action, Licence: i.licence, Sip: i.sip, Dn: i.dn, Changes: i.changes });
+      else changesNotListed++;
+    } else if (skipped.length < MAX_LISTED) skipped.push({ Dn: i.dn, Sip: i.sip, Reason: i.reason ?? '' });
+    else skippedNotListed++;
+  }
+  for (const k of extraSkipped) {
+    if (skipped.length < MAX_LISTED) skipped.push(k);
+    else skippedNotListed++;
+  }
   return {
     Connection: c.name,
     Mode: mode,
     Status: status,
     Counts: plan?.counts ?? { entries: 0, licensed: 0, create: 0, adopt: 0, update: 0, enable: 0, disable: 0, gone: 0, skip: 0 },
     DisableLimit: plan?.disableLimit ?? 0,
-    Changes: items.filter((i) => i.action !== 'skip').map((i) => ({ Action: i.action, Licence: i.licence, Sip: i.sip, Dn: i.dn, Changes: i.changes })),
-    Skipped: [...items.filter((i) => i.action === 'skip').map((i) => ({ Dn: i.dn, Sip: i.sip, Reason: i.reason ?? '' })), ...extraSkipped],
+    Changes: changes,
+    ChangesNotListed: changesNotListed,
+    Skipped: skipped,
+    SkippedNotListed: skippedNotListed,
   };
 }
 
@@ -168,11 +260,11 @@ export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions
       mode = full ? 'full' : 'incremental';
       const newest = dir.newest;
       try {
-        const input = { connectionId: c.id, full, entries: dir.entries, licensed: dir.licensed, users: await currentUsers(s), maxDisable: c.max_disable };
+        const input = await planInput(s, c, dir);
         plan = planSync(input);
         const newcomers = plan.items.filter((i) => (i.action === 'create' || i.action === 'adopt') && i.sip).map((i) => i.sip!);
         // A new person's SIP address may be that of an entry this incremental pass did not read: ask the directory.
-        if (!full && newcomers.length) plan = planSync({ ...input, sipHolders: await dir.holders(newcomers) });
+        if (!full && newcomers.length) plan = planSync({ ...input, sipHolders: await sipHolders(c, dir.session, newcomers) });
       } finally {
         await dir.session.close();
       }
@@ -187,7 +279,7 @@ export async function syncDirectory(s: TenantScope, name: string, o: SyncOptions
         await applyPlan(trx, s, c, plan, refused);
         // AD: the DC's highestCommittedUSN (a number, and a new DC's may be lower); OpenLDAP: the newest modifyTimestamp.
         const mark: string | null = c.kind === 'ad' ? newest : newest && (!c.sync_mark || newest > c.sync_mark) ? newest : c.sync_mark;
-        await trx.updateTable('directory_connections').set({ sync_mark: mark, sync_source: dir.source, last_full_at: full ? startedAt : c.last_full_at, updated_at: s.now() }).where('id', '=', c.id).execute();
+        await trx.updateTable('directory_connections').set({ sync_mark: mark, sync_source: dir.source, group_mark: dir.groupMark, last_full_at: full ? startedAt : c.last_full_at, updated_at: s.now() }).where('id', '=', c.id).execute();
         await recordRun(trx, s, c, report(c, mode, 'applied', plan, refused), startedAt, null);
       });
       if (plan.counts.enable || plan.counts.disable) s.onMailQueued?.();
@@ -212,54 +304,55 @@ async function rowsById(trx: Trx, s: TenantScope, ids: string[]): Promise<UsersT
   return out;
 }
 
-/** Applies the plan inside the caller's transaction: users first, then licences. */
+/**
+ * Applies the plan inside the caller's transaction, CHUNK items at a time: in each chunk the users first,
+ * then their licences (the welcome and turned-off mails queued with them), so a first sync of a whole
+ * directory never holds more than a chunk of rows and the new users' rows are enabled as built, not read back.
+ */
 async function applyPlan(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable, plan: SyncPlan, refused: SyncReport['Skipped']): Promise<void> {
   const now = s.now();
-  const toEnable: string[] = [];
-  const toDisable: string[] = [];
-  let creates: UsersTable[] = [];
-  let audits: ReturnType<typeof auditRow>[] = [];
-  // Written a chunk at a time, so a first sync of a whole directory does not hold every row in memory.
-  const flush = async (force: boolean) => {
-    if (creates.length && (force || creates.length >= CHUNK)) {
-      await trx.insertInto('users').values(creates).execute();
-      creates = [];
-    }
-    if (audits.length && (force || audits.length >= CHUNK)) {
-      await insertAuditRows(trx, audits);
-      audits = [];
-    }
-  };
-  for (const i of plan.items) {
-    await flush(false);
-    const p = i.person;
-    if (i.action === 'create' && p) {
-      const row = { ...newUserRow(s, { UserUri: p.sip, DisplayName: p.displayName, EmailAddress: p.email, Language: p.language, Phone: p.phone }, now), ...directoryColumns(c, p) };
-      creates.push(row);
-      audits.push(auditRow(s, 'user.add', { userId: row.id, label: row.sip }, { source: `directory:${c.name}`, displayName: row.display_name, language: row.language }));
-      if (i.licence === 'enable') toEnable.push(row.id);
-      continue;
-    }
-    if ((i.action === 'adopt' || i.action === 'update') && p && i.userId) {
-      await trx
-        .updateTable('users')
-        .set({ sip: p.sip, email: p.email, display_name: p.displayName, ...(p.language ? { language: p.language } : {}), phone: p.phone, ...directoryColumns(c, p), updated_at: now })
-        .where('id', '=', i.userId)
-        .execute();
-      audits.push(auditRow(s, i.action === 'adopt' ? 'user.adopt' : 'user.update', { userId: i.userId, label: p.sip }, { source: `directory:${c.name}`, changed: i.changes }));
-    }
-    if (i.licence === 'enable' && i.userId) toEnable.push(i.userId);
-    if (i.licence === 'disable' && i.userId) toDisable.push(i.userId);
-  }
-  await flush(true);
-
+  const enable = enableUsers(s, { bridge: {} });
+  const disable = disableUsers(s, {});
   const note = (results: ItemResult[]) => {
     for (const r of results) if (r.outcome === 'skipped') refused.push({ Dn: '', Sip: r.user ?? r.input, Reason: r.reason ?? r.code ?? 'refused' });
   };
-  const enable = enableUsers(s, { bridge: {} });
-  for (let k = 0; k < toEnable.length; k += CHUNK) note(await enable(trx, (await rowsById(trx, s, toEnable.slice(k, k + CHUNK))).map((u) => ({ input: u.sip, user: u }))));
-  const disable = disableUsers(s, {});
-  for (let k = 0; k < toDisable.length; k += CHUNK) note(await disable(trx, (await rowsById(trx, s, toDisable.slice(k, k + CHUNK))).map((u) => ({ input: u.sip, user: u }))));
+  for (let k = 0; k < plan.items.length; k += CHUNK) {
+    const creates: UsersTable[] = [];
+    const audits: ReturnType<typeof auditRow>[] = [];
+    const createdToEnable: UsersTable[] = [];
+    const toEnable: string[] = [];
+    const toDisable: string[] = [];
+    for (const i of plan.items.slice(k, k + CHUNK)) {
+      const p = i.person;
+      if (i.action === 'create' && p) {
+        const row: UsersTable = { ...newUserRow(s, { UserUri: p.sip, DisplayName: p.displayName, EmailAddress: p.email, Language: p.language, Phone: p.phone }, now), ...directoryColumns(c, p), directory_licensed: i.member === null ? null : i.member ? 1 : 0 };
+        creates.push(row);
+        audits.push(auditRow(s, 'user.add', { userId: row.id, label: row.sip }, { source: `directory:${c.name}`, displayName: row.display_name, language: row.language }));
+        if (i.licence === 'enable') createdToEnable.push(row);
+        continue;
+      }
+      if ((i.action === 'adopt' || i.action === 'update') && p && i.userId) {
+        await trx
+          .updateTable('users')
+          .set({ sip: p.sip, email: p.email, display_name: p.displayName, ...(p.language ? { language: p.language } : {}), phone: p.phone, ...directoryColumns(c, p), updated_at: now })
+          .where('id', '=', i.userId)
+          .execute();
+        audits.push(auditRow(s, i.action === 'adopt' ? 'user.adopt' : 'user.update', { userId: i.userId, label: p.sip }, { source: `directory:${c.name}`, changed: i.changes }));
+      }
+      if (i.licence === 'enable' && i.userId) toEnable.push(i.userId);
+      if (i.licence === 'disable' && i.userId) toDisable.push(i.userId);
+    }
+    if (creates.length) await trx.insertInto('users').values(creates).execute();
+    await insertAuditRows(trx, audits);
+    const enabling = [...createdToEnable, ...(await rowsById(trx, s, toEnable))];
+    if (enabling.length) note(await enable(trx, enabling.map((u) => ({ input: u.sip, user: u }))));
+    if (toDisable.length) note(await disable(trx, (await rowsById(trx, s, toDisable)).map((u) => ({ input: u.sip, user: u }))));
+  }
+  // Membership as of this pass, for the next incremental pass that finds no group changed.
+  for (const member of [true, false]) {
+    const ids = plan.memberships.filter((m) => m.member === member).map((m) => m.userId);
+    for (let i = 0; i < ids.length; i += CHUNK) await trx.updateTable('users').set({ directory_licensed: member ? 1 : 0 }).where('tenant_id', '=', s.tenant.id).where('id', 'in', ids.slice(i, i + CHUNK)).execute();
+  }
 }
 
 export interface DirectoryTestResult {

@@ -109,6 +109,15 @@ describe('sync plan', () => {
     const p = plan([entry('ann')], [linked('bob', true)], null);
     assert.deepEqual(p.items.map((i) => `${i.action}/${i.licence}`), ['create/null', 'gone/null']);
   });
+  it('stores each linked user\'s membership when it changes; with no group changed, users not read are not checked', () => {
+    const users = [linked('ann', true), { ...linked('bob', false), directory_licensed: 0 }, { ...linked('carl', true), directory_licensed: 1 }];
+    const full = plan([entry('ann', { uid: ['ann'] }), entry('bob', { uid: ['bob'] }), entry('carl', { uid: ['carl'] }), entry('dan')], users, members('ann', 'carl', 'dan'));
+    assert.deepEqual(full.memberships, [{ userId: 'id-ann@contoso.com', member: true }]);
+    assert.equal(full.items.find((i) => i.action === 'create')!.member, true);
+    // bob joined the group, but the pass was told no group changed: only what it read is planned.
+    const calm = planSync({ connectionId: 'c1', full: false, entries: [], licensed: members('bob'), users, maxDisable: null, groupsUnchanged: true, enabledBefore: 2, licensedCount: 2 });
+    assert.deepEqual([calm.items, calm.memberships, calm.counts.licensed], [[], [], 2]);
+  });
   it('an entry that can no longer be mapped is skipped, and its user is not treated as gone', () => {
     const p = plan([{ dn: 'uid=ann,ou=people,dc=c,dc=com', attrs: { entryuuid: ['key-ann'], cn: ['Ann'] } }], [linked('ann', true)], members('ann'));
     assert.deepEqual(p.items.map((i) => i.action), ['skip']);

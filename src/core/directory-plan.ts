@@ -9,20 +9,43 @@ import { normalizeDn } from './ldap-dn.ts';
  * exceed the guard. The use-case applies the plan; `--dry-run` prints it.
  */
 
-/** The fields of a user the plan reads. */
-export interface CurrentUser {
+/** The fields of every user the plan reads (a few, so 100,000 of them fit in memory). */
+export interface LinkedUser {
   id: string;
   sip: string;
-  email: string;
-  display_name: string;
-  language: string;
-  phone: string | null;
   provider: string;
   dialin_enabled: number;
   directory_id: string | null;
   directory_key: string | null;
   directory_dn: string | null;
+  /** Whether the entry was in the licence group at the last pass that read the group (migration 0024); null: not known. */
+  directory_licensed?: number | null;
+}
+
+/** The fields compared with an entry: needed only for the users an entry links to or whose SIP address it has. */
+export interface UserDetails {
+  email: string;
+  display_name: string;
+  language: string;
+  phone: string | null;
   directory_attrs: string | null;
+}
+
+export type CurrentUser = LinkedUser & UserDetails;
+/** A user as the use-case hands it over: with details when `usersToCompare` named it. */
+export type PlanUser = LinkedUser & Partial<UserDetails>;
+
+/** The users whose details the plan compares: those an entry links to (same key) or whose SIP address an entry has. */
+export function usersToCompare(connectionId: string, entries: readonly MappedEntry[], users: readonly LinkedUser[]): string[] {
+  const keys = new Set<string>();
+  const sips = new Set<string>();
+  for (const e of entries) {
+    if ('person' in e) {
+      keys.add(e.person.key);
+      sips.add(e.person.sip);
+    }
+  }
+  return users.filter((u) => (u.directory_id === connectionId && u.directory_key && keys.has(u.directory_key)) || sips.has(u.sip)).map((u) => u.id);
 }
 
 export interface PlanInput {
@@ -32,7 +55,15 @@ export interface PlanInput {
   entries: readonly MappedEntry[];
   /** Normalised DNs of the licence group's members, nested groups resolved; null: no licence group. */
   licensed: ReadonlySet<string> | null;
-  users: readonly CurrentUser[];
+  users: readonly PlanUser[];
+  /**
+   * No group changed since the last pass (an incremental pass): the users it did not read keep their
+   * membership, so they are not checked, and `users` may hold only those the entries name.
+   */
+  groupsUnchanged?: boolean;
+  /** With `groupsUnchanged`: how many of the connection's users are enabled, and how many are licence group members (for the guard and the counts). */
+  enabledBefore?: number;
+  licensedCount?: number;
   /** The connection's --max-disable, or null for the default guard. */
   maxDisable: number | null;
   /**
@@ -54,6 +85,8 @@ export interface PlanItem {
   /** Changed user fields (update, adopt). */
   changes: string[];
   licence: 'enable' | 'disable' | null;
+  /** In the licence group at this pass (null: no licence group, or not a person). */
+  member: boolean | null;
   reason: string | null;
   person: DirectoryPerson | null;
 }
@@ -77,12 +110,15 @@ export interface SyncPlan {
   disableLimit: number;
   /** More disables than the limit: nothing is applied until allowed. */
   overLimit: boolean;
+  /** Existing users whose stored membership (directory_licensed) is not this pass's; new users get theirs when created. */
+  memberships: { userId: string; member: boolean }[];
 }
 
 const isEnabled = (u: Pick<CurrentUser, 'provider' | 'dialin_enabled'>) => u.provider === 'Microsoft' && u.dialin_enabled === 1;
 
 /** The user-visible fields of a person that differ from the user's. */
-function changedFields(u: CurrentUser, p: DirectoryPerson): string[] {
+function changedFields(u: PlanUser, p: DirectoryPerson): string[] {
+  if (u.email === undefined) throw new Error(`planSync: user ${u.id} was handed over without the details usersToCompare asks for`);
   const out: string[] = [];
   if (u.sip !== p.sip) out.push('sip');
   if (u.email !== p.email) out.push('email');
@@ -96,10 +132,14 @@ function changedFields(u: CurrentUser, p: DirectoryPerson): string[] {
 
 export function planSync(input: PlanInput): SyncPlan {
   const items: PlanItem[] = [];
-  const skip = (s: SkippedEntry, userId: string | null = null) => items.push({ action: 'skip', key: s.key, dn: s.dn, sip: s.sip, userId, changes: [], licence: null, reason: s.reason, person: null });
+  const skip = (s: SkippedEntry, userId: string | null = null) => items.push({ action: 'skip', key: s.key, dn: s.dn, sip: s.sip, userId, changes: [], licence: null, member: null, reason: s.reason, person: null });
 
-  const byKey = new Map<string, CurrentUser>();
-  const bySip = new Map<string, CurrentUser>();
+  const byKey = new Map<string, PlanUser>();
+  const bySip = new Map<string, PlanUser>();
+  const memberships: SyncPlan['memberships'] = [];
+  const noteMembership = (u: PlanUser, member: boolean | null) => {
+    if (member !== null && (u.directory_licensed ?? null) !== (member ? 1 : 0)) memberships.push({ userId: u.id, member });
+  };
   for (const u of input.users) {
     if (u.directory_id === input.connectionId && u.directory_key) byKey.set(u.directory_key, u);
     bySip.set(u.sip, u);
@@ -114,13 +154,20 @@ export function planSync(input: PlanInput): SyncPlan {
       persons.push(e.person);
     } else {
       if (e.skipped.key) seenKeys.add(e.skipped.key);
-      skip(e.skipped, e.skipped.key ? (byKey.get(e.skipped.key)?.id ?? null) : null);
+      const linked = e.skipped.key ? byKey.get(e.skipped.key) : undefined;
+      // Kept true while skipped, so a later pass that trusts the stored membership is right.
+      if (linked && input.licensed) noteMembership(linked, input.licensed.has(normalizeDn(e.skipped.dn)));
+      skip(e.skipped, linked?.id ?? null);
     }
   }
 
   // Two entries with one SIP address: neither is taken, since either could be the wrong person.
   const sipCount = new Map<string, DirectoryPerson[]>();
-  for (const p of persons) sipCount.set(p.sip, [...(sipCount.get(p.sip) ?? []), p]);
+  for (const p of persons) {
+    const twins = sipCount.get(p.sip);
+    if (twins) twins.push(p);
+    else sipCount.set(p.sip, [p]);
+  }
 
   const licenceFor = (p: DirectoryPerson, enabled: boolean): 'enable' | 'disable' | null => {
     if (!input.licensed) return null;
@@ -135,10 +182,15 @@ export function planSync(input: PlanInput): SyncPlan {
   for (const p of persons) {
     const twins = sipCount.get(p.sip)!;
     const linked = byKey.get(p.key);
-    const others = [...new Set([...twins.filter((t) => t !== p).map((t) => t.dn), ...(input.sipHolders?.get(p.sip) ?? []).filter((dn) => normalizeDn(dn) !== p.ndn)])];
+    const holders = input.sipHolders?.get(p.sip);
+    const others = twins.length === 1 && !holders ? [] : [...new Set([...twins.filter((t) => t !== p).map((t) => t.dn), ...(holders ?? []).filter((dn) => normalizeDn(dn) !== p.ndn)])];
+    const member = input.licensed ? input.licensed.has(p.ndn) : null;
     if (others.length > 0) {
       skip({ key: p.key, dn: p.dn, sip: p.sip, reason: `the SIP address ${p.sip} is also that of ${others.join('; ')}` }, linked?.id ?? null);
-      if (linked) touched.add(linked.id);
+      if (linked) {
+        touched.add(linked.id);
+        noteMembership(linked, member);
+      }
       continue;
     }
     let user = linked;
@@ -148,6 +200,7 @@ export function planSync(input: PlanInput): SyncPlan {
       if (holder && holder.id !== user.id) {
         skip({ key: p.key, dn: p.dn, sip: p.sip, reason: `its new SIP address ${p.sip} belongs to another user` }, user.id);
         touched.add(user.id);
+        noteMembership(user, member);
         continue;
       }
       action = 'update';
@@ -163,12 +216,13 @@ export function planSync(input: PlanInput): SyncPlan {
     if (user) {
       touched.add(user.id);
       if (isEnabled(user)) licensedBefore++;
+      noteMembership(user, member);
     }
     const changes = user ? changedFields(user, p) : [];
     const licence = licenceFor(p, user ? isEnabled(user) : false);
     if (action === 'update' && changes.length === 0) action = 'none';
     if (action === 'none' && !licence) continue;
-    items.push({ action, key: p.key, dn: p.dn, sip: p.sip, userId: user?.id ?? null, changes, licence, reason: null, person: p });
+    items.push({ action, key: p.key, dn: p.dn, sip: p.sip, userId: user?.id ?? null, changes, licence, member, reason: null, person: p });
   }
 
   // Linked users whose entry the search did not return.
@@ -176,20 +230,22 @@ export function planSync(input: PlanInput): SyncPlan {
     if (touched.has(u.id) || seenKeys.has(u.directory_key!)) continue;
     if (isEnabled(u)) licensedBefore++;
     if (input.full) {
-      items.push({ action: 'gone', key: u.directory_key, dn: u.directory_dn ?? '', sip: u.sip, userId: u.id, changes: [], licence: input.licensed && isEnabled(u) ? 'disable' : null, reason: 'the entry is no longer in the directory (or no longer matches the filter)', person: null });
-    } else if (input.licensed && u.directory_dn) {
+      items.push({ action: 'gone', key: u.directory_key, dn: u.directory_dn ?? '', sip: u.sip, userId: u.id, changes: [], licence: input.licensed && isEnabled(u) ? 'disable' : null, member: null, reason: 'the entry is no longer in the directory (or no longer matches the filter)', person: null });
+      if (input.licensed) noteMembership(u, false);
+    } else if (input.licensed && u.directory_dn && !input.groupsUnchanged) {
       // Unchanged since the last pass: only the group may have changed.
       const member = input.licensed.has(normalizeDn(u.directory_dn));
+      noteMembership(u, member);
       const licence = member && !isEnabled(u) ? 'enable' : !member && isEnabled(u) ? 'disable' : null;
-      if (licence) items.push({ action: 'none', key: u.directory_key, dn: u.directory_dn, sip: u.sip, userId: u.id, changes: [], licence, reason: null, person: null });
+      if (licence) items.push({ action: 'none', key: u.directory_key, dn: u.directory_dn, sip: u.sip, userId: u.id, changes: [], licence, member, reason: null, person: null });
     }
   }
 
-  const counts: PlanCounts = { entries: input.entries.length, licensed: input.licensed?.size ?? 0, create: 0, adopt: 0, update: 0, enable: 0, disable: 0, gone: 0, skip: 0 };
+  const counts: PlanCounts = { entries: input.entries.length, licensed: input.licensedCount ?? input.licensed?.size ?? 0, create: 0, adopt: 0, update: 0, enable: 0, disable: 0, gone: 0, skip: 0 };
   for (const i of items) {
     if (i.action === 'create' || i.action === 'adopt' || i.action === 'update' || i.action === 'gone' || i.action === 'skip') counts[i.action]++;
     if (i.licence) counts[i.licence]++;
   }
-  const disableLimit = input.maxDisable ?? defaultMaxDisable(licensedBefore);
-  return { items, counts, disableLimit, overLimit: counts.disable > disableLimit };
+  const disableLimit = input.maxDisable ?? defaultMaxDisable(Math.max(licensedBefore, input.enabledBefore ?? 0));
+  return { items, counts, disableLimit, overLimit: counts.disable > disableLimit, memberships };
 }

@@ -195,6 +195,18 @@ for (const dialect of DIALECTS) {
       assert.equal(await outboxCount(), 4);
     });
 
+    it('no group changed: a changed member and a changed non-member are updated, their licences kept, no mail', async () => {
+      await nextSecond();
+      for (const u of ['carl', 'bob']) await admin.modify(uid(u), [new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Buyer'] }) })]);
+      const r = await syncDirectory(s, 'corp');
+      assert.equal(r.Mode, 'incremental');
+      assert.deepEqual([r.Counts.update, r.Counts.create, r.Counts.enable, r.Counts.disable], [2, 0, 0, 0]);
+      assert.deepEqual([await enabled('sip:carl@contoso.com'), await enabled('sip:bob@contoso.com')], [true, false]);
+      assert.equal(await outboxCount(), 4);
+      const again = await syncDirectory(s, 'corp');
+      assert.deepEqual([again.Counts.update, again.Counts.enable, again.Counts.disable], [0, 0, 0]);
+    });
+
     it('with the tenant switch off, a hire is enabled without any mail', async () => {
       await setTenantSettings(s, { AutomaticallySendEmailsToUsers: false });
       await nextSecond();

@@ -153,7 +153,9 @@ export function registerDirectoryCommands(program: Command, holder: ContextHolde
     const k = r.Counts;
     const lines = [`${r.Connection}: ${r.Mode} pass, ${k.entries} entries${k.licensed ? `, ${k.licensed} licence group members` : ''}.`, `${verb}: create ${k.create}, adopt ${k.adopt}, update ${k.update}, enable ${k.enable}, disable ${k.disable} (limit ${r.DisableLimit}), gone ${k.gone}, skip ${k.skip}.`];
     for (const ch of r.Changes) lines.push(`  ${[ch.Action !== 'none' ? ch.Action : null, ch.Licence].filter(Boolean).join(' + ').padEnd(16)} ${ch.Sip ?? ''}  ${ch.Dn}${ch.Changes.length ? `  [${ch.Changes.join(', ')}]` : ''}`);
+    if (r.ChangesNotListed) lines.push(`  … and ${r.ChangesNotListed} more changes (each one is in the audit trail once applied)`);
     for (const sk of r.Skipped) lines.push(`  ${'skip'.padEnd(16)} ${sk.Sip ?? ''}  ${sk.Dn}: ${sk.Reason}`);
+    if (r.SkippedNotListed) lines.push(`  … and ${r.SkippedNotListed} more skipped`);
     term.out(lines.join('\n'));
   };
 }

@@ -52,6 +52,8 @@ export interface UsersTable {
   directory_dn?: string | null;
   /** JSON of the other mapped attributes (title, department, logon, …). */
   directory_attrs?: string | null;
+  /** Whether the entry was in the licence group at the last pass that read the group (migration 0024); null: not known. */
+  directory_licensed?: number | null;
   /** Where the user came from (migration 0012): 'csv' (import, CLI, API), 'directory' or 'scim'. */
   source?: string;
   /** SCIM (migration 0020): the identity provider's externalId, its active flag, the other SCIM attributes (JSON), the ETag version. */
@@ -375,6 +377,8 @@ export interface DirectoryConnectionsTable {
   sync_mark: string | null;
   /** AD: JSON {dsServiceName, invocationId} of the DC that gave sync_mark (migration 0025); another DC or invocationId forces a full pass. */
   sync_source: string | null;
+  /** A fingerprint of the directory's groups at the last applied pass (migration 0024): the same at the next pass, no membership changed. */
+  group_mark?: string | null;
   last_full_at: number | null;
   created_at: number;
   updated_at: number;

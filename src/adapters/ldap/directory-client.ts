@@ -199,6 +199,48 @@ export class DirectorySession {
     return members;
   }
 
+  /**
+   * A fingerprint of the groups a membership can come from: every group under the base and the
+   * licence group itself, each DN with its change stamp (AD: uSNChanged; OpenLDAP: entryCSN, else
+   * modifyTimestamp), sorted. Member lists are not read, so this is cheap. The same fingerprint at
+   * the next pass means no group was added, removed or changed; null when the server shows no stamp.
+   */
+  async groupsFingerprint(groupDn: string): Promise<string | null> {
+    const stamps = this.target.kind === 'ad' ? ['uSNChanged'] : ['entryCSN', 'modifyTimestamp'];
+    const filter = this.target.kind === 'ad' ? '(objectClass=group)' : '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
+    const lines: string[] = [];
+    let unstamped = false;
+    const note = (e: DirectoryEntry) => {
+      const stamp = stamps.map((a) => e.attrs[a.toLowerCase()]?.[0]).find(Boolean);
+      if (!stamp) unstamped = true;
+      lines.push(`${normalizeDn(e.dn)}\t${stamp ?? ''}`);
+    };
+    await this.search(filter, stamps, note);
+    if (!isUnder(normalizeDn(groupDn), this.target.baseDn)) {
+      try {
+        const e = (await this.client.search(groupDn, { scope: 'base', filter: '(objectClass=*)', attributes: stamps })).searchEntries[0];
+        if (e) note(toEntry(e));
+      } catch (e) {
+        throw this.translate(e, 'group', groupDn);
+      }
+    }
+    if (unstamped) return null;
+    return lines.sort().join('\n');
+  }
+
+  /**
+   * AD: which of `dns` are licence group members now (in-chain, enabled accounts), asked for those
+   * entries only, a hundred at a time — an incremental pass does not read a group of 100,000.
+   */
+  async licenceMembersAmong(groupDn: string, dns: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < dns.length; i += 100) {
+      const any = dns.slice(i, i + 100).map((dn) => `(distinguishedName=${escapeValue(dn)})`).join('');
+      await this.search(`(&(memberOf:${AD_IN_CHAIN}:=${escapeValue(groupDn)})(!(objectClass=group))(!(userAccountControl:${AD_BIT_AND}:=2))(|${any}))`, ['1.1'], (e) => out.add(normalizeDn(e.dn)));
+    }
+    return out;
+  }
+
   /** A group's member DNs, or null when the entry is not a group (or is missing and `required` is false). */
   private async readGroup(dn: string, required: boolean): Promise<string[] | null> {
     try {

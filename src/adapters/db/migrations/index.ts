@@ -12,6 +12,7 @@ import * as m0018 from './0018_local_numbers.ts';
 import * as m0022 from './0022_mail_audit_pages.ts';
 import * as m0020 from './0020_scim.ts';
 import * as m0025 from './0025_directory_sync_source.ts';
+import * as m0024 from './0024_directory_group_mark.ts';
 import * as m0019 from './0019_access_numbers.ts';
 import * as m0021 from './0021_sso.ts';
 import * as m0023 from './0023_admin_pages_at_scale.ts';
@@ -34,4 +35,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0019_access_numbers': m0019,
   '0021_sso': m0021,
   '0023_admin_pages_at_scale': m0023,
+  '0024_directory_group_mark': m0024,
 });
