@@ -5,7 +5,7 @@
  * slapadd (default 100,000), L of them in the licence group (default 80,000), then each step as
  * the real `dialin directory sync` command in its own process (wall time and peak RSS): the first
  * sync (creates N users, enables L, queues L welcome mails), an incremental sync after C entries
- * changed (default 1,000), and a sync with nothing changed. The baseline in the same run: the
+ * changed (default 1,000), another after C more changed, and a sync with nothing changed. The baseline in the same run: the
  * same people from a CSV file, `dialin users import` then `Enable-CsOnlineDialInConferencingUser
  * -Identity @file` for the L licensed ones.
  */
@@ -64,23 +64,31 @@ export async function run(args: string[]): Promise<ScenarioReport> {
         const first = await timed(['directory', 'sync', 'corp'], env);
         // C entries change (a new title each round, so every round changes them again); the
         // directory's modifyTimestamp has one-second steps: wait for the next second first.
-        round++;
-        await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
-        for (let i = 0; i < changed; i++) await admin.modify(uid(i), new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: [`Engineer ${round}`] }) }));
-        await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+        const change = async () => {
+          round++;
+          await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+          for (let i = 0; i < changed; i++) await admin.modify(uid(i), new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: [`Engineer ${round}`] }) }));
+          await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+        };
+        await change();
         console.log(`${dialect}: incremental sync of ${fmt(changed)} changed entries…`);
+        // The first incremental pass also reads again every entry stamped in the second of the first
+        // pass's newest change (slapadd stamps most of the load with one second); the second one does not.
         const incremental = await timed(['directory', 'sync', 'corp'], env);
+        await change();
+        const again = await timed(['directory', 'sync', 'corp'], env);
         const nothing = await timed(['directory', 'sync', 'corp'], env);
         console.log(`${dialect}: baseline from CSV…`);
         await timed(['run', setup], envBase);
         const imp = await timed(['users', 'import', csv], envBase);
         const en = await timed(['Enable-CsOnlineDialInConferencingUser', '-Identity', `@${list}`], envBase);
-        const peak = Math.max(first.rssMb ?? 0, incremental.rssMb ?? 0, nothing.rssMb ?? 0);
-        rows.push([dialect, step(first), step(incremental), step(nothing), `${(imp.seconds + en.seconds).toFixed(1)} s (${step(imp)} + ${step(en)})`, `${peak.toFixed(0)} MB`]);
+        const peak = Math.max(first.rssMb ?? 0, incremental.rssMb ?? 0, again.rssMb ?? 0, nothing.rssMb ?? 0);
+        rows.push([dialect, step(first), step(incremental), step(again), step(nothing), `${(imp.seconds + en.seconds).toFixed(1)} s (${step(imp)} + ${step(en)})`, `${peak.toFixed(0)} MB`]);
         const firstGoal = dialect === 'sqlite' ? 60 : 120;
         goals.push(
           { goal: `directory: first sync of ${fmt(n)} entries (${fmt(licensed)} licensed) ≤ ${firstGoal} s on ${dialect}`, measured: `${first.seconds.toFixed(1)} s`, met: first.seconds <= firstGoal },
-          { goal: `directory: ${fmt(changed)} changed entries synced incrementally ≤ 5 s on ${dialect}`, measured: `${incremental.seconds.toFixed(1)} s`, met: incremental.seconds <= 5 },
+          { goal: `directory: ${fmt(changed)} changed entries synced incrementally ≤ 5 s on ${dialect} (the first incremental pass after the load)`, measured: `${incremental.seconds.toFixed(1)} s`, met: incremental.seconds <= 5 },
+          { goal: `directory: ${fmt(changed)} changed entries synced incrementally ≤ 5 s on ${dialect} (a later pass)`, measured: `${again.seconds.toFixed(1)} s`, met: again.seconds <= 5 },
           { goal: `directory: a sync with nothing changed ≤ 2 s on ${dialect}`, measured: `${nothing.seconds.toFixed(1)} s`, met: nothing.seconds <= 2 },
           { goal: `directory: RSS ≤ 300 MB throughout on ${dialect}`, measured: `${peak.toFixed(0)} MB`, met: peak > 0 && peak <= 300 },
         );
@@ -95,7 +103,7 @@ export async function run(args: string[]): Promise<ScenarioReport> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\ndirectory sync of ${fmt(n)} entries, ${fmt(licensed)} licensed, ${fmt(changed)} changed (wall time with process start, peak RSS)`);
-  const head = ['dialect', 'first sync', `incremental (${fmt(changed)} changed)`, 'nothing changed', 'baseline: users import + Enable @file', 'peak RSS (syncs)'];
+  const head = ['dialect', 'first sync', `incremental (${fmt(changed)} changed)`, `again (${fmt(changed)} changed)`, 'nothing changed', 'baseline: users import + Enable @file', 'peak RSS (syncs)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
 import { AppError, isAppError } from '../core/errors.ts';
 import { mapEntry, requestedAttributes, type DirectoryPerson, type MappedEntry } from '../core/directory-mapping.ts';
 import { planSync, usersToCompare, type PlanCounts, type PlanInput, type PlanUser, type SyncPlan } from '../core/directory-plan.ts';
@@ -166,14 +165,11 @@ async function planInput(s: TenantScope, c: DirectoryConnectionsTable, dir: Dire
     licensed = new Set(dns.filter((d) => linkedBy.get(d.key!)!.directory_licensed === 1).map((d) => d.ndn));
   }
   if (licensed) {
-    const row = await s.db.kysely
-      .selectFrom('users')
-      .select([sql<number>`count(case when directory_licensed = 1 then 1 end)`.as('licensed'), sql<number>`count(case when provider = 'Microsoft' and dialin_enabled = 1 then 1 end)`.as('enabled')])
-      .where('tenant_id', '=', s.tenant.id)
-      .where('directory_id', '=', c.id)
-      .executeTakeFirstOrThrow();
-    licensedCount = Number(row.licensed);
-    return { ...common, licensed, users, groupsUnchanged, licensedCount, enabledBefore: Number(row.enabled) };
+    // No membership changed: the group has as many members as at the last applied pass.
+    const last = await s.db.kysely.selectFrom('directory_sync_runs').select('counts').where('connection_id', '=', c.id).where('status', '=', 'applied').orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+    licensedCount = last ? (JSON.parse(last.counts) as PlanCounts).licensed : undefined;
+    // The guard's base: the directory's licensed users (the plan read only some of them).
+    return { ...common, licensed, users, groupsUnchanged, licensedCount, enabledBefore: licensedCount };
   }
   return { ...common, licensed: await dir.session.licenceMembers(c.licence_group), users, groupsUnchanged };
 }
@@ -312,6 +308,7 @@ async function rowsById(trx: Trx, s: TenantScope, ids: string[]): Promise<UsersT
 async function applyPlan(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable, plan: SyncPlan, refused: SyncReport['Skipped']): Promise<void> {
   const now = s.now();
   const enable = enableUsers(s, { bridge: {} });
+  const enableNew = enableUsers(s, { bridge: {}, insertNewRows: true });
   const disable = disableUsers(s, {});
   const note = (results: ItemResult[]) => {
     for (const r of results) if (r.outcome === 'skipped') refused.push({ Dn: '', Sip: r.user ?? r.input, Reason: r.reason ?? r.code ?? 'refused' });
@@ -326,15 +323,28 @@ async function applyPlan(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable,
       const p = i.person;
       if (i.action === 'create' && p) {
         const row: UsersTable = { ...newUserRow(s, { UserUri: p.sip, DisplayName: p.displayName, EmailAddress: p.email, Language: p.language, Phone: p.phone }, now), ...directoryColumns(c, p), directory_licensed: i.member === null ? null : i.member ? 1 : 0 };
-        creates.push(row);
         audits.push(auditRow(s, 'user.add', { userId: row.id, label: row.sip }, { source: `directory:${c.name}`, displayName: row.display_name, language: row.language }));
+        // A new licensed user is inserted enabled by Enable itself (one write of the row, not three).
         if (i.licence === 'enable') createdToEnable.push(row);
+        else creates.push(row);
         continue;
       }
       if ((i.action === 'adopt' || i.action === 'update') && p && i.userId) {
+        // Only the changed columns: each indexed column written costs its index an update.
+        const ch = new Set(i.action === 'adopt' ? ['sip', 'email', 'displayName', 'language', 'phone', 'dn', 'attributes'] : i.changes);
         await trx
           .updateTable('users')
-          .set({ sip: p.sip, email: p.email, display_name: p.displayName, ...(p.language ? { language: p.language } : {}), phone: p.phone, ...directoryColumns(c, p), updated_at: now })
+          .set({
+            ...(ch.has('sip') ? { sip: p.sip } : {}),
+            ...(ch.has('email') ? { email: p.email } : {}),
+            ...(ch.has('displayName') ? { display_name: p.displayName } : {}),
+            ...(ch.has('language') && p.language ? { language: p.language } : {}),
+            ...(ch.has('phone') ? { phone: p.phone } : {}),
+            ...(i.action === 'adopt' ? { directory_id: c.id, directory_key: p.key } : {}),
+            ...(ch.has('dn') ? { directory_dn: p.dn } : {}),
+            ...(ch.has('attributes') ? { directory_attrs: JSON.stringify(p.attrs) } : {}),
+            updated_at: now,
+          })
           .where('id', '=', i.userId)
           .execute();
         audits.push(auditRow(s, i.action === 'adopt' ? 'user.adopt' : 'user.update', { userId: i.userId, label: p.sip }, { source: `directory:${c.name}`, changed: i.changes }));
@@ -344,8 +354,11 @@ async function applyPlan(trx: Trx, s: TenantScope, c: DirectoryConnectionsTable,
     }
     if (creates.length) await trx.insertInto('users').values(creates).execute();
     await insertAuditRows(trx, audits);
-    const enabling = [...createdToEnable, ...(await rowsById(trx, s, toEnable))];
-    if (enabling.length) note(await enable(trx, enabling.map((u) => ({ input: u.sip, user: u }))));
+    if (createdToEnable.length) {
+      const results = await enableNew(trx, createdToEnable.map((u) => ({ input: u.sip, user: u })));
+      if (results.some((r) => r.outcome !== 'done')) throw new Error('directory sync: Enable refused a user it had to insert');
+    }
+    if (toEnable.length) note(await enable(trx, (await rowsById(trx, s, toEnable)).map((u) => ({ input: u.sip, user: u }))));
     if (toDisable.length) note(await disable(trx, (await rowsById(trx, s, toDisable)).map((u) => ({ input: u.sip, user: u }))));
   }
   // Membership as of this pass, for the next incremental pass that finds no group changed.

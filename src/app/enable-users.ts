@@ -11,7 +11,7 @@ import { allocateConferenceIds, claimChosenConferenceId } from './conference-ids
 import { dialInUserView, mailData, numberCities } from './dialin-user-view.ts';
 import { insertMailRows, mailRow } from './mail-queue.ts';
 import { policyForUser } from './pin-policies.ts';
-import { writePins, type PinWrite } from './pin-writes.ts';
+import { writePinHistory, writePins, type PinWrite } from './pin-writes.ts';
 import { readSettings } from './tenant-settings.ts';
 import { skippedFor, type BatchHandler, type ItemResult } from './bulk.ts';
 import type { TenantScope } from './context.ts';
@@ -28,6 +28,12 @@ export interface EnableOptions {
   sendEmailToAddress?: string | null;
   /** Put the new PIN in the result (single-user commands show it once). */
   returnPin?: boolean;
+  /**
+   * The users are new rows not yet in the database (a directory sync creating them): they are
+   * inserted already enabled, instead of inserted and then updated twice — the same PIN, mail and
+   * audit as for any other user.
+   */
+  insertNewRows?: boolean;
 }
 
 const ENABLE_COLUMNS = {
@@ -126,9 +132,17 @@ export function enableUsers(s: TenantScope, opts: EnableOptions): BatchHandler {
       pins.push({ userId: u.id, hash: next.pin_hash!, keepInHistory: policy.PINHistoryCount > 0 });
       doneResult.get(u.id)!.output = { ...dialInUserView(s, next, bridge.name, opts.returnPin ? pin : undefined) };
     }
-    await bulkUpdate(trx, 'users', 'id', ENABLE_COLUMNS, updates);
-    // The PIN through the one place PINs are written: a PIN mail still queued from before is void.
-    await writePins(trx, s, pins, 'dial-in was enabled again with a new PIN before this mail went out');
+    if (opts.insertNewRows) {
+      // New users have no PIN history to check and no mail queued before: the row is written once, as enabled.
+      const fresh = updates as unknown as UsersTable[];
+      for (const u of fresh) u.pin_key_version = s.keys.versionOf(u.pin_hash!);
+      for (let i = 0; i < fresh.length; i += 200) await trx.insertInto('users').values(fresh.slice(i, i + 200)).execute();
+      await writePinHistory(trx, s, pins);
+    } else {
+      await bulkUpdate(trx, 'users', 'id', ENABLE_COLUMNS, updates);
+      // The PIN through the one place PINs are written: a PIN mail still queued from before is void.
+      await writePins(trx, s, pins, 'dial-in was enabled again with a new PIN before this mail went out');
+    }
     await insertMailRows(trx, mails);
     await insertAuditRows(trx, audits);
     return results;

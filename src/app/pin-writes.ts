@@ -25,8 +25,7 @@ export async function writePins(trx: Trx, s: TenantScope, writes: PinWrite[], re
   if (!writes.length) return;
   const now = s.now();
   await bulkUpdate(trx, 'users', 'id', PIN_COLUMNS, writes.map((w) => ({ id: w.userId, pin_hash: w.hash, pin_key_version: s.keys.versionOf(w.hash), pin_set_at: now, pin_fail_local: 0, pin_window_start: null, updated_at: now })));
-  const history = writes.filter((w) => w.keepInHistory).map((w) => ({ tenant_id: s.tenant.id, user_id: w.userId, pin_hash: w.hash, pin_key_version: s.keys.versionOf(w.hash), created_at: now }));
-  for (let i = 0; i < history.length; i += 400) await trx.insertInto('pin_history').values(history.slice(i, i + 400)).execute();
+  await writePinHistory(trx, s, writes);
   await supersedePinMails(trx, writes.map((w) => w.userId), reason);
 }
 
@@ -41,4 +40,11 @@ export async function rehashPin(db: Trx, keys: Keys, user: Pick<UsersTable, 'id'
   const version = keys.versionOf(hash);
   await db.updateTable('users').set({ pin_hash: hash, pin_key_version: version }).where('id', '=', user.id).where('pin_hash', '=', user.pin_hash).execute();
   await db.updateTable('pin_history').set({ pin_hash: hash, pin_key_version: version }).where('user_id', '=', user.id).where('pin_hash', '=', user.pin_hash).execute();
+}
+
+/** The history entries of new PINs (for the policies that keep one); writePins calls it, and so does Enable for users it inserts. */
+export async function writePinHistory(trx: Trx, s: TenantScope, writes: PinWrite[]): Promise<void> {
+  const now = s.now();
+  const history = writes.filter((w) => w.keepInHistory).map((w) => ({ tenant_id: s.tenant.id, user_id: w.userId, pin_hash: w.hash, pin_key_version: s.keys.versionOf(w.hash), created_at: now }));
+  for (let i = 0; i < history.length; i += 400) await trx.insertInto('pin_history').values(history.slice(i, i + 400)).execute();
 }

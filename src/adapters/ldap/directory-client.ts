@@ -201,12 +201,13 @@ export class DirectorySession {
 
   /**
    * A fingerprint of the groups a membership can come from: every group under the base and the
-   * licence group itself, each DN with its change stamp (AD: uSNChanged; OpenLDAP: entryCSN, else
-   * modifyTimestamp), sorted. Member lists are not read, so this is cheap. The same fingerprint at
+   * licence group itself, each DN with its change stamp (AD: uSNChanged; OpenLDAP: entryCSN), sorted.
+   * Member lists are not read, so this is cheap. The same fingerprint at
    * the next pass means no group was added, removed or changed; null when the server shows no stamp.
    */
   async groupsFingerprint(groupDn: string): Promise<string | null> {
-    const stamps = this.target.kind === 'ad' ? ['uSNChanged'] : ['entryCSN', 'modifyTimestamp'];
+    // Stamps that change with every write (modifyTimestamp has one-second steps: two changes in one second would look like one).
+    const stamps = this.target.kind === 'ad' ? ['uSNChanged'] : ['entryCSN'];
     const filter = this.target.kind === 'ad' ? '(objectClass=group)' : '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
     const lines: string[] = [];
     let unstamped = false;
