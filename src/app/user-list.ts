@@ -1,6 +1,6 @@
 import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
 import type { Database, UsersTable } from '../adapters/db/schema.ts';
-import { containsText } from '../adapters/db/like.ts';
+import { containsTextFolded } from '../adapters/db/like.ts';
 import { isLockedOut } from '../core/pin-lockout.ts';
 import { encodeCursor, type UserCursor, type UserFilter, type UserListQuery } from '../core/user-filter.ts';
 import type { TenantScope, Trx } from './context.ts';
@@ -45,7 +45,7 @@ export function filterWhere(s: TenantScope, f: UserFilter): (eb: EB) => Expressi
   const now = s.now();
   return (eb) => {
     const all: Expression<SqlBool>[] = [eb('users.tenant_id', '=', s.tenant.id)];
-    if (f.q) all.push(eb.or([containsText('display_name', f.q), containsText('sip', f.q), containsText('email', f.q)]));
+    if (f.q) all.push(eb.or([containsTextFolded(s.db.dialect, 'display_name', f.q), containsTextFolded(s.db.dialect, 'sip', f.q), containsTextFolded(s.db.dialect, 'email', f.q)]));
     if (f.state === 'enabled') all.push(eb.and([eb('dialin_enabled', '=', 1), eb('provider', '=', 'Microsoft')]));
     if (f.state === 'disabled') all.push(eb.or([eb('dialin_enabled', '=', 0), eb('provider', '!=', 'Microsoft')]));
     if (f.pin === 'locked') all.push(eb.or([eb('pin_locked', '=', 1), eb('pin_locked_until', '>', now)]));

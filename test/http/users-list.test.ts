@@ -79,6 +79,8 @@ for (const dialect of DIALECTS) {
       const enabled = await get('/admin/users?state=enabled&q=user1');
       // user1, user10..user19 are enabled; user100..user129 are not.
       assert.equal(count(enabled.body), 11);
+      assert.equal(count((await get('/admin/users?state=enabled&q=USER1')).body), 11, 'the search ignores case');
+      assert.equal(count((await get('/admin/users?q=%25')).body), 0, 'a % is a character, not a wildcard');
       assert.match(enabled.body, /\+1 425-555-0100/, 'default numbers, formatted');
       const cases: [string, number][] = [
         ['state=enabled', 20],

@@ -13,8 +13,13 @@ import { adminCtx, sendPage, type PageDeps } from './routes.ts';
 import { userJobPages } from './admin-user-jobs.ts';
 
 export const USERS_PER_PAGE = 50;
-/** The count says "more than" past this many (an exact count at 100,000 users reads every one). */
+/**
+ * The count says "more than" past this many (an exact count at 100,000 users reads every one).
+ * A text search or a last-mail filter has no index to count from, each user read in turn: it
+ * stops sooner.
+ */
 export const USER_COUNT_CAP = 10_000;
+export const USER_SCAN_COUNT_CAP = 1_000;
 
 const BAD_MAIL = new Set(['failed', 'expired', 'bounced', 'complained']);
 
@@ -35,12 +40,13 @@ export async function usersListPage(c: PageCtx, req: FastifyRequest, deps: PageD
   const res = await listUserPage(s, q, USERS_PER_PAGE);
   // A first page with no next one holds every match: its length is the count.
   const first = q.after === null && q.before === null;
+  const cap = q.filter.q || q.filter.mail ? USER_SCAN_COUNT_CAP : USER_COUNT_CAP;
   const [total, bridges, languages] = await Promise.all([
-    first && res.next === null ? res.rows.length : countUsersUpTo(s, q.filter, USER_COUNT_CAP),
+    first && res.next === null ? res.rows.length : countUsersUpTo(s, q.filter, cap),
     s.db.kysely.selectFrom('bridges').select(['id', 'name']).where('tenant_id', '=', s.tenant.id).orderBy('name').execute(),
     userLanguages(s),
   ]);
-  const capText = USER_COUNT_CAP.toLocaleString(c.lang === 'fr' ? 'fr-FR' : 'en-US');
+  const capText = cap.toLocaleString(c.lang === 'fr' ? 'fr-FR' : 'en-US');
   const bridgeName = new Map(bridges.map((b) => [b.id, b.name]));
   const f = q.filter;
   const keep: Record<string, string> = { ...filterParams(f), ...(q.sort !== 'sip' ? { sort: q.sort } : {}), ...(q.dir !== 'asc' ? { dir: q.dir } : {}) };
@@ -62,7 +68,7 @@ ${filterSelect(c, 'source', 'users.source', opt('users.source', USER_SOURCES), f
 <div class="field"><label for="f-dir">${c.t('users.dir')}</label><select id="f-dir" name="dir">${(['asc', 'desc'] as const).map((v) => html`<option value="${v}"${v === q.dir ? html` selected` : ''}>${c.t(`users.dir.${v}`)}</option>`)}</select></div>
 <div class="field buttons"><button type="submit">${c.t('action.search')}</button> <a href="/admin/users">${c.t('users.clear')}</a></div>
 </form>
-<p class="count" role="status" data-testid="user-count">${total > USER_COUNT_CAP ? c.t('users.countMore', { total: capText }) : c.t('users.count', { total })}</p>
+<p class="count" role="status" data-testid="user-count">${total > cap ? c.t('users.countMore', { total: capText }) : c.t('users.count', { total })}</p>
 <p class="actions"><a href="/admin/users/export.csv${filterQuery ? `?${filterQuery}` : ''}" download>${c.t('users.export')}</a>${isAdmin ? html` · <a href="/admin/users/import">${c.t('users.import')}</a>` : ''}</p>
 <form method="post" action="/admin/users/jobs" id="bulk">${csrfField(c)}<input type="hidden" name="filter" value="${filterQuery}">
 <div class="table-wrap"><table class="users">
@@ -81,7 +87,7 @@ ${res.next ? html`<a href="${link({ after: res.next })}" rel="next">${c.t('users
 <fieldset class="card bulk"><legend>${c.t('users.bulk')}</legend>
 <fieldset><legend>${c.t('users.bulk.scope')}</legend>
 <div class="field check"><input type="radio" id="scope-selected" name="scope" value="selected" checked><label for="scope-selected">${c.t('users.bulk.selected')}</label></div>
-<div class="field check"><input type="radio" id="scope-all" name="scope" value="all"><label for="scope-all">${total > USER_COUNT_CAP ? c.t('users.bulk.allMore', { total: capText }) : c.t('users.bulk.all', { total })}</label></div>
+<div class="field check"><input type="radio" id="scope-all" name="scope" value="all"><label for="scope-all">${total > cap ? c.t('users.bulk.allMore', { total: capText }) : c.t('users.bulk.all', { total })}</label></div>
 </fieldset>
 <div class="field"><label for="f-action">${c.t('users.bulk.action')}</label><select id="f-action" name="action">${kinds.map((k) => html`<option value="${k}">${c.t(`users.bulk.${k}` as MsgKey)}</option>`)}</select></div>
 ${isAdmin
