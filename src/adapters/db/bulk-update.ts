@@ -17,6 +17,12 @@ export async function bulkUpdate(
   chunk = 400,
 ): Promise<void> {
   const names = Object.keys(columns);
+  if (rows.length === 1) {
+    // One row (a call per user in a script's loop): a plain UPDATE by key, cheaper to plan than a join on VALUES.
+    const r = rows[0]!;
+    await db.updateTable(table).set(Object.fromEntries(names.map((n) => [n, r[n] ?? null]))).where(key, '=', r[key]).execute();
+    return;
+  }
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
     const values = sql.join(part.map((r) => sql`(${sql.join([r[key], ...names.map((n) => r[n] ?? null)])})`));
