@@ -142,19 +142,22 @@ interface SealedTable {
 
 const resealValue = (keys: Keys, v: string | null) => (v === null ? null : keys.seal(keys.open(v)));
 
+const HAS_RELAY_PASSWORD = sql`payload like '%"passwordSealed"%'`;
+
 const TABLES: SealedTable[] = [
+  // Nearly every outbox row holds only a sealed PIN: re-sealed without reading or sending its
+  // payload back (kilobytes a row, twice over in the guarded update).
+  { table: 'outbox', columns: ['pin_enc'], filter: sql`pin_enc is not null and not ${HAS_RELAY_PASSWORD}`, reseal: (keys, r) => ({ pin_enc: resealValue(keys, r.pin_enc ?? null) }) },
   {
     table: 'outbox',
     columns: ['pin_enc', 'payload'],
-    filter: sql`(pin_enc is not null or payload like '%"passwordSealed"%')`,
+    filter: HAS_RELAY_PASSWORD,
     reseal(keys, r) {
       let payload = r.payload ?? null;
-      if (payload && payload.includes('"passwordSealed"')) {
-        const p = JSON.parse(payload) as { options?: { relay?: { passwordSealed?: string } } };
-        if (p.options?.relay?.passwordSealed) {
-          p.options.relay.passwordSealed = resealValue(keys, p.options.relay.passwordSealed)!;
-          payload = JSON.stringify(p);
-        }
+      const p = JSON.parse(payload!) as { options?: { relay?: { passwordSealed?: string } } };
+      if (p.options?.relay?.passwordSealed) {
+        p.options.relay.passwordSealed = resealValue(keys, p.options.relay.passwordSealed)!;
+        payload = JSON.stringify(p);
       }
       return { pin_enc: resealValue(keys, r.pin_enc ?? null), payload };
     },

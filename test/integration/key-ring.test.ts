@@ -56,7 +56,11 @@ for (const dialect of DIALECTS) {
     };
     const json = <T>(r: CliResult): T => {
       assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as T;
+      try {
+        return JSON.parse(r.stdout) as T;
+      } catch {
+        throw new Error(`not JSON: ${r.stdout}\n${r.stderr}`);
+      }
     };
     const status = async () => keyStatus(m.t.ctx.db, m.t.ctx.keys);
 
@@ -165,6 +169,11 @@ for (const dialect of DIALECTS) {
     it('a process with only the old key refuses to start and says why; a ring from DIALIN_PIN_KEY + DIALIN_PIN_KEYS_FILE starts', { timeout: 120_000 }, async () => {
       const keys = ringKeys(m.t.dataDir); // version 3 only, after the first test (versions 1 and 2 retired)
       const v3 = keys.get(3)!;
+      // A queued mail with its own relay's password (Set-CsPinSendCAWelcomeMail -Credential), sealed under 3.
+      const model = await m.t.ctx.db.kysely.selectFrom('outbox').selectAll().where('status', '=', 'queued').where('pin_enc', 'is not', null).executeTakeFirstOrThrow();
+      const relayPayload = JSON.parse(model.payload) as { options?: Record<string, unknown> };
+      relayPayload.options = { ...relayPayload.options, relay: { host: 'smtp.contoso.com', port: 587, user: 'relay', passwordSealed: m.t.ctx.keys.seal('relay-s3cret') } };
+      await m.t.ctx.db.kysely.insertInto('outbox').values({ ...model, id: 'relay-row', message_id: '<relay-row@dialin.contoso.com>', payload: JSON.stringify(relayPayload) }).execute();
       // Rotate to 4 so there is an old key to start with.
       assert.equal(json<{ Version: number }>(await cli(['key', 'rotate', '--json'])).Version, 4);
       m.t.ctx.keys.reload();
@@ -194,6 +203,17 @@ for (const dialect of DIALECTS) {
       assert.ok(at3 > 0);
       assert.equal(json<{ Resealed: number }>(await cli(['key', 'reseal', '--json'])).Resealed, at3);
       assert.ok(!printed.join('\n').includes(v4) && !printed.join('\n').includes(v3));
+      // The mail with a relay password: its PIN and its password both re-sealed under 4, the rest of it as it was.
+      const relayRow = await m.t.ctx.db.kysely.selectFrom('outbox').selectAll().where('id', '=', 'relay-row').executeTakeFirstOrThrow();
+      assert.equal(relayRow.key_version, 4);
+      assert.equal(m.t.ctx.keys.openPin(relayRow.pin_enc!), m.t.ctx.keys.openPin(model.pin_enc!));
+      const after4 = JSON.parse(relayRow.payload) as { options: { relay: { passwordSealed: string } } };
+      assert.match(after4.options.relay.passwordSealed, /^k4\$/);
+      assert.equal(m.t.ctx.keys.open(after4.options.relay.passwordSealed), 'relay-s3cret');
+      after4.options.relay.passwordSealed = '';
+      (relayPayload.options!.relay as { passwordSealed: string }).passwordSealed = '';
+      assert.deepEqual(after4, relayPayload);
+      await m.t.ctx.db.kysely.deleteFrom('outbox').where('id', '=', 'relay-row').execute();
     });
 
     it('rotate while mail is flowing: the worker keeps delivering, no PIN mail lost or unreadable, every delivered PIN accepted; doctor names a process with another ring', { timeout: 600_000 }, async () => {

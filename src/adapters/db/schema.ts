@@ -263,6 +263,15 @@ export interface Database {
   sso_providers: SsoProvidersTable;
   sso_identities: SsoIdentitiesTable;
   sso_logins: SsoLoginsTable;
+  dialin_backfills: BackfillsTable;
+}
+
+/** How far each backfill (db/backfills.ts) has got (migration 0028). */
+export interface BackfillsTable {
+  name: string;
+  after_key: string;
+  rows_done: number;
+  done_at: number | null;
 }
 
 /** A tenant's OIDC provider for the admin center (migration 0021); the client secret sealed. */
