@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
+import { PG_ADMIN_URL } from '../support/dialects.ts';
 import { inFlightLimit } from '../../src/worker/delivery-worker.ts';
 import { toAppError } from '../../src/adapters/http/errors.ts';
 import { until } from '../mail/support/mail-env.ts';
@@ -36,7 +38,7 @@ describe('PostgreSQL stopped for 30 s during a run (a private cluster)', { skip:
     server?.remove();
   });
 
-  it('the API answers 503 meanwhile (never hangs), everything resumes by itself, 0 lost', { timeout: 180_000 }, async (tc) => {
+  it('the API answers 503 meanwhile (never hangs), everything resumes by itself, 0 lost', { timeout: 600_000 }, async (tc) => {
     const users = await enableMany(d.scope, 'pgdown', 1);
     await enableMany(d.scope, 'bulk', MAILS - 1);
     d.sink.faults = { delayMs: (stage) => (stage === 'DATA' ? 10 : 0) };
@@ -89,5 +91,22 @@ describe('PostgreSQL stopped for 30 s during a run (a private cluster)', { skip:
       assert.equal(toAppError(new Error(message)).code, 'DATABASE_UNAVAILABLE', message);
     }
     assert.equal(toAppError(new Error('something else')).code, 'INTERNAL_ERROR');
+  });
+
+  it('no connection free in time (a burst on a busy server) is a 503, not a 500', async () => {
+    // pg-pool's own error, from a real pool whose one connection is taken.
+    const pool = new pg.Pool({ connectionString: PG_ADMIN_URL, max: 1, connectionTimeoutMillis: 200 });
+    const held = await pool.connect();
+    try {
+      const e = await pool.connect().then(
+        (c) => (c.release(), null),
+        (err: unknown) => err,
+      );
+      assert.ok(e instanceof Error, 'the second connect waits and fails');
+      assert.equal(toAppError(e).code, 'DATABASE_UNAVAILABLE', (e as Error).message);
+    } finally {
+      held.release();
+      await pool.end();
+    }
   });
 });

@@ -160,8 +160,10 @@ export function sqliteFile(dataDir: string): string {
 /** Opens the embedded SQLite database (WAL, synchronous=FULL) or PostgreSQL when a URL is given. */
 export function openDb(opts: { dataDir: string; databaseUrl: string | null; poolSize?: number; log?: LogConfig }): Db {
   if (opts.databaseUrl) {
-    // A bounded connect time: with the server down, requests fail fast (503) instead of hanging.
-    const pool = new (loadPg().Pool)({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    // A bounded wait for a connection: a server that is down refuses at once (503); one that does
+    // not answer fails after this. pg counts the wait in the pool's queue too, so it must outlast
+    // a burst on a busy machine (200 PIN checks at once on 10 connections, CPUs shared).
+    const pool = new (loadPg().Pool)({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 15_000 });
     // An idle client losing its server (PostgreSQL restart) emits 'error'; without a handler
     // that would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});

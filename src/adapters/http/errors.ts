@@ -60,8 +60,8 @@ function fromValidation(issues: ValidationIssue[], where: string | undefined): A
 
 /** Driver errors that mean "the database is not there" (pg network errors and shutdown states, a busy SQLite file). */
 const DATABASE_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08006', '08001', 'SQLITE_BUSY']);
-/** pg's own errors for a connection that died under a query (they carry no code). */
-const CONNECTION_LOST = /^Connection terminated|is not queryable$/;
+/** pg's own errors for a connection that died under a query, or that none came in time (they carry no code). */
+const CONNECTION_LOST = /^Connection terminated|is not queryable$|^timeout exceeded when trying to connect$/;
 
 /** Any error thrown while handling a request, as an AppError with a stable code. */
 export function toAppError(e: unknown): AppError {
