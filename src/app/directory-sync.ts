@@ -77,8 +77,10 @@ async function readDirectory(s: TenantScope, c: DirectoryConnectionsTable, wantI
     let full = !wantIncremental;
     let newest: string | null = null;
     let source: string | null = null;
-    // Read before the entries: a group changed while this pass runs gives another fingerprint next time.
-    const fingerprint = c.licence_group ? await session.groupsFingerprint(c.licence_group) : null;
+    // Read before the entries: a group changed while this pass runs gives another fingerprint next time. Not on AD:
+    // deleting a member there takes it out of its groups without a new uSNChanged on them (Samba shows it), and the
+    // deleted entry is not in the search, so AD's licence list is read on every pass.
+    const fingerprint = c.licence_group && c.kind !== 'ad' ? await session.groupsFingerprint(c.licence_group) : null;
     const groupMark = fingerprint === null ? null : crypto.createHash('sha256').update(fingerprint).digest('hex');
     if (c.kind === 'ad') {
       // uSNChanged polling: the DC's highestCommittedUSN read BEFORE the search is the next mark (a change
@@ -145,9 +147,9 @@ async function usersNamedBy(s: TenantScope, c: DirectoryConnectionsTable, entrie
 
 /**
  * The plan's input. The licence group (up to 100,000 members) is read on a full pass and whenever a group
- * changed; when none did, an incremental pass reads only the users the changed entries name, and takes each
- * entry's membership from AD (asked for those entries) or, on OpenLDAP, from what the last pass stored — read
- * the group anyway when an entry is new, renamed or not known.
+ * changed (OpenLDAP; AD's is read every pass); when none did, an incremental pass reads only the users the
+ * changed entries name and takes each entry's membership from what the last pass stored — it reads the group
+ * anyway when an entry is new, renamed or has no stored membership.
  */
 async function planInput(s: TenantScope, c: DirectoryConnectionsTable, dir: DirectoryRead): Promise<PlanInput> {
   const common = { connectionId: c.id, full: dir.full, entries: dir.entries, maxDisable: c.max_disable };
@@ -159,9 +161,7 @@ async function planInput(s: TenantScope, c: DirectoryConnectionsTable, dir: Dire
   const dns = dir.entries.map((e) => ('person' in e ? { key: e.person.key, ndn: e.person.ndn, dn: e.person.dn } : { key: e.skipped.key, ndn: normalizeDn(e.skipped.dn), dn: e.skipped.dn }));
   let licensed: Set<string> | null = null;
   let licensedCount: number | undefined;
-  if (c.kind === 'ad') {
-    licensed = await dir.session.licenceMembersAmong(c.licence_group, dns.map((d) => d.dn));
-  } else if (dns.every((d) => d.key && linkedBy.get(d.key)?.directory_licensed != null && normalizeDn(linkedBy.get(d.key)!.directory_dn ?? '') === d.ndn)) {
+  if (dns.every((d) => d.key && linkedBy.get(d.key)?.directory_licensed != null && normalizeDn(linkedBy.get(d.key)!.directory_dn ?? '') === d.ndn)) {
     licensed = new Set(dns.filter((d) => linkedBy.get(d.key!)!.directory_licensed === 1).map((d) => d.ndn));
   }
   if (licensed) {

@@ -206,7 +206,7 @@ export class DirectorySession {
    * the next pass means no group was added, removed or changed; null when the server shows no stamp.
    */
   async groupsFingerprint(groupDn: string): Promise<string | null> {
-    // Stamps that change with every write (modifyTimestamp has one-second steps: two changes in one second would look like one).
+    // A stamp that changes with every write (modifyTimestamp has one-second steps: two changes in one second would look like one).
     const stamps = this.target.kind === 'ad' ? ['uSNChanged'] : ['entryCSN'];
     const filter = this.target.kind === 'ad' ? '(objectClass=group)' : '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
     const lines: string[] = [];
@@ -227,19 +227,6 @@ export class DirectorySession {
     }
     if (unstamped) return null;
     return lines.sort().join('\n');
-  }
-
-  /**
-   * AD: which of `dns` are licence group members now (in-chain, enabled accounts), asked for those
-   * entries only, a hundred at a time — an incremental pass does not read a group of 100,000.
-   */
-  async licenceMembersAmong(groupDn: string, dns: readonly string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let i = 0; i < dns.length; i += 100) {
-      const any = dns.slice(i, i + 100).map((dn) => `(distinguishedName=${escapeValue(dn)})`).join('');
-      await this.search(`(&(memberOf:${AD_IN_CHAIN}:=${escapeValue(groupDn)})(!(objectClass=group))(!(userAccountControl:${AD_BIT_AND}:=2))(|${any}))`, ['1.1'], (e) => out.add(normalizeDn(e.dn)));
-    }
-    return out;
   }
 
   /** A group's member DNs, or null when the entry is not a group (or is missing and `required` is false). */
