@@ -98,8 +98,19 @@ export async function insertMailRows(trx: Trx, rows: OutboxTable[]): Promise<voi
   await supersedePinMails(trx, pinUsers, 'superseded by a newer PIN mail');
   await foldInfoChangedMails(trx, rows);
   for (let i = 0; i < rows.length; i += 400) await trx.insertInto('outbox').values(rows.slice(i, i + 400)).execute();
+  await markFirstMail(trx, rows);
   // Delivered to listening workers when the transaction commits (and not at all if it rolls back).
   if (rows.length && trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
+}
+
+/** Users mailed for the first time get the time of it (the users list's "never mailed", 0029). */
+async function markFirstMail(trx: Trx, rows: OutboxTable[]): Promise<void> {
+  const users = [...new Set(rows.filter((r) => r.user_id).map((r) => r.user_id!))];
+  if (!users.length) return;
+  const at = rows.reduce((m, r) => Math.min(m, r.created_at), Infinity);
+  for (let i = 0; i < users.length; i += 500) {
+    await trx.updateTable('users').set({ first_mail_at: at }).where('id', 'in', users.slice(i, i + 500)).where('first_mail_at', 'is', null).execute();
+  }
 }
 
 /**

@@ -50,7 +50,8 @@ export function filterWhere(s: TenantScope, f: UserFilter): (eb: EB) => Expressi
     if (f.state === 'disabled') all.push(eb.or([eb('dialin_enabled', '=', 0), eb('provider', '!=', 'Microsoft')]));
     if (f.pin === 'locked') all.push(eb.or([eb('pin_locked', '=', 1), eb('pin_locked_until', '>', now)]));
     if (f.pin === 'notset') all.push(eb('pin_hash', 'is', null));
-    if (f.mail === 'never') all.push(sql<SqlBool>`not exists (select 1 from outbox o where o.user_id = users.id)`);
+    // The column says it for users mailed since 0029 (and those the backfill reached); the outbox for the rest.
+    if (f.mail === 'never') all.push(sql<SqlBool>`(users.first_mail_at is null and not exists (select 1 from outbox o where o.user_id = users.id))`);
     if (f.mail === 'failed') all.push(lastMailIn(s, ['failed', 'expired']));
     if (f.mail === 'bounced') all.push(lastMailIn(s, ['bounced', 'complained']));
     if (f.bridge) all.push(eb('bridge_id', '=', f.bridge));

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
 import { dumpDb } from '../support/db-dump.ts';
-import { addUsers, bridgeWithNumbers, enable } from '../support/fixtures.ts';
+import { addUsers, bridgeWithNumbers, enable, userRow } from '../support/fixtures.ts';
+import { insertOutboxRows } from '../support/outbox-rows.ts';
+import { runBackfills } from '../../src/adapters/db/backfills.ts';
 import { addUser } from '../../src/app/users.ts';
 import { createUserJob, runUserJob } from '../../src/app/user-jobs.ts';
 import { parseUserListQuery } from '../../src/core/user-filter.ts';
@@ -98,6 +100,20 @@ for (const dialect of DIALECTS) {
         ['state=enabled&mail=bounced', 1],
       ];
       for (const [q, n] of cases) assert.equal(count((await get(`/admin/users?${q}`)).body), n, q);
+
+      // A mail written before migration 0029 (no first-mail time on its user): the outbox still says so,
+      // and the backfill `dialin migrate` runs gives the user the time of it.
+      const u129 = await userRow(t.scope, 'sip:user129@contoso.com');
+      assert.equal(u129.first_mail_at ?? null, null);
+      await insertOutboxRows(t.ctx.db, [{ tenant_id: t.scope.tenant.id, user_id: u129.id, kind: 'welcome', recipient: 'user129@contoso.com', status: 'sent', created_at: 1_700_000_000_000 }]);
+      assert.equal(count((await get('/admin/users?mail=never')).body), 120, 'not "never mailed" before the backfill');
+      await runBackfills(t.ctx.db);
+      assert.equal(Number((await userRow(t.scope, 'sip:user129@contoso.com')).first_mail_at), 1_700_000_000_000);
+      assert.equal(count((await get('/admin/users?mail=never')).body), 120, 'nor after it');
+      const enabledFirst = await t.ctx.db.kysely.selectFrom('users').select('first_mail_at').where('dialin_enabled', '=', 1).execute();
+      assert.ok(enabledFirst.every((r) => r.first_mail_at !== null), 'users mailed through the outbox got their first-mail time as it was written');
+      await t.ctx.db.kysely.deleteFrom('outbox').where('user_id', '=', u129.id).execute();
+      await t.ctx.db.kysely.updateTable('users').set({ first_mail_at: null }).where('id', '=', u129.id).execute();
       const locked = await get('/admin/users?pin=locked');
       assert.match(locked.body, /user3@contoso\.com/);
       assert.match(locked.body, /badge bad">Locked out/);

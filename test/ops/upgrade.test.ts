@@ -110,6 +110,7 @@ for (const dialect of DIALECTS) {
       const dry = await runCli(['--json', 'migrate', '--dry-run'], env);
       assert.equal(dry.code, 0, dry.stderr);
       assert.deepEqual((JSON.parse(dry.stdout) as { Pending: string[] }).Pending, expectedPending);
+      assert.deepEqual((JSON.parse(dry.stdout) as { Backfills: string[] }).Backfills, ['0029_users_first_mail'], 'then the backfill of the users the old version mailed');
       const db2 = openDb({ dataDir, databaseUrl: env.DATABASE_URL ?? null });
       assert.deepEqual(await appliedMigrations(db2), before, '--dry-run changed nothing');
       await db2.close();
@@ -117,6 +118,7 @@ for (const dialect of DIALECTS) {
       const up = await runCli(['--json', 'migrate'], env);
       assert.equal(up.code, 0, up.stderr);
       assert.deepEqual((JSON.parse(up.stdout) as { Applied: string[] }).Applied, expectedPending);
+      assert.deepEqual((JSON.parse(up.stdout) as { Backfilled: unknown[] }).Backfilled, [{ Name: '0029_users_first_mail', Rows: USERS, Done: true }]);
       const again = await runCli(['migrate', '--dry-run'], env);
       assert.match(again.stdout, /is up to date .*nothing would run/);
 
@@ -130,6 +132,9 @@ for (const dialect of DIALECTS) {
         assert.equal(users.length, USERS);
         assert.ok(users.every((u) => u.dialin_enabled === 1 && u.conference_id && u.pin_hash), 'every user enabled with a conference ID and a PIN');
         assert.ok(users.every((u) => u.pin_key_version === 1), 'hashes of before the ring are key version 1');
+        const firstMails = await k.selectFrom('outbox').select(['user_id', (eb) => eb.fn.min('created_at').as('at')]).groupBy('user_id').execute();
+        assert.equal(firstMails.length, USERS);
+        for (const f of firstMails) assert.equal(Number(users.find((u) => u.id === f.user_id)!.first_mail_at), Number(f.at), 'the backfill gave each mailed user the time of their first mail');
         for (const [uri, pin] of Object.entries(PINS)) {
           const u = users.find((x) => x.sip === `sip:${uri}`)!;
           assert.equal((await verifyLeaderPin(s, u.conference_id!, pin)).IsLeader, true, `${uri}'s PIN still works at the bridge`);

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { Db } from './database.ts';
+import { backfill as usersFirstMail } from './migrations/0029_users_first_mail.ts';
 
 /**
  * A rewrite of a large table that a migration leaves to run after it, in batches. The migration
@@ -20,7 +21,7 @@ export interface Backfill {
 }
 
 /** The backfills of this code, in the order they run (each after every schema migration). */
-export const BACKFILLS: readonly Backfill[] = Object.freeze([]);
+export const BACKFILLS: readonly Backfill[] = Object.freeze([usersFirstMail]);
 
 export interface BackfillState {
   name: string;

@@ -18,6 +18,8 @@ export interface TenantSettingsTable {
 
 export interface UsersTable {
   id: string;
+  /** When the user's first mail was queued (0029; null: never, or not yet backfilled). */
+  first_mail_at?: number | null;
   tenant_id: string;
   sip: string;
   display_name: string;

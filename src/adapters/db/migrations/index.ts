@@ -17,6 +17,7 @@ import * as m0019 from './0019_access_numbers.ts';
 import * as m0021 from './0021_sso.ts';
 import * as m0023 from './0023_admin_pages_at_scale.ts';
 import * as m0028 from './0028_backfills.ts';
+import * as m0029 from './0029_users_first_mail.ts';
 
 /** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -38,4 +39,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0023_admin_pages_at_scale': m0023,
   '0024_directory_group_mark': m0024,
   '0028_backfills': m0028,
+  '0029_users_first_mail': m0029,
 });
