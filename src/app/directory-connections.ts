@@ -4,6 +4,7 @@ import { defaultFilter, effectiveMapping, parseMappingOverrides, type DirectoryK
 import { checkConnectionName, checkDn, checkKind, checkMaxDisable, parseDirectoryUrl, parseInterval } from '../core/directory-settings.ts';
 import type { DirectoryConnectionsTable } from '../adapters/db/schema.ts';
 import type { DirectoryTarget } from '../adapters/ldap/directory-client.ts';
+import { X509Certificate } from 'node:crypto';
 import { audit } from './audit.ts';
 import type { TenantScope, Trx } from './context.ts';
 
@@ -24,6 +25,8 @@ export interface NewDirectoryConnection {
   licenceGroup?: string | null;
   filter?: string | null;
   caFile?: string | null;
+  /** The CA certificate(s) as PEM text (the admin center and the API); kept with the connection. */
+  caPem?: string | null;
   interval?: string | null;
   maxDisable?: string | null;
   map?: string[];
@@ -42,6 +45,8 @@ export interface DirectoryConnectionView {
   LicenceGroup: string | null;
   Filter: string;
   CaFile: string | null;
+  /** The subject of the first CA certificate kept as PEM, or null. */
+  CaCertificate: string | null;
   Interval: string;
   MaxDisable: string;
   Mapping: Record<string, string>;
@@ -62,6 +67,15 @@ export function connectionFilter(c: DirectoryConnectionsTable): string {
   return c.filter ?? defaultFilter(c.kind as DirectoryKind);
 }
 
+/** The first certificate's subject, on one line (checked as PEM when stored). */
+function pemSubject(pem: string): string {
+  try {
+    return new X509Certificate(pem).subject.replace(/\n/g, ', ');
+  } catch {
+    return '(unreadable PEM)';
+  }
+}
+
 export function connectionView(c: DirectoryConnectionsTable): DirectoryConnectionView {
   const m = connectionMapping(c);
   return {
@@ -75,6 +89,7 @@ export function connectionView(c: DirectoryConnectionsTable): DirectoryConnectio
     LicenceGroup: c.licence_group,
     Filter: connectionFilter(c),
     CaFile: c.ca_file,
+    CaCertificate: c.ca_pem ? pemSubject(c.ca_pem) : null,
     Interval: formatInterval(c.interval_ms),
     MaxDisable: c.max_disable === null ? 'min(500, 10 % of licensed users)' : String(c.max_disable),
     Mapping: Object.fromEntries(Object.entries(m).filter(([, v]) => v.length).map(([k, v]) => [k, v.join('|')])),
@@ -91,42 +106,65 @@ export function targetOf(s: TenantScope, c: DirectoryConnectionsTable): Director
     bindDn: c.bind_dn,
     password: c.bind_password_sealed ? s.keys.open(c.bind_password_sealed) : null,
     caFile: c.ca_file,
+    caPem: c.ca_pem ?? null,
     insecurePlaintext: c.insecure_plaintext === 1,
   };
 }
 
-export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConnection): Promise<DirectoryConnectionView> {
+/** The settings as stored, checked the same way for the CLI, the API and the admin center. */
+type CheckedSettings = Pick<DirectoryConnectionsTable, 'name' | 'kind' | 'url' | 'base_dn' | 'bind_dn' | 'licence_group' | 'filter' | 'ca_file' | 'ca_pem' | 'insecure_plaintext' | 'interval_ms' | 'max_disable' | 'mapping'>;
+
+async function checkSettings(o: NewDirectoryConnection): Promise<CheckedSettings> {
   const name = checkConnectionName(o.name);
   const url = parseDirectoryUrl(o.url);
   // ldap:// is always upgraded with StartTLS; only --insecure-plaintext skips it.
   if (o.insecurePlaintext && url.secure) throw new AppError('CONFLICTING_PARAMETERS', '--insecure-plaintext applies to ldap:// URLs only; ldaps:// is always TLS.', { field: 'insecure-plaintext' });
   const base = checkDn(o.base, 'base');
   const bindDn = o.bindDn ? checkDn(o.bindDn, 'bind-dn') : null;
-  if (bindDn && !o.password) throw new AppError('MISSING_ARGUMENT', '--bind-dn needs --password-file (a file holding the bind password).', { field: 'password-file' });
-  if (!bindDn && o.password) throw new AppError('MISSING_ARGUMENT', '--password-file needs --bind-dn.', { field: 'bind-dn' });
   const kind = checkKind(o.kind);
   const licenceGroup = o.licenceGroup ? checkDn(o.licenceGroup, 'licence-group') : null;
   // ldapts is loaded only here: Get-CsUser reads connections' mappings without it (a fast CLI call).
-  const filter = o.filter ? (await import('../adapters/ldap/directory-client.ts')).checkFilter(o.filter.trim()) : null;
-  const overrides = parseMappingOverrides(o.map ?? []);
-  const now = s.now();
-  const row: DirectoryConnectionsTable = {
-    id: s.newId(),
-    tenant_id: s.tenant.id,
+  const client = o.filter || o.caPem ? await import('../adapters/ldap/directory-client.ts') : null;
+  const filter = o.filter ? client!.checkFilter(o.filter.trim()) : null;
+  if (o.caPem && o.caFile) throw new AppError('CONFLICTING_PARAMETERS', 'Give the CA certificate either as a file on the server (--ca-file) or as PEM, not both.', { field: 'ca-pem' });
+  const caPem = o.caPem ? client!.checkCaPem(o.caPem) : null;
+  return {
     name,
     kind,
     url: url.url,
     base_dn: base,
     bind_dn: bindDn,
-    bind_password_sealed: o.password ? s.keys.seal(o.password) : null,
-    key_version: s.keys.current,
     licence_group: licenceGroup,
     filter,
     ca_file: o.caFile ?? null,
+    ca_pem: caPem,
     insecure_plaintext: o.insecurePlaintext ? 1 : 0,
     interval_ms: o.interval ? parseInterval(o.interval) : DEFAULT_INTERVAL_MS,
-    max_disable: o.maxDisable !== undefined && o.maxDisable !== null ? checkMaxDisable(o.maxDisable) : null,
-    mapping: JSON.stringify(overrides),
+    max_disable: o.maxDisable !== undefined && o.maxDisable !== null && o.maxDisable !== '' ? checkMaxDisable(o.maxDisable) : null,
+    mapping: JSON.stringify(parseMappingOverrides(o.map ?? [])),
+  };
+}
+
+function checkPasswordPair(bindDn: string | null, password: boolean): void {
+  if (bindDn && !password) throw new AppError('MISSING_ARGUMENT', '--bind-dn needs --password-file (a file holding the bind password).', { field: 'password-file' });
+  if (!bindDn && password) throw new AppError('MISSING_ARGUMENT', '--password-file needs --bind-dn.', { field: 'bind-dn' });
+}
+
+/** What the audit row says of the settings: never the password, only whether one is kept. */
+function auditedSettings(r: CheckedSettings & { bind_password_sealed: string | null }) {
+  return { kind: r.kind, url: r.url, base: r.base_dn, bindDn: r.bind_dn, password: r.bind_password_sealed ? 'sealed' : 'none', licenceGroup: r.licence_group, filter: r.filter, ca: r.ca_pem ? 'pem' : r.ca_file ? 'file' : 'none', plaintext: r.insecure_plaintext === 1 };
+}
+
+export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConnection): Promise<DirectoryConnectionView> {
+  const checked = await checkSettings(o);
+  checkPasswordPair(checked.bind_dn, !!o.password);
+  const now = s.now();
+  const row: DirectoryConnectionsTable = {
+    id: s.newId(),
+    tenant_id: s.tenant.id,
+    ...checked,
+    bind_password_sealed: o.password ? s.keys.seal(o.password) : null,
+    key_version: s.keys.current,
     sync_mark: null,
     sync_source: null,
     last_full_at: null,
@@ -134,11 +172,38 @@ export async function addDirectoryConnection(s: TenantScope, o: NewDirectoryConn
     updated_at: now,
   };
   return s.db.kysely.transaction().execute(async (trx) => {
-    if (await findConnectionRow(trx, s, name, false)) throw new AppError('DIRECTORY_EXISTS', `The tenant already has a directory connection named ${name}.`, { field: 'name' });
+    if (await findConnectionRow(trx, s, checked.name, false)) throw new AppError('DIRECTORY_EXISTS', `The tenant already has a directory connection named ${checked.name}.`, { field: 'name' });
     await trx.insertInto('directory_connections').values(row).execute();
-    // Never the password: only whether one is kept.
-    await audit(trx, s, 'directory.add', { label: name }, { kind, url: row.url, base, bindDn, password: row.bind_password_sealed ? 'sealed' : 'none', licenceGroup, filter, plaintext: !!o.insecurePlaintext });
+    await audit(trx, s, 'directory.add', { label: checked.name }, auditedSettings(row));
     return connectionView(row);
+  });
+}
+
+/**
+ * Replaces the settings of a connection (its name stays: the page and the audit trail know it by
+ * it). No password given keeps the sealed one while the bind DN stays the same. A change of what
+ * is read (server, base, kind, filter, licence group, mapping) forgets the watermarks, so the
+ * next pass is a full one against the new settings.
+ */
+export async function editDirectoryConnection(s: TenantScope, name: string, o: Omit<NewDirectoryConnection, 'name'>): Promise<DirectoryConnectionView> {
+  return s.db.kysely.transaction().execute(async (trx) => {
+    const c = (await findConnectionRow(trx, s, name))!;
+    const checked = await checkSettings({ ...o, name: c.name });
+    const keep = !o.password && checked.bind_dn !== null && checked.bind_dn === c.bind_dn && c.bind_password_sealed !== null;
+    checkPasswordPair(checked.bind_dn, keep || !!o.password);
+    const sealed = o.password ? s.keys.seal(o.password) : keep ? c.bind_password_sealed : null;
+    const source = (r: Pick<DirectoryConnectionsTable, 'url' | 'base_dn' | 'kind' | 'filter' | 'licence_group' | 'mapping'>) => JSON.stringify([r.url, r.base_dn, r.kind, r.filter, r.licence_group, r.mapping]);
+    const reread = source(checked) !== source(c);
+    const patch = {
+      ...checked,
+      bind_password_sealed: sealed,
+      key_version: o.password ? s.keys.current : c.key_version,
+      ...(reread ? { sync_mark: null, sync_source: null, group_mark: null, last_full_at: null } : {}),
+      updated_at: s.now(),
+    };
+    await trx.updateTable('directory_connections').set(patch).where('id', '=', c.id).execute();
+    await audit(trx, s, 'directory.edit', { label: c.name }, { ...auditedSettings(patch), passwordChanged: !!o.password, fullPassNext: reread });
+    return connectionView({ ...c, ...patch });
   });
 }
 
@@ -173,4 +238,26 @@ export async function removeDirectoryConnection(s: TenantScope, name: string): P
     await audit(trx, s, 'directory.remove', { label: c.name }, { unlinkedUsers });
     return { name: c.name, unlinkedUsers };
   });
+}
+
+/** A connection's settings as its edit form shows them: never the password, only whether one is kept. */
+export async function directoryConnectionSettings(s: TenantScope, name: string): Promise<Omit<NewDirectoryConnection, 'password'> & { hasPassword: boolean }> {
+  const c = (await findConnectionRow(s.db.kysely, s, name))!;
+  const overrides = JSON.parse(c.mapping) as Record<string, string[]>;
+  return {
+    name: c.name,
+    url: c.url,
+    base: c.base_dn,
+    bindDn: c.bind_dn,
+    hasPassword: c.bind_password_sealed !== null,
+    kind: c.kind,
+    licenceGroup: c.licence_group,
+    filter: c.filter,
+    caFile: c.ca_file,
+    caPem: c.ca_pem ?? null,
+    interval: formatInterval(c.interval_ms),
+    maxDisable: c.max_disable === null ? null : String(c.max_disable),
+    map: Object.entries(overrides).map(([f, a]) => `${f}=${a.join('|')}`),
+    insecurePlaintext: c.insecure_plaintext === 1,
+  };
 }

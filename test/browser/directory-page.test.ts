@@ -105,6 +105,72 @@ describe('in a real browser: the Directory page', () => {
     assert.deepEqual([(await userRow(t.scope, 'sip:bob@contoso.com')).dialin_enabled, (await userRow(t.scope, 'sip:carl@contoso.com')).dialin_enabled, (await userRow(t.scope, 'sip:ann@contoso.com')).dialin_enabled], [0, 0, 1]);
   });
 
+  it('adds a connection in the page (password field, CA uploaded), tests it, runs it, edits it keeping the password, removes it', async () => {
+    // A second directory of its own, so the new connection's people are not corp's.
+    const lab = await startSlapd([personLdif({ uid: 'dan', cn: 'Dan Fox', mail: 'dan@contoso.com' }), personLdif({ uid: 'eve', cn: 'Eve Moss', mail: 'eve@contoso.com' }), groupLdif('dialin', [uid('dan')])].join('\n'));
+    try {
+      const page = await signedIn();
+      await page.getByRole('link', { name: 'Add a connection' }).click();
+      const form = page.getByTestId('directory-form');
+      const fill = async (url: string) => {
+        await form.getByLabel('Name', { exact: true }).fill('lab');
+        await form.getByLabel('Server').fill(url);
+        await form.getByLabel('Base DN').fill(SUFFIX);
+        await form.getByLabel('Bind DN').fill(SYNC_DN);
+        await form.getByLabel('Bind password').fill(SYNC_PW);
+        await form.getByLabel('Licence group').fill(LICENCE_GROUP);
+        await form.getByLabel('Or upload the CA certificate file').setInputFiles(lab.caFile);
+      };
+      await fill(lab.url);
+      await shot(page, 'directory-add');
+      // Refused first: plaintext asked for an ldaps:// URL. Nothing stored, the password not sent back.
+      await form.getByLabel('Server').fill(lab.url.replace('ldap://', 'ldaps://'));
+      await form.getByLabel('Plain LDAP without StartTLS (insecure)').check();
+      await form.getByRole('button', { name: 'Add the connection' }).click();
+      await page.getByRole('alert').waitFor();
+      assert.match(await page.getByRole('alert').innerText(), /CONFLICTING_PARAMETERS/);
+      assert.equal(await page.getByLabel('Bind password').inputValue(), '');
+      assert.ok(!(await page.content()).includes(SYNC_PW));
+      assert.equal((await t.ctx.db.kysely.selectFrom('directory_connections').select('name').execute()).length, 1);
+      await fill(lab.url);
+      await form.getByLabel('Plain LDAP without StartTLS (insecure)').uncheck();
+      await form.getByRole('button', { name: 'Add the connection' }).click();
+      assert.match(await page.getByTestId('directory-notice').innerText(), /Connection lab added/);
+      const row = await t.ctx.db.kysely.selectFrom('directory_connections').selectAll().where('name', '=', 'lab').executeTakeFirstOrThrow();
+      assert.match(String(row.ca_pem), /^-----BEGIN CERTIFICATE-----/);
+      assert.equal(row.ca_file, null, 'the CA is kept with the connection, not as a path');
+      assert.ok(row.bind_password_sealed && !row.bind_password_sealed.includes(SYNC_PW));
+      const labCard = page.getByTestId('directory-lab');
+      await labCard.getByRole('button', { name: 'Test the connection' }).click();
+      assert.match(await page.getByTestId('directory-test').innerText(), /2 entries match the filter; licence group members: 1/);
+      await labCard.getByRole('button', { name: 'Run now' }).click();
+      assert.match(await page.getByTestId('directory-sync').innerText(), /Sync of lab done: .*created 2, .*enabled 1/);
+      assert.equal((await userRow(t.scope, 'sip:dan@contoso.com')).dialin_enabled, 1);
+      // Edit: the password field is empty and says one is kept; saving without it keeps it (the test still binds).
+      await labCard.getByRole('link', { name: 'Edit' }).click();
+      assert.equal(await page.getByLabel('Bind password').inputValue(), '');
+      assert.match(await page.getByTestId('directory-form').innerText(), /A password is kept \(sealed\)/);
+      assert.ok(!(await page.content()).includes(SYNC_PW));
+      await page.getByLabel('Sync every').fill('1h');
+      await page.getByRole('button', { name: 'Save' }).click();
+      assert.match(await page.getByTestId('directory-notice').innerText(), /Connection lab saved/);
+      await labCard.getByRole('button', { name: 'Test the connection' }).click();
+      assert.match(await page.getByTestId('directory-test').innerText(), /bind ok|2 entries match/i);
+      assert.match(await labCard.innerText(), /1h/);
+      await labCard.getByRole('button', { name: 'Remove' }).click();
+      assert.match(await page.getByTestId('directory-notice').innerText(), /Connection lab removed; 2 users stay/);
+      assert.equal(await page.getByTestId('directory-lab').count(), 0);
+      assert.equal((await userRow(t.scope, 'sip:dan@contoso.com')).directory_id, null);
+      assert.equal((await userRow(t.scope, 'sip:dan@contoso.com')).dialin_enabled, 1, 'the users stay as they were');
+      const audit = await t.ctx.db.kysely.selectFrom('audit').select(['action', 'details']).where('action', 'like', 'directory.%').execute();
+      assert.deepEqual(audit.filter((a) => ['directory.add', 'directory.edit', 'directory.remove'].includes(a.action)).map((a) => a.action).sort(), ['directory.add', 'directory.add', 'directory.edit', 'directory.remove']);
+      assert.ok(!JSON.stringify(audit).includes(SYNC_PW));
+    } finally {
+      await lab.stop();
+      fs.rmSync(path.dirname(lab.caFile), { recursive: true, force: true });
+    }
+  });
+
   it('a directory that cannot be reached: the error on the page and in the last sync, in French too', async () => {
     // slapd stops (its directory goes with it); the CA file the connection names is put back, so what fails is the server.
     const ca = fs.readFileSync(ldap.caFile);

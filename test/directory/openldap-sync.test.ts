@@ -207,6 +207,25 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([again.Counts.update, again.Counts.enable, again.Counts.disable], [0, 0, 0]);
     });
 
+    it('once the mark\'s second has settled, a pass reads only entries changed after the last one read (entryCSN), not that whole second again', async () => {
+      await nextSecond();
+      for (const u of ['carl', 'bob']) await admin.modify(uid(u), [new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Chief Buyer'] }) })]);
+      // Past the settling time: no write stamped in that second can still be committing.
+      await new Promise((r) => setTimeout(r, 6000));
+      const first = await syncDirectory(s, 'corp');
+      assert.deepEqual([first.Mode, first.Counts.entries, first.Counts.update], ['incremental', 2, 2]);
+      const c = await t.ctx.db.kysely.selectFrom('directory_connections').select(['sync_mark', 'sync_source']).where('name', '=', 'corp').executeTakeFirstOrThrow();
+      assert.match(JSON.parse(c.sync_source!).entryCSN, /^[0-9]{14}\.[0-9]{6}Z#/);
+      // modifyTimestamp alone (one-second steps) would read both again.
+      const again = await syncDirectory(s, 'corp');
+      assert.deepEqual([again.Mode, again.Counts.entries, again.Counts.update], ['incremental', 0, 0]);
+      await nextSecond();
+      await admin.modify(uid('bob'), [new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Buyer'] }) })]);
+      const next = await syncDirectory(s, 'corp');
+      assert.deepEqual([next.Counts.entries, next.Counts.update], [1, 1], 'a later change is read');
+      assert.equal((await userRow(s, 'sip:bob@contoso.com')).directory_attrs?.includes('"title":"Buyer"'), true);
+    });
+
     it('with the tenant switch off, a hire is enabled without any mail', async () => {
       await setTenantSettings(s, { AutomaticallySendEmailsToUsers: false });
       await nextSecond();

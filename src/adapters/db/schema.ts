@@ -379,6 +379,8 @@ export interface DirectoryConnectionsTable {
   licence_group: string | null;
   filter: string | null;
   ca_file: string | null;
+  /** The CA certificate(s) as PEM, given in the admin center or the API (migration 0031); used instead of ca_file. */
+  ca_pem?: string | null;
   insecure_plaintext: number;
   interval_ms: number;
   max_disable: number | null;
@@ -386,7 +388,7 @@ export interface DirectoryConnectionsTable {
   mapping: string;
   /** Where the next incremental pass starts (OpenLDAP: the newest modifyTimestamp seen; AD: the DC's highestCommittedUSN before the last pass). */
   sync_mark: string | null;
-  /** AD: JSON {dsServiceName, invocationId} of the DC that gave sync_mark (migration 0025); another DC or invocationId forces a full pass. */
+  /** AD: JSON {dsServiceName, invocationId} of the DC that gave sync_mark (migration 0025); another DC or invocationId forces a full pass. OpenLDAP: JSON {entryCSN}, the newest read, which makes the mark exclusive once settled. */
   sync_source: string | null;
   /** A fingerprint of the directory's groups at the last applied pass (migration 0024): the same at the next pass, no membership changed. */
   group_mark?: string | null;

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../core/errors.ts';
 
 /**
@@ -31,4 +32,15 @@ export function parseMultipart(body: Buffer, contentType: string): Record<string
     out[name] = isFile ? Buffer.from(content) : content.toString('utf8');
     pos = next + 2;
   }
+}
+
+/** Makes `app` (a plugin scope of its own) read multipart/form-data bodies up to `bodyLimit` bytes. */
+export function acceptMultipart(app: FastifyInstance, bodyLimit: number): void {
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+    try {
+      done(null, parseMultipart(body as Buffer, String(req.headers['content-type'] ?? '')));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
 }

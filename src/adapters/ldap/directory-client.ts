@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { Client, FilterParser, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, type Entry } from 'ldapts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { printable } from '../../core/email-address.ts';
@@ -21,6 +22,8 @@ export interface DirectoryTarget {
   bindDn: string | null;
   password: string | null;
   caFile: string | null;
+  /** CA certificate(s) as PEM, kept with the connection; preferred to caFile. */
+  caPem?: string | null;
   insecurePlaintext: boolean;
   /** Milliseconds for connecting and for each operation (default 30 s). */
   timeoutMs?: number;
@@ -51,6 +54,29 @@ export function checkFilter(filter: string): string {
   return filter;
 }
 
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/g;
+const MAX_PEM = 64 * 1024;
+
+/**
+ * CA certificate(s) pasted or uploaded as PEM: one or more CERTIFICATE blocks, each one an X.509
+ * certificate Node can read. Returns the blocks alone (text around them dropped), or throws
+ * DIRECTORY_CONFIG_INVALID naming the field.
+ */
+export function checkCaPem(input: string): string {
+  const bad = (why: string) => new AppError('DIRECTORY_CONFIG_INVALID', `The CA certificate ${why}; paste or upload the PEM text (-----BEGIN CERTIFICATE----- …).`, { field: 'ca-pem' });
+  if (input.length > MAX_PEM) throw bad(`is longer than ${MAX_PEM / 1024} KiB`);
+  const blocks = input.replace(/\r\n/g, '\n').match(PEM_BLOCK) ?? [];
+  if (!blocks.length) throw bad('holds no PEM certificate');
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+    } catch {
+      throw bad('is not a readable X.509 certificate');
+    }
+  }
+  return `${blocks.join('\n')}\n`;
+}
+
 /** An open, bound session; close it when done. */
 export class DirectorySession {
   private constructor(
@@ -60,8 +86,8 @@ export class DirectorySession {
 
   static async open(target: DirectoryTarget): Promise<DirectorySession> {
     const u = parseDirectoryUrl(target.url);
-    let ca: Buffer | undefined;
-    if (target.caFile) {
+    let ca: Buffer | string | undefined = target.caPem ?? undefined;
+    if (!ca && target.caFile) {
       try {
         ca = fs.readFileSync(target.caFile);
       } catch {

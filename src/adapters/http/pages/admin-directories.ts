@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError, type AppError } from '../../../core/errors.ts';
 import type { PlanCounts } from '../../../core/directory-plan.ts';
-import { listDirectoryConnections, type DirectoryConnectionView } from '../../../app/directory-connections.ts';
+import { listDirectoryConnections, removeDirectoryConnection, type DirectoryConnectionView } from '../../../app/directory-connections.ts';
+import { adminDirectoryFormPages } from './admin-directory-form.ts';
 import { directoryStatus, syncDirectory, testDirectory, type DirectoryTestResult, type SyncReport, type SyncRunView } from '../../../app/directory-sync.ts';
 import { scopeFor } from '../auth.ts';
 import { html, type Html } from '../html.ts';
@@ -16,6 +17,8 @@ interface Shown {
   about?: string;
   tested?: DirectoryTestResult;
   synced?: SyncReport;
+  /** Said at the top: a connection added, saved or removed. */
+  notice?: string;
 }
 
 const counts = (c: PageCtx, n: PlanCounts) => c.t('dir.counts', { ...n });
@@ -58,7 +61,7 @@ ${last ? html`<p data-testid="last-counts">${counts(c, last.Counts)}</p>` : ''}
 ${last?.Error ? html`<p class="notice error" data-testid="last-error"><strong>${c.t('dir.error')}:</strong> ${last.Error}</p>` : ''}
 ${last && last.Skipped.length ? html`<details><summary>${c.t('dir.skipped')} (${last.Skipped.length})</summary><ul>${last.Skipped.slice(0, 20).map((s) => html`<li><code>${s.Dn}</code>: ${s.Reason}</li>`)}</ul></details>` : ''}
 ${held ? html`<div class="notice error" role="alert" data-testid="held"><p>${c.t('dir.held', { disable: last.Counts.disable, limit: d.MaxDisable })}</p>${postButton(c, `${base}/approve`, c.t('dir.approve'), { kind: 'danger', confirm: c.t('dir.approveConfirm', { disable: last.Counts.disable }) })}</div>` : ''}
-<p class="row-actions">${postButton(c, `${base}/test`, c.t('dir.test'))} ${postButton(c, `${base}/sync`, c.t('dir.runNow'), { kind: 'primary' })}</p>
+<p class="row-actions">${postButton(c, `${base}/test`, c.t('dir.test'))} ${postButton(c, `${base}/sync`, c.t('dir.runNow'), { kind: 'primary' })} <a href="${base}/edit" class="button">${c.t('dir.edit')}</a> ${postButton(c, `${base}/remove`, c.t('dir.remove'), { kind: 'danger', confirm: c.t('dir.removeConfirm', { name: d.Name }) })}</p>
 </section>`;
 }
 
@@ -75,7 +78,9 @@ export function adminDirectoriesPages(app: FastifyInstance, deps: PageDeps): voi
     const cards: Html[] = [];
     for (const d of conns) cards.push(connectionCard(c, d, (await directoryStatus(s, { name: d.Name, limit: 1 }))[0], o));
     const orphan = o.error && !conns.some((d) => d.Name.toLowerCase() === o.about?.toLowerCase()) ? errorNotice(c, o.error) : '';
-    return sendPage(reply, page(c, c.t('dir.title'), html`${orphan}${cards.length ? cards : html`<p class="card">${c.t('dir.none')}</p>`}`), status);
+    const notice = o.notice ? html`<div class="notice ok" role="status" data-testid="directory-notice">${o.notice}</div>` : '';
+    const add = html`<p><a href="/admin/directories/new" class="button primary">${c.t('dir.addTitle')}</a></p>`;
+    return sendPage(reply, page(c, c.t('dir.title'), html`${notice}${orphan}${add}${cards.length ? cards : html`<p class="card">${c.t('dir.none')}</p>`}`), status);
   };
   const statusOf = (e: AppError) => (e.kind === 'validation' ? 400 : e.kind === 'not_found' ? 404 : e.kind === 'unavailable' ? 503 : 409);
   const action = (suffix: string, run: (req: FastifyRequest<{ Params: { name: string } }>) => Promise<Shown>) => {
@@ -97,5 +102,10 @@ export function adminDirectoriesPages(app: FastifyInstance, deps: PageDeps): voi
   }
   action('test', async (req) => ({ tested: await testDirectory(scopeFor(deps.ctx, req), req.params.name) }));
   action('sync', async (req) => ({ synced: await syncDirectory(scopeFor(deps.ctx, req), req.params.name, {}) }));
+  action('remove', async (req) => {
+    const r = await removeDirectoryConnection(scopeFor(deps.ctx, req), req.params.name);
+    return { notice: adminCtx(req).t('dir.removed', { name: r.name, users: r.unlinkedUsers }) };
+  });
+  adminDirectoryFormPages(app, deps, (req, reply, notice) => show(req, reply, { notice }));
   action('approve', async (req) => ({ synced: await syncDirectory(scopeFor(deps.ctx, req), req.params.name, { allowMassDisable: true }) }));
 }
