@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../adapters/db/database.ts';
 import { newUserRow } from './users.ts';
 import { auditRow, insertAuditRows } from './audit.ts';
 import { applyScimLicence, readScimConfig } from './scim-licence.ts';
-import { groupedWrite } from './write-group.ts';
+import { groupedBatch, groupedWrite, inSavepoint, type Batch, type Outcome } from './write-group.ts';
 import type { TenantScope, Trx } from './context.ts';
 
 /**
@@ -121,32 +121,104 @@ async function afterWrite(s: TenantScope, trx: Trx, userIds: string[]): Promise<
 const SIP_INDEX = { name: 'users_tenant_sip', columns: ['tenant_id', 'sip'] };
 const duplicate = (sip: string, id?: string) => new AppError('SCIM_UNIQUENESS', `A SCIM user with the userName ${sip.slice(4)} already exists${id ? ` (id ${id})` : ''}.`, { field: 'userName' });
 
+/** A create waiting to be written: its document, and the new row (or why it cannot be one). */
+interface PendingCreate {
+  s: TenantScope;
+  doc: ScimDoc;
+  person: ScimPerson;
+  now: number;
+  fresh: UsersTable | { error: unknown };
+}
+
+type Created = { row: UsersTable; mailed: boolean };
+
+const isRow = (f: PendingCreate['fresh']): f is UsersTable => !('error' in f);
+
+/** One create on its own: adopts the CSV/CLI user of its SIP address, refuses a duplicate, or inserts. */
+async function createOne(trx: Trx, c: PendingCreate): Promise<Created> {
+  const { s, doc, person, now } = c;
+  const holder = await trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('sip', '=', person.sip).executeTakeFirst();
+  let id: string;
+  let inserted: UsersTable | null = null;
+  if (holder) {
+    if (holder.source === 'scim') throw duplicate(person.sip, holder.id);
+    if (holder.directory_id) throw new AppError('SCIM_UNIQUENESS', `${person.sip.slice(4)} comes from a directory connection; it cannot also be provisioned by SCIM.`, { field: 'userName' });
+    id = holder.id;
+    await trx.updateTable('users').set({ ...scimColumns(doc, person), scim_version: (holder.scim_version ?? 0) + 1, updated_at: now }).where('id', '=', id).execute();
+    await insertAuditRows(trx, [auditRow(s, 'user.adopt', { userId: id, label: person.sip }, { source: 'scim', previousSource: holder.source ?? 'csv' })]);
+  } else {
+    if (!isRow(c.fresh)) throw c.fresh.error;
+    inserted = c.fresh;
+    id = inserted.id;
+    await trx.insertInto('users').values(inserted).execute();
+    await insertAuditRows(trx, [addedAudit(c, inserted)]);
+  }
+  // A new user is in no group yet: under a licence group nothing can change, and the row
+  // written is the answer (no re-read).
+  if (inserted && (await readScimConfig(trx, s.tenant.id)).licence !== 'all-active') return { row: inserted, mailed: false };
+  const mailed = await afterWrite(s, trx, [id]);
+  return { row: await scimUser(trx, s, id), mailed };
+}
+
+const addedAudit = (c: PendingCreate, row: UsersTable) => auditRow(c.s, 'user.add', { userId: row.id, label: row.sip }, { source: 'scim', displayName: row.display_name, language: row.language });
+
+/**
+ * Creates of one tenant arriving together: one multi-row insert that skips the SIP addresses
+ * already taken (`on conflict do nothing … returning id`), one multi-row audit insert, the licence
+ * applied to them all at once. What the insert skipped — an adoption, a duplicate, the second of
+ * two creates of one userName — goes through `createOne` in its own savepoint.
+ */
+const CREATES: Batch<PendingCreate, Created> = {
+  one: createOne,
+  async all(trx, items) {
+    const s = items[0]!.s;
+    const sips = new Set<string>();
+    const bulk: UsersTable[] = [];
+    for (const c of items) {
+      if (isRow(c.fresh) && !sips.has(c.fresh.sip)) {
+        sips.add(c.fresh.sip);
+        bulk.push(c.fresh);
+      }
+    }
+    // The tenant's licence rule comes back with the insert (one round trip less on PostgreSQL).
+    const returned = bulk.length
+      ? await trx
+          .insertInto('users')
+          .values(bulk)
+          .onConflict((oc) => oc.columns(['tenant_id', 'sip']).doNothing())
+          .returning((eb) => ['id', eb.selectFrom('scim_config').select('licence').where('tenant_id', '=', s.tenant.id).as('licence')])
+          .execute()
+      : [];
+    const done = new Set(returned.map((r) => r.id));
+    const fresh = items.filter((c) => isRow(c.fresh) && done.has(c.fresh.id));
+    await insertAuditRows(trx, fresh.map((c) => addedAudit(c, c.fresh as UsersTable)));
+    const rows = new Map(fresh.map((c) => [c.fresh as UsersTable, c.fresh as UsersTable]));
+    let mailed = false;
+    if (returned[0]?.licence === 'all-active') {
+      mailed = await afterWrite(s, trx, fresh.map((c) => (c.fresh as UsersTable).id));
+      const now = new Map((await trx.selectFrom('users').selectAll().where('id', 'in', fresh.map((c) => (c.fresh as UsersTable).id)).execute()).map((u) => [u.id, u]));
+      for (const c of fresh) rows.set(c.fresh as UsersTable, now.get((c.fresh as UsersTable).id)!);
+    }
+    const out: Outcome<Created>[] = [];
+    for (const c of items) {
+      const row = isRow(c.fresh) ? rows.get(c.fresh) : undefined;
+      out.push(row ? { ok: true, value: { row, mailed } } : await inSavepoint(trx, () => createOne(trx, c)));
+    }
+    return out;
+  },
+};
+
 export async function createScimUser(s: TenantScope, body: unknown, base: string): Promise<Record<string, unknown>> {
   const { doc, person } = read(body);
   const now = s.now();
-  const { row, mailed } = await groupedWrite(s, async (trx) => {
-    const holder = await trx.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('sip', '=', person.sip).executeTakeFirst();
-    let id: string;
-    let inserted: UsersTable | null = null;
-    if (holder) {
-      if (holder.source === 'scim') throw duplicate(person.sip, holder.id);
-      if (holder.directory_id) throw new AppError('SCIM_UNIQUENESS', `${person.sip.slice(4)} comes from a directory connection; it cannot also be provisioned by SCIM.`, { field: 'userName' });
-      id = holder.id;
-      await trx.updateTable('users').set({ ...scimColumns(doc, person), scim_version: (holder.scim_version ?? 0) + 1, updated_at: now }).where('id', '=', id).execute();
-      await insertAuditRows(trx, [auditRow(s, 'user.adopt', { userId: id, label: person.sip }, { source: 'scim', previousSource: holder.source ?? 'csv' })]);
-    } else {
-      const fresh = newUserRow(s, { UserUri: person.sip, DisplayName: person.displayName, EmailAddress: person.email, Language: person.language, Phone: person.phone }, now);
-      id = fresh.id;
-      inserted = { ...fresh, ...scimColumns(doc, person), scim_version: 1 };
-      await trx.insertInto('users').values(inserted).execute();
-      await insertAuditRows(trx, [auditRow(s, 'user.add', { userId: id, label: person.sip }, { source: 'scim', displayName: person.displayName, language: fresh.language })]);
-    }
-    // A new user is in no group yet: under a licence group nothing can change, and the row
-    // written is the answer (no re-read).
-    if (inserted && (await readScimConfig(trx, s.tenant.id)).licence !== 'all-active') return { row: inserted, mailed: false };
-    const mailed = await afterWrite(s, trx, [id]);
-    return { row: await scimUser(trx, s, id), mailed };
-  }).catch((e: unknown) => {
+  let fresh: PendingCreate['fresh'];
+  try {
+    fresh = { ...newUserRow(s, { UserUri: person.sip, DisplayName: person.displayName, EmailAddress: person.email, Language: person.language, Phone: person.phone }, now), ...scimColumns(doc, person), scim_version: 1 };
+  } catch (error) {
+    // Refused only if no user of this SIP address is there to adopt (createOne).
+    fresh = { error };
+  }
+  const { row, mailed } = await groupedBatch(s, CREATES, s.tenant.id, { s, doc, person, now, fresh }).catch((e: unknown) => {
     // The same userName created by two requests at once (PostgreSQL): the later one is the duplicate.
     if (isUniqueViolation(e, SIP_INDEX)) throw duplicate(person.sip);
     throw e;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { DIALECTS, testEnv, type TestEnv } from '../support/dialects.ts';
-import { bridgeWithNumbers } from '../support/fixtures.ts';
+import { addUsers, bridgeWithNumbers } from '../support/fixtures.ts';
 import { appFor, tokenFor } from '../http/harness.ts';
 import { configureScim } from '../../src/app/scim-licence.ts';
 import { isAppError } from '../../src/core/errors.ts';
@@ -160,6 +160,56 @@ for (const dialect of DIALECTS) {
       assert.ok(removed.every((id) => !left.has(id)));
       const members = (await scim('GET', `/Groups/${g}`)).json().members.map((m: { value: string }) => m.value);
       assert.deepEqual(members, ids.slice(400).sort());
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`SCIM: creates arriving together under --licence all-active (${dialect})`, () => {
+    let t: TestEnv;
+    let app: FastifyInstance;
+    let scim: ReturnType<typeof scimClient>;
+
+    before(async () => {
+      t = await testEnv(dialect);
+      app = await appFor(t);
+      await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100');
+      await configureScim(t.scope, { licence: 'all-active' });
+      scim = scimClient(app, await tokenFor(t.scope, 'scim'));
+    });
+    after(async () => {
+      await app.close();
+      await t.cleanup();
+    });
+
+    it('40 creates at once (batched into multi-row inserts): 5 adopt CSV users, 10 are duplicates, 5 inactive; each kept active one enabled with one welcome', async () => {
+      const csv = await addUsers(t.scope, 'adopted', 5);
+      const csvIds = new Map((await t.ctx.db.kysely.selectFrom('users').select(['id', 'sip']).where('sip', 'in', csv).execute()).map((u) => [u.sip, u.id]));
+      // 0–4: the CSV users; 5–24: new; 25–29: new and inactive; 30–39: the same userNames as 5–14 again.
+      const name = (i: number) => (i < 5 ? `Adopted${i}@contoso.com` : `together${i < 30 ? i : i - 25}@contoso.com`);
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => scim('POST', '/Users', { schemas: [USER], userName: name(i), displayName: `Together ${i}`, active: !(i >= 25 && i < 30) })));
+      const codes = answers.map((r) => r.statusCode);
+      // Which of two creates of one userName wins is the order they were written in; one does.
+      for (let i = 5; i < 15; i++) assert.deepEqual([codes[i], codes[i + 25]].sort(), [201, 409], `${name(i)}: ${codes.join(' ')}`);
+      assert.equal(codes.filter((c) => c === 201).length, 30, codes.join(' '));
+      for (let i = 0; i < 5; i++) assert.equal(answers[i]!.json().id, csvIds.get(`sip:adopted${i}@contoso.com`), 'adopted, not duplicated');
+      const users = await t.ctx.db.kysely.selectFrom('users').selectAll().where('source', '=', 'scim').execute();
+      assert.equal(users.length, 30);
+      const enabled = users.filter((u) => u.dialin_enabled === 1);
+      assert.equal(enabled.length, 25, 'every active one, none of the 5 inactive');
+      assert.ok(enabled.every((u) => u.scim_active === 1 && u.conference_id !== null && u.pin_hash !== null));
+      const welcomes = await t.ctx.db.kysely.selectFrom('outbox').select('user_id').where('kind', '=', 'welcome').execute();
+      assert.deepEqual(welcomes.map((w) => w.user_id).sort(), enabled.map((u) => u.id).sort(), 'one welcome per enabled user');
+      const added = await t.ctx.db.kysely.selectFrom('audit').select('target_user_id').where('action', '=', 'user.add').where('actor', 'like', 'api:%').execute();
+      assert.equal(added.length, 25, 'one user.add per inserted user');
+      assert.equal((await t.ctx.db.kysely.selectFrom('audit').select('id').where('action', '=', 'user.adopt').execute()).length, 5);
+      // The answers are the rows as committed: an enabled one says so when read back.
+      for (const r of answers.filter((a) => a.statusCode === 201)) {
+        const got = await scim('GET', `/Users/${r.json().id}`);
+        assert.equal(got.statusCode, 200);
+        assert.equal(got.json().userName, r.json().userName);
+        assert.equal(got.json().active, r.json().active);
+      }
     });
   });
 }
