@@ -35,11 +35,16 @@ export async function writePins(trx: Trx, s: TenantScope, writes: PinWrite[], re
  * the old hash, so a PIN changed meanwhile is left alone.
  */
 export async function rehashPin(db: Trx, keys: Keys, user: Pick<UsersTable, 'id' | 'pin_hash'>, pin: string): Promise<void> {
-  if (!user.pin_hash || keys.versionOf(user.pin_hash) === keys.current) return;
+  if (!hashIsStale(keys, user)) return;
   const hash = keys.hashPin(user.id, pin);
   const version = keys.versionOf(hash);
   await db.updateTable('users').set({ pin_hash: hash, pin_key_version: version }).where('id', '=', user.id).where('pin_hash', '=', user.pin_hash).execute();
   await db.updateTable('pin_history').set({ pin_hash: hash, pin_key_version: version }).where('user_id', '=', user.id).where('pin_hash', '=', user.pin_hash).execute();
+}
+
+/** Whether a user's PIN hash was made with a key version older than the current one. */
+export function hashIsStale(keys: Keys, user: Pick<UsersTable, 'pin_hash'>): boolean {
+  return !!user.pin_hash && keys.versionOf(user.pin_hash) !== keys.current;
 }
 
 /** The history entries of new PINs (for the policies that keep one); writePins calls it, and so does Enable for users it inserts. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type SqliteDatabase from 'better-sqlite3';
+import SqliteDatabase from 'better-sqlite3';
 import type pgModule from 'pg';
 import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type LogConfig, type MigrationResultSet } from 'kysely';
 import type { Database } from './schema.ts';
@@ -20,10 +20,18 @@ export interface Db {
   close(): Promise<void>;
   /** SQLite only: one-user transactions grouped under one commit (see GroupCommit). */
   readonly groupCommit?: GroupCommit;
+  /**
+   * A write that may be skipped: it runs at once or not at all, never waiting for another writer
+   * nor for the disk. For what the next occasion redoes anyway (moving a PIN hash to the current key
+   * version at a right PIN): a bridge's answer must not queue behind a re-seal's batch. Resolves
+   * whether it was written.
+   */
+  skippableWrite(fn: (trx: Kysely<Database>) => Promise<void>): Promise<boolean>;
 }
 
 // Each driver is loaded when a database of its kind is opened: a CLI call on SQLite never pays
-// for pg's start-up (its modules and type parsers), nor PostgreSQL for better-sqlite3's add-on.
+// for pg's start-up (its modules and type parsers), nor PostgreSQL for better-sqlite3's add-on
+// (better-sqlite3's JavaScript is in dist/'s bundle; its add-on loads when a database is opened).
 const require = createRequire(import.meta.url);
 let pgLoaded: typeof pgModule | null = null;
 export function loadPg(): typeof pgModule {
@@ -153,6 +161,19 @@ function withStatementCache(db: SqliteDatabase.Database, size = 256): SqliteData
   return db;
 }
 
+/**
+ * better-sqlite3's add-on where `npm ci` builds it, loaded once; left to better-sqlite3 (its
+ * `bindings` lookup, which tries a dozen paths and reads a stack trace: milliseconds of every CLI
+ * call) only when the add-on is elsewhere.
+ */
+let addonLoaded: object | undefined;
+function sqliteAddon(): object | undefined {
+  if (addonLoaded) return addonLoaded;
+  const addon = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
+  if (fs.existsSync(addon)) addonLoaded = require(addon) as object;
+  return addonLoaded;
+}
+
 export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'dialin.sqlite');
 }
@@ -172,28 +193,60 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
     // The query that follows fails instead (and the pool drops the client).
     pool.on('connect', (client) => client.on('error', () => {}));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: opts.log });
-    return { kysely, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => kysely.destroy() };
+    const skippableWrite = async (fn: (trx: Kysely<Database>) => Promise<void>) => {
+      try {
+        await kysely.transaction().execute(async (trx) => {
+          // No wait for the WAL flush nor for a row another transaction holds (55P03: skipped).
+          await sql`set local synchronous_commit = off`.execute(trx);
+          await sql`set local lock_timeout = '20ms'`.execute(trx);
+          await fn(trx);
+        });
+        return true;
+      } catch (e) {
+        if ((e as { code?: unknown }).code === '55P03') return false;
+        throw e;
+      }
+    };
+    return { kysely, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => kysely.destroy(), skippableWrite };
   }
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const file = sqliteFile(opts.dataDir);
-  const dialect = new ImmediateSqliteDialect({
-    database: async () => {
-      const Sqlite = require('better-sqlite3') as typeof SqliteDatabase;
-      const d = new Sqlite(file);
-      d.pragma('journal_mode = WAL');
-      // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
-      d.pragma('synchronous = FULL');
-      d.pragma('foreign_keys = ON');
-      d.pragma('busy_timeout = 10000');
-      // 32 MB of page cache: bulk runs over 100,000s of users re-read index pages otherwise.
-      d.pragma('cache_size = -32768');
-      return withStatementCache(d);
-    },
-  });
+  const connect = (pragmas: { synchronous: 'FULL' | 'NORMAL'; busyTimeout: number }) => async () => {
+    // The options' type has the add-on's path only; better-sqlite3 takes the add-on itself too.
+    const d = new SqliteDatabase(file, { nativeBinding: sqliteAddon() as string | undefined });
+    d.pragma('journal_mode = WAL');
+    d.pragma(`synchronous = ${pragmas.synchronous}`);
+    d.pragma('foreign_keys = ON');
+    d.pragma(`busy_timeout = ${pragmas.busyTimeout}`);
+    // 32 MB of page cache: bulk runs over 100,000s of users re-read index pages otherwise.
+    d.pragma('cache_size = -32768');
+    return withStatementCache(d);
+  };
+  // FULL: a commit is on disk before we answer, so "done" means durable (reliability.md §1.4).
+  const dialect = new ImmediateSqliteDialect({ database: connect({ synchronous: 'FULL', busyTimeout: 10_000 }) });
   const kysely = new Kysely<Database>({ log: opts.log, dialect });
   // The driver is made when Kysely is constructed; the group commit goes through it.
   const groupCommit: GroupCommit = { enter: () => dialect.driver?.enter(), flush: async () => dialect.driver?.flush() };
-  return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy(), groupCommit };
+  // Skippable writes go through a connection of their own, opened when first needed: BEGIN
+  // IMMEDIATE with no busy wait fails at once while another connection writes (better-sqlite3
+  // would block the whole event loop waiting), and synchronous=NORMAL spares the fsync. Its commits
+  // reach the disk with the next FULL commit of any connection (the WAL is one file, in order).
+  let side: Kysely<Database> | null = null;
+  const skippableWrite = async (fn: (trx: Kysely<Database>) => Promise<void>) => {
+    side ??= new Kysely<Database>({ log: opts.log, dialect: new ImmediateSqliteDialect({ database: connect({ synchronous: 'NORMAL', busyTimeout: 0 }) }) });
+    try {
+      await side.transaction().execute(fn);
+      return true;
+    } catch (e) {
+      if (String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false;
+      throw e;
+    }
+  };
+  const close = async () => {
+    await side?.destroy();
+    await kysely.destroy();
+  };
+  return { kysely, dialect: 'sqlite', location: file, close, groupCommit, skippableWrite };
 }
 
 /** The migrations recorded as applied in the database, by name ([] for a new database). One query. */
@@ -226,7 +279,8 @@ export async function migrate(db: Db): Promise<MigrationResultSet> {
   if ((await pendingMigrations(db)).pending.length === 0) return { results: [] };
   const migrator = new Migrator({
     db: db.kysely,
-    provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+    // The migrations' modules are loaded here only, when one is to run.
+    provider: { getMigrations: async () => Object.fromEntries(await Promise.all(Object.entries(MIGRATIONS).map(async ([name, load]) => [name, await load()] as const))) },
     migrationTableName: 'dialin_migrations',
     migrationLockTableName: 'dialin_migrations_lock',
     // Numbers are reserved per change and land in any order; each still runs once.
