@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { parse as parseCsvLine } from 'csv-parse/sync';
 import { AppError } from '../../core/errors.ts';
 import type { Token } from './ps-tokenize.ts';
 import type { CmdletDef, Identities, ParamDef, Params, ParamValue } from './cmdlet.ts';
@@ -172,6 +171,16 @@ function identities(p: ParamDef, values: string[]): Identities {
 
 /** One identity a line, or a CSV whose header has a UserUri (or Identity) column. Streamed. */
 async function* identitiesFromFile(file: string): AsyncGenerator<string> {
+  // Loaded here: a call without `@FILE` does not pay for the CSV parser's start.
+  const { parse } = await import('csv-parse/sync');
+  // The cells of one CSV line, quotes and commas inside quotes understood ("Myer, Ken").
+  const csvCells = (line: string): string[] => {
+    try {
+      return (parse(line, { relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [];
+    } catch (e) {
+      throw new AppError('CSV_INVALID', `${file}: ${(e as Error).message}`, { cause: e });
+    }
+  };
   const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let column = -1;
   let first = true;
@@ -180,22 +189,13 @@ async function* identitiesFromFile(file: string): AsyncGenerator<string> {
     if (line === '' || line.startsWith('#')) continue;
     if (first) {
       first = false;
-      const header = csvCells(line, file).map((h) => h.trim().toLowerCase());
+      const header = csvCells(line).map((h) => h.trim().toLowerCase());
       column = header.findIndex((h) => h === 'useruri' || h === 'identity' || h === 'sipaddress');
       if (column >= 0) continue;
       if (header.length > 1 && line.includes(',')) throw new AppError('CSV_INVALID', `${file}: a CSV of identities needs a UserUri column.`);
     }
-    const v = column >= 0 ? (csvCells(line, file)[column] ?? '').trim() : line;
+    const v = column >= 0 ? (csvCells(line)[column] ?? '').trim() : line;
     if (v) yield v;
-  }
-}
-
-/** The cells of one CSV line, quotes and commas inside quotes understood ("Myer, Ken"). */
-function csvCells(line: string, file: string): string[] {
-  try {
-    return (parseCsvLine(line, { relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [];
-  } catch (e) {
-    throw new AppError('CSV_INVALID', `${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -104,7 +104,7 @@ export async function main(argv: string[], term: Terminal = processTerminal, env
     }
     if (first && !first.startsWith('-') && !NATIVE.includes(first)) throw unknownCmdlet(first, NATIVE);
     const status = { code: 0 };
-    const program = await buildProgram(holder, term, status, json);
+    const program = await buildProgram(holder, term, status, json, first);
     await program.parseAsync(['node', 'dialin', ...argv]);
     return status.code;
   } catch (e) {
@@ -145,7 +145,7 @@ function simpleLine(line: string): Token[] | null {
   return tokens;
 }
 
-async function buildProgram(holder: ContextHolder, term: Terminal, status: { code: number }, json: boolean): Promise<Command> {
+async function buildProgram(holder: ContextHolder, term: Terminal, status: { code: number }, json: boolean, command: string): Promise<Command> {
   // Only the native commands parse with commander: a cmdlet call does not load it.
   const { Command, Option } = await import('commander');
   const program = new Command('dialin')
@@ -212,7 +212,14 @@ DIALIN_BOUNCE_LISTEN, DIALIN_BOUNCE_IMAP_URL, DIALIN_DNS_SERVERS, DIALIN_SMTP_HE
     });
 
   // Loaded only for dialin's own commands: a cmdlet line never pays for the web and mail modules.
-  const { registerNativeCommands } = await import('./native-commands.ts');
-  registerNativeCommands(program, holder, term, status);
+  // `dialin directory …` (run every few minutes by cron or a timer) loads only its own commands: the rest of
+  // the CLI is most of the start-up time. Anything else, `--help` included, gets them all.
+  if (command === 'directory') {
+    const { registerDirectoryCommands } = await import('./directory-commands.ts');
+    registerDirectoryCommands(program, holder, term);
+  } else {
+    const { registerNativeCommands } = await import('./native-commands.ts');
+    registerNativeCommands(program, holder, term, status);
+  }
   return program;
 }

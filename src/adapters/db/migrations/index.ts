@@ -1,43 +1,29 @@
 import type { Migration } from 'kysely';
-import * as m0001 from './0001_directory.ts';
-import * as m0002 from './0002_mail.ts';
-import * as m0003 from './0003_web.ts';
-import * as m0006 from './0006_directory_sync.ts';
-import * as m0008 from './0008_bridge_toll_free_default.ts';
-import * as m0009 from './0009_deliverability.ts';
-import * as m0012 from './0012_users_at_scale.ts';
-import * as m0013 from './0013_verify_decoys.ts';
-import * as m0015 from './0015_key_ring.ts';
-import * as m0018 from './0018_local_numbers.ts';
-import * as m0022 from './0022_mail_audit_pages.ts';
-import * as m0020 from './0020_scim.ts';
-import * as m0025 from './0025_directory_sync_source.ts';
-import * as m0024 from './0024_directory_group_mark.ts';
-import * as m0019 from './0019_access_numbers.ts';
-import * as m0021 from './0021_sso.ts';
-import * as m0023 from './0023_admin_pages_at_scale.ts';
-import * as m0028 from './0028_backfills.ts';
-import * as m0029 from './0029_users_first_mail.ts';
 
-/** Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one. */
-export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
-  '0001_directory': m0001,
-  '0002_mail': m0002,
-  '0003_web': m0003,
-  '0006_directory_sync': m0006,
-  '0008_bridge_toll_free_default': m0008,
-  '0009_deliverability': m0009,
-  '0012_users_at_scale': m0012,
-  '0013_verify_decoys': m0013,
-  '0015_key_ring': m0015,
-  '0018_local_numbers': m0018,
-  '0022_mail_audit_pages': m0022,
-  '0020_scim': m0020,
-  '0025_directory_sync_source': m0025,
-  '0019_access_numbers': m0019,
-  '0021_sso': m0021,
-  '0023_admin_pages_at_scale': m0023,
-  '0024_directory_group_mark': m0024,
-  '0028_backfills': m0028,
-  '0029_users_first_mail': m0029,
+/**
+ * Numbered, immutable migrations in the order they run. Add new ones at the end; never edit one.
+ * Each module is loaded only when it is to run: a start on a migrated database (every CLI call)
+ * needs the names alone, not the code of every schema change.
+ */
+export const MIGRATIONS: Readonly<Record<string, () => Promise<Migration>>> = Object.freeze({
+  '0001_directory': () => import('./0001_directory.ts'),
+  '0002_mail': () => import('./0002_mail.ts'),
+  '0003_web': () => import('./0003_web.ts'),
+  '0006_directory_sync': () => import('./0006_directory_sync.ts'),
+  '0008_bridge_toll_free_default': () => import('./0008_bridge_toll_free_default.ts'),
+  '0009_deliverability': () => import('./0009_deliverability.ts'),
+  '0012_users_at_scale': () => import('./0012_users_at_scale.ts'),
+  '0013_verify_decoys': () => import('./0013_verify_decoys.ts'),
+  '0015_key_ring': () => import('./0015_key_ring.ts'),
+  '0018_local_numbers': () => import('./0018_local_numbers.ts'),
+  '0022_mail_audit_pages': () => import('./0022_mail_audit_pages.ts'),
+  '0020_scim': () => import('./0020_scim.ts'),
+  '0025_directory_sync_source': () => import('./0025_directory_sync_source.ts'),
+  '0019_access_numbers': () => import('./0019_access_numbers.ts'),
+  '0021_sso': () => import('./0021_sso.ts'),
+  '0023_admin_pages_at_scale': () => import('./0023_admin_pages_at_scale.ts'),
+  '0024_directory_group_mark': () => import('./0024_directory_group_mark.ts'),
+  '0028_backfills': () => import('./0028_backfills.ts'),
+  '0029_users_first_mail': () => import('./0029_users_first_mail.ts'),
+  '0031_directory_ca_pem': () => import('./0031_directory_ca_pem.ts'),
 });
