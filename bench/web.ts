@@ -72,10 +72,15 @@ export async function run(args: string[]): Promise<ScenarioReport> {
       if (dialect === 'postgres') await sql`vacuum analyze`.execute(t.ctx.db.kysely);
       console.log(`${dialect}: ${fmt(n)} users (${fmt(enabled)} enabled), ${fmt(m)} outbox rows, seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s…`);
 
-      const app = await appFor(t);
+      // A clock the bench moves on, to meet the dashboard's figures stale (past the minute, past midnight).
+      let skew = 0;
+      const app = await appFor(t, { now: () => Date.now() + skew });
       try {
-        const admin = await signIn(app, s, 'admin@contoso.com', 'admin');
+        let admin = await signIn(app, s, 'admin@contoso.com', 'admin');
         const get = async (url: string) => {
+          // Between two requests a real server's event loop turns (its sockets are I/O); inject's are
+          // promises only, which would starve what the app runs in the background (setImmediate).
+          await new Promise<void>((resolve) => setImmediate(resolve));
           const c0 = performance.now();
           const res = await app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } });
           const ms = performance.now() - c0;
@@ -95,9 +100,22 @@ export async function run(args: string[]): Promise<ScenarioReport> {
         for (const p of pages) {
           const ms: number[] = [];
           const warm = await get(p.url); // warm-up
-          // The dashboard keeps the days before today for a minute: its first answer is the one that counts them.
-          if (p.group === 'dashboard') rows.push([dialect, `${p.url} (first request: the days before today counted)`, `${warm.ms.toFixed(1)} ms`, '']);
+          // The dashboard's days before today were counted as the app started, in the background.
+          if (p.group === 'dashboard') rows.push([dialect, `${p.url} (first request after the start)`, `${warm.ms.toFixed(1)} ms`, '']);
           for (let r = 0; r < repeat; r++) ms.push((await get(p.url)).ms);
+          if (p.group === 'dashboard') {
+            // Past the minute: the kept figures are served and counted again behind the requests, which
+            // all count here; then past midnight (the day that ended counted on the spot).
+            for (const [label, to] of [['past the minute', skew + 61_000], ['past midnight', Math.ceil((Date.now() + skew) / 86_400_000) * 86_400_000 + 1000 - Date.now()]] as const) {
+              skew = to;
+              // Hours later the session has ended: a new one (its sign-in is not measured).
+              if (label === 'past midnight') admin = await signIn(app, s, 'night@contoso.com', 'admin');
+              const stale: number[] = [];
+              for (let r = 0; r < repeat; r++) stale.push((await get(p.url)).ms);
+              rows.push([dialect, `${p.url} (${label}: first request ${stale[0]!.toFixed(1)} ms)`, `${percentile(stale, 50).toFixed(1)} ms`, `${percentile(stale, 95).toFixed(1)} ms`]);
+              ms.push(...stale);
+            }
+          }
           byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), ...ms]);
           rows.push([dialect, p.url.replace(/after=[^&]+/, 'after=… (the next page)'), `${percentile(ms, 50).toFixed(1)} ms`, `${percentile(ms, 95).toFixed(1)} ms`]);
         }

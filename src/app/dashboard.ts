@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { TenantScope } from './context.ts';
+import type { AppContext, TenantScope } from './context.ts';
+import { scopeOf } from './tenants.ts';
 
 /** The four lines of the delivery charts, and which outbox statuses each one counts. */
 export const DELIVERY_SERIES = ['sent', 'failed', 'bounced', 'queued'] as const;
@@ -55,18 +56,29 @@ from p cross join st`.execute(s.db.kysely);
 }
 
 /**
- * The slow half of the dashboard, kept per tenant for a minute: the days before today of the
- * 30-day chart (at a million outbox rows most of the work; they change only when an older mail
- * changes status — a retry, a late bounce, an expiry — which the chart then shows within the
- * minute) and the enabled users (a count over every user). The page says as of when. Today's
- * mail is always counted fresh, from the hours. One cache per app.
+ * The slow half of the dashboard, kept per tenant: the days before today of the 30-day chart (at a
+ * million outbox rows most of the work; they change only when an older mail changes status — a
+ * retry, a late bounce, an expiry) and the enabled users (a count over every user). No request
+ * pays for counting them again: past a minute the kept figures are served and counted afresh in
+ * the background (stale-while-revalidate, one refresh per tenant at a time, a day per statement
+ * with a yield between, so on SQLite — synchronous — other requests wait one day's count at
+ * most); at midnight the day that ended is counted alone (one day's index range) and added. The
+ * page says as of when. Only a tenant with nothing kept (before the warm-up that serve starts
+ * with has counted it) waits, and all its requests share one count. Today's mail is always
+ * counted fresh, from the hours. One cache per app.
  */
 export interface DashboardCache {
   readonly ttlMs: number;
   readonly slow: Map<string, Slow>;
+  /** The count under way for a tenant, if any. */
+  readonly pending: Map<string, Promise<Slow>>;
+  /** Set when the app closes: a background count stops at its next step. */
+  closed: boolean;
+  /** Where a background count's failure is told (the figures kept stay, the next request tries again). */
+  onError?: (err: unknown) => void;
 }
 
-interface Slow {
+export interface Slow {
   today: number;
   at: number;
   days: Bucket[];
@@ -74,16 +86,90 @@ interface Slow {
 }
 
 export function dashboardCache(ttlMs = 60_000): DashboardCache {
-  return { ttlMs, slow: new Map() };
+  return { ttlMs, slow: new Map(), pending: new Map(), closed: false };
+}
+
+/** How many missed days are counted on the spot at a day change before a whole recount is due instead. */
+const MAX_DAYS_FILLED = 7;
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class Closed extends Error {}
+
+/** Counts the slow half now; in the background a day per statement, yielding between. */
+async function countSlow(s: TenantScope, cache: DashboardCache | null, background: boolean): Promise<Slow> {
+  const now = s.now();
+  const today = Math.floor(now / DAY_MS);
+  if (!background) {
+    const [days, enabled] = await Promise.all([delivery(s, DAY_MS, today - 29, 29), enabledOverTime(s, now)]);
+    return { today, at: now, days, enabled };
+  }
+  const days: Bucket[] = [];
+  for (let d = today - 29; d < today; d++) {
+    await breathe();
+    if (cache?.closed) throw new Closed();
+    days.push(...(await delivery(s, DAY_MS, d, 1)));
+  }
+  await breathe();
+  if (cache?.closed) throw new Closed();
+  return { today, at: now, days, enabled: await enabledOverTime(s, now) };
+}
+
+/** Starts (or joins) the count of a tenant's slow half; its result is kept. */
+export function refreshDashboard(s: TenantScope, cache: DashboardCache, background = true): Promise<Slow> {
+  const running = cache.pending.get(s.tenant.id);
+  if (running) return running;
+  const p = (async () => {
+    // In the background the answer that found the figures stale goes out first.
+    if (background) await breathe();
+    const fresh = await countSlow(s, cache, background);
+    const kept = cache.slow.get(s.tenant.id);
+    if (!cache.closed && (!kept || kept.at <= fresh.at)) cache.slow.set(s.tenant.id, fresh);
+    return fresh;
+  })().finally(() => cache.pending.delete(s.tenant.id));
+  cache.pending.set(s.tenant.id, p);
+  return p;
+}
+
+/** Counts every tenant's slow half in the background, one after the other (serve's start), so the first requests find it. */
+export async function warmDashboards(ctx: AppContext, cache: DashboardCache): Promise<void> {
+  await breathe();
+  if (cache.closed) return;
+  for (const tenant of await ctx.db.kysely.selectFrom('tenants').selectAll().orderBy('created_at').execute()) {
+    if (cache.closed) return;
+    await refreshDashboard(scopeOf(ctx, tenant), cache).catch((err: unknown) => {
+      if (!(err instanceof Closed)) cache.onError?.(err);
+    });
+  }
+}
+
+/** Kept figures of an earlier day moved to today's window: the days that ended since are counted (one day each). */
+async function shifted(s: TenantScope, kept: Slow, today: number): Promise<Slow> {
+  const first = today - 29;
+  const days = kept.days.filter((b) => b.start >= first * DAY_MS);
+  if (today > kept.today) days.push(...(await delivery(s, DAY_MS, kept.today, today - kept.today)));
+  const enabled = kept.enabled.filter((p) => p.start >= first * DAY_MS);
+  const last = kept.enabled[kept.enabled.length - 1]?.count ?? 0;
+  for (let d = kept.today + 1; d <= today; d++) enabled.push({ start: d * DAY_MS, count: last });
+  return { today, at: kept.at, days, enabled };
 }
 
 async function slowHalf(s: TenantScope, today: number, now: number, cache: DashboardCache | null): Promise<Slow> {
-  const hit = cache?.slow.get(s.tenant.id);
-  if (hit && hit.today === today && now >= hit.at && now - hit.at < cache!.ttlMs) return hit;
-  const [days, enabled] = await Promise.all([delivery(s, DAY_MS, today - 29, 29), enabledOverTime(s, now)]);
-  const fresh = { today, at: now, days, enabled };
-  cache?.slow.set(s.tenant.id, fresh);
-  return fresh;
+  if (!cache) return countSlow(s, null, false);
+  const kept = cache.slow.get(s.tenant.id);
+  // A clock that went back, or figures too many days old: nothing usable is kept.
+  if (!kept || now < kept.at || today < kept.today || today - kept.today > MAX_DAYS_FILLED) {
+    const running = cache.pending.get(s.tenant.id);
+    return running ? running.catch(() => refreshDashboard(s, cache, false)) : refreshDashboard(s, cache, false);
+  }
+  if (kept.today === today && now - kept.at < cache.ttlMs) return kept;
+  void refreshDashboard(s, cache).catch((err: unknown) => {
+    if (!(err instanceof Closed)) cache.onError?.(err);
+  });
+  if (kept.today === today) return kept;
+  const moved = await shifted(s, kept, today);
+  // Kept as it is (still stale): the refresh under way replaces it.
+  if (!cache.slow.get(s.tenant.id) || cache.slow.get(s.tenant.id) === kept) cache.slow.set(s.tenant.id, moved);
+  return moved;
 }
 
 /** Enabled users day by day: today's count, walked back through the audit log's enables and disables of each day. */

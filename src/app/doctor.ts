@@ -38,6 +38,8 @@ export interface DoctorDeps {
   now: number;
   /** The deliverability checks (deliverability.ts), given the data (when readable), the key and how the relay answered. */
   deliverability?: (o: { db: Db | null; keys: Keys | null; relay: RelayState }) => Promise<DeliverabilityFinding[]>;
+  /** Only the deployment's own checks (database, schema, keys, relay): the dashboard's, which shows no other tenant's outbox or directories and must not read the whole outbox for them. */
+  deploymentOnly?: boolean;
 }
 
 /** A queued message due for longer than this means no worker is delivering. */
@@ -70,8 +72,8 @@ export async function runDoctor(d: DoctorDeps): Promise<Finding[]> {
   findings.push(await checkKeys(d.keys, db, d.now));
   const relayState = await d.relay.check();
   findings.push(relayFinding(d.relay.description, relayState));
-  if (db) findings.push(await checkOutbox(db, d));
-  if (db) findings.push(...(await checkDirectories(db)));
+  if (db && !d.deploymentOnly) findings.push(await checkOutbox(db, d));
+  if (db && !d.deploymentOnly) findings.push(...(await checkDirectories(db)));
   if (d.deliverability) findings.push(...(await d.deliverability({ db, keys: d.keys.state === 'loaded' ? d.keys.keys : null, relay: relayState })));
   return findings;
 }

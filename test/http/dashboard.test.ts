@@ -29,7 +29,6 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       t = await testEnv(dialect);
-      app = await appFor(t, { now: () => NOW });
       const other = await otherTenant(t);
       const tid = t.scope.tenant.id;
       const rows: OutboxSeed[] = [];
@@ -53,6 +52,8 @@ for (const dialect of DIALECTS) {
       await t.ctx.db.kysely.updateTable('users').set({ pin_locked: 1 }).where('sip', '=', sips[0]!).execute();
       await t.ctx.db.kysely.insertInto('audit').values([0, 1, 2].map((i) => ({ id: `00000000-0000-7000-8000-00000000000${i}`, tenant_id: tid, at: NOW - i * DAY, actor: 'bridge', action: 'pin.lockout', target_user_id: null, target: null, details: '{}' }))).execute();
       await addDirectoryConnection(t.scope, { name: 'corp', url: 'ldaps://127.0.0.1:1', base: 'dc=contoso,dc=com' });
+      // The app is made after the fixture: its first request counts the days before today (a listening server would have counted them in the background).
+      app = await appFor(t, { now: () => NOW });
       admin = await signIn(app, t.scope, 'admin@contoso.com', 'admin');
     });
     after(async () => {
@@ -141,9 +142,33 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(soon.days[28]!.counts, { sent: 1, failed: 0, bounced: 0, queued: 0 });
         assert.deepEqual(soon.days[29]!.counts, { sent: 4, failed: 2, bounced: 1, queued: 3 });
         assert.equal(soon.hours[23]!.counts.queued, 3);
+        // Past the minute the kept figures are still what a request gets (no request counts them again),
+        // while they are counted afresh behind it.
         const later = await at(NOW + 61_000);
-        assert.equal(later.daysAsOf, NOW + 61_000);
-        assert.deepEqual(later.days[28]!.counts, { sent: 1, failed: 1, bounced: 0, queued: 0 });
+        assert.equal(later.daysAsOf, NOW);
+        assert.deepEqual(later.days[28]!.counts, { sent: 1, failed: 0, bounced: 0, queued: 0 });
+        assert.equal(cache.pending.size, 1, 'one count under way');
+        assert.equal(await at(NOW + 62_000).then(() => cache.pending.size), 1, 'a second stale request starts no other count');
+        await cache.pending.get(t.scope.tenant.id);
+        const refreshed = await at(NOW + 62_000);
+        assert.equal(refreshed.daysAsOf, NOW + 61_000);
+        assert.deepEqual(refreshed.days[28]!.counts, { sent: 1, failed: 1, bounced: 0, queued: 0 });
+        assert.equal(cache.pending.size, 0);
+        // Past midnight: the day that ended is counted on the spot and moved into the window, the rest
+        // kept (as of the last count) and counted again behind.
+        const tomorrow = await at(NOW + DAY);
+        assert.equal(tomorrow.daysAsOf, NOW + 61_000);
+        assert.equal(tomorrow.days.length, 30);
+        assert.deepEqual(tomorrow.days.map((b) => b.start), Array.from({ length: 30 }, (_, i) => (Math.floor((NOW + DAY) / DAY) - 29 + i) * DAY));
+        assert.deepEqual(tomorrow.days[27]!.counts, { sent: 1, failed: 1, bounced: 0, queued: 0 }, 'the day before yesterday, kept');
+        assert.deepEqual(tomorrow.days[28]!.counts, { sent: 4, failed: 2, bounced: 1, queued: 3 }, 'yesterday, counted');
+        assert.deepEqual(tomorrow.days[29]!.counts, { sent: 0, failed: 0, bounced: 0, queued: 0 });
+        assert.deepEqual(tomorrow.enabled.slice(-2).map((p) => p.count), [5, 5]);
+        await cache.pending.get(t.scope.tenant.id);
+        const counted = await at(NOW + DAY + 1000);
+        assert.equal(counted.daysAsOf, NOW + DAY);
+        assert.deepEqual(counted.days.map((b) => b.counts), tomorrow.days.map((b) => b.counts), 'the recount agrees with the moved figures');
+        assert.deepEqual(counted.enabled.map((p) => p.count), tomorrow.enabled.map((p) => p.count));
         // Without a cache (and on the page of a new app), everything is counted now.
         assert.deepEqual((await dashboard({ ...t.scope, now: () => NOW })).days[28]!.counts, { sent: 1, failed: 1, bounced: 0, queued: 0 });
       } finally {

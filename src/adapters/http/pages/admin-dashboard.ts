@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { dashboard, dashboardCache, DELIVERY_SERIES, type Bucket } from '../../../app/dashboard.ts';
+import { dashboard, dashboardCache, DAY_MS, DELIVERY_SERIES, warmDashboards, type Bucket } from '../../../app/dashboard.ts';
 import { scopeFor } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { page, type PageCtx } from './layout.ts';
@@ -32,6 +32,16 @@ function deliveryChart(c: PageCtx, id: string, title: MsgKey, buckets: Bucket[],
 export function adminDashboardPages(app: FastifyInstance, deps: PageDeps): void {
   const checks = deploymentChecks(app, deps.ctx, deps.config);
   const cache = dashboardCache();
+  cache.onError = (err) => app.log.warn({ err }, 'dashboard: counting the days before today failed; the figures kept are shown');
+  // Counted once the server listens, in the background (an app only injected into — tests, the CLI —
+  // never starts a count of its own); afterwards refreshed behind the requests (app/dashboard.ts).
+  app.addHook('onListen', async () => {
+    void warmDashboards(deps.ctx, cache).catch((err: unknown) => cache.onError?.(err));
+  });
+  app.addHook('onClose', async () => {
+    cache.closed = true;
+    await Promise.allSettled([...cache.pending.values()]);
+  });
   app.get('/admin/dashboard', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
     const c = adminCtx(req);
     const d = await dashboard(scopeFor(deps.ctx, req), cache);
@@ -46,7 +56,7 @@ export function adminDashboardPages(app: FastifyInstance, deps: PageDeps): void 
 </ul>
 <div class="dash">
 <section class="card" aria-labelledby="h-24"><h2 id="h-24">${c.t('dash.mail24')}</h2>${deliveryChart(c, 'chart-24h', 'dash.mail24', d.hours, 'hour')}<p><a href="/admin/mail?status=failed">${c.t('dash.seeFailed')}</a></p></section>
-<section class="card" aria-labelledby="h-30"><h2 id="h-30">${c.t('dash.mail30')}</h2>${deliveryChart(c, 'chart-30d', 'dash.mail30', d.days, 'day')}<p class="hint" data-testid="days-as-of">${c.t('dash.daysAsOf', { at: iso(d.daysAsOf).slice(11, 16) })}</p></section>
+<section class="card" aria-labelledby="h-30"><h2 id="h-30">${c.t('dash.mail30')}</h2>${deliveryChart(c, 'chart-30d', 'dash.mail30', d.days, 'day')}<p class="hint" data-testid="days-as-of">${c.t('dash.daysAsOf', { at: Math.floor(d.daysAsOf / DAY_MS) === Math.floor(d.now / DAY_MS) ? iso(d.daysAsOf).slice(11, 16) : iso(d.daysAsOf).slice(0, 16).replace('T', ' ') })}</p></section>
 <section class="card" aria-labelledby="h-en"><h2 id="h-en">${c.t('dash.enabled')}</h2>${lineChart(c, {
       id: 'chart-enabled',
       title: c.t('dash.enabled'),
