@@ -226,11 +226,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(after, before);
     });
 
+    /** A job the page just started or resumed: finished already, or held by a live lease. */
+    const assertHeld = async (id: string, why: string) => {
+      const row = await t.ctx.db.kysely.selectFrom('user_jobs').select(['status', 'lease_owner', 'lease_until']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.ok(row.status === 'done' || (row.status === 'running' && row.lease_owner !== null && Number(row.lease_until) > Date.now()), `${why}: ${JSON.stringify(row)}`);
+    };
+
     it('a bulk enable of every filtered user runs as a job: progress page, report CSV, mails and audit through the use-case', async () => {
       const res = await post('/admin/users/jobs', { action: 'enable', scope: 'all', filter: 'state=disabled&q=user1' });
       assert.equal(res.statusCode, 303, res.body);
       const jobUrl = res.headers.location as string;
       const id = jobUrl.split('/').pop()!;
+      await assertHeld(id, 'as the page answers, the job is already held by its runner (not shown as stalled)');
       const page = await get(jobUrl);
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /<progress id="job-progress"/);
@@ -273,6 +280,7 @@ for (const dialect of DIALECTS) {
       assert.match(page.body, /Resume/);
       const resumed = await post(`/admin/users/jobs/${big.id}/resume`, {}, helpdesk);
       assert.equal(resumed.statusCode, 303);
+      await assertHeld(big.id, 'resumed: held again before the page answers');
       const end = await untilDone(t, big.id);
       assert.equal(end.processed, 141);
       const items = await t.ctx.db.kysely.selectFrom('user_job_items').select('input').where('job_id', '=', big.id).execute();

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../../core/errors.ts';
 import { displayNumber } from '../../../core/phone-number.ts';
 import { parseUserListQuery, type UserFilter } from '../../../core/user-filter.ts';
-import { ADMIN_JOB_KINDS, createUserJob, findUserJob, jobIsStalled, jobItems, runUserJob, type JobKind, type JobPins } from '../../../app/user-jobs.ts';
+import { ADMIN_JOB_KINDS, claimUserJob, createUserJob, findUserJob, jobIsStalled, jobItems, runUserJob, type JobKind, type JobPins } from '../../../app/user-jobs.ts';
 import { usersMatching } from '../../../app/user-list.ts';
 import { importUsers, type ImportRecord } from '../../../app/import-users.ts';
 import { auditRow, insertAuditRows } from '../../../app/audit.ts';
@@ -15,8 +15,8 @@ import { readCsvText } from '../../files/csv-records.ts';
 import { csvLine } from '../../files/csv-cell.ts';
 import { scopeFor } from '../auth.ts';
 import { html } from '../html.ts';
-import { parseMultipart } from '../multipart.ts';
-import { checkbox, csrfField, errorBox, facts, flash, postButton } from './kit.ts';
+import { acceptMultipart } from '../multipart.ts';
+import { checkbox, csrfField, errorBox, facts, postButton } from './kit.ts';
 import { page, type PageCtx } from './layout.ts';
 import type { MsgKey } from './i18n.ts';
 import { adminCtx, sendPage, type PageDeps } from './routes.ts';
@@ -33,7 +33,9 @@ const MAX_UPLOAD = 64 * 1024 * 1024;
  */
 const pendingPins = new Map<string, { tenantId: string; pins: JobPins[] }>();
 
-function startRunner(s: TenantScope, req: FastifyRequest, id: string): void {
+/** Holds the job's lease before the page answers (see claimUserJob), then runs it in the background. */
+async function startRunner(s: TenantScope, req: FastifyRequest, id: string): Promise<void> {
+  if (!(await claimUserJob(s, id, RUNNER))) return;
   const onPins = (pins: JobPins[]) => {
     const entry = pendingPins.get(id) ?? { tenantId: s.tenant.id, pins: [] };
     entry.pins.push(...pins);
@@ -50,7 +52,7 @@ function jobPage(c: PageCtx, job: UserJobsTable, now: number, o: { sample?: { si
   const stalled = jobIsStalled(job, now);
   const pins = pendingPins.get(job.id);
   const preview = job.status === 'preview';
-  const body = html`${flash(c, o.done ?? null)}<p><a href="/admin/users">${c.t('jobs.back')}</a></p>
+  const body = html`${o.done ? html`<div class="notice ok" role="status">${c.t(o.done, { count: job.done })}</div>` : ''}<p><a href="/admin/users">${c.t('jobs.back')}</a></p>
 ${facts([
   [c.t('jobs.kind'), kindLabel],
   [c.t('jobs.status'), html`<span data-testid="job-status">${c.t(`jobs.status.${job.status}` as MsgKey)}</span>`],
@@ -58,12 +60,12 @@ ${facts([
 ${preview
   ? html`<section aria-labelledby="preview-h"><h2 id="preview-h">${c.t('import.previewTitle')}</h2>
 <p data-testid="import-will-add">${c.t('import.willAdd', { count: job.done })}</p>
-${o.sample?.length ? html`<div class="table-wrap"><table><caption>${c.t('import.sample')}</caption><thead><tr><th scope="col">${c.t('user.sip')}</th><th scope="col">${c.t('user.displayName')}</th><th scope="col">${c.t('user.email')}</th><th scope="col">${c.t('user.language')}</th></tr></thead>
+${o.sample?.length ? html`<div class="table-wrap"><table data-testid="import-sample"><caption>${c.t('import.sample')}</caption><thead><tr><th scope="col">${c.t('user.sip')}</th><th scope="col">${c.t('user.displayName')}</th><th scope="col">${c.t('user.email')}</th><th scope="col">${c.t('user.language')}</th></tr></thead>
 <tbody>${o.sample.map((r) => html`<tr><td>${r.sip.replace(/^sip:/, '')}</td><td>${r.name}</td><td>${r.email}</td><td>${r.language}</td></tr>`)}</tbody></table></div>` : ''}
 ${job.skipped ? html`<p data-testid="import-problems">${c.t('import.problems', { count: job.skipped })}</p>
-<div class="table-wrap"><table><thead><tr><th scope="col">${c.t('import.line')}</th><th scope="col"><span class="sr-only">code</span></th><th scope="col">${c.t('audit.details')}</th></tr></thead>
+<div class="table-wrap"><table data-testid="import-problems-table"><thead><tr><th scope="col">${c.t('import.line')}</th><th scope="col"><span class="sr-only">code</span></th><th scope="col">${c.t('audit.details')}</th></tr></thead>
 <tbody>${(o.problems ?? []).map((p) => html`<tr><td>${p.line}</td><td><code>${p.code}</code></td><td>${p.message}</td></tr>`)}</tbody></table></div>
-${JSON.parse(job.params).skipInvalid ? '' : html`<p class="notice error">${c.t('import.nothing')}</p>`}` : ''}
+${JSON.parse(job.params).skipInvalid ? html`<p data-testid="import-will-skip">${c.t('import.willSkip')}</p>` : html`<p class="notice error">${c.t('import.nothing')}</p>`}` : ''}
 ${job.done > 0 && (job.skipped === 0 || JSON.parse(job.params).skipInvalid) ? postButton(c, `/admin/users/import/${job.id}/apply`, c.t('import.apply'), { kind: 'primary' }) : ''}
 </section>`
   : html`<div class="field"><label for="job-progress">${c.t('jobs.progress')}</label>
@@ -108,7 +110,7 @@ export function userJobPages(app: FastifyInstance, deps: PageDeps): void {
         return v ? v.trim() : null;
       };
       const job = await createUserJob(s, action as JobKind, { filter, ids, bridgeId: one('BridgeId'), serviceNumber: one('ServiceNumber'), tollFreeServiceNumber: one('TollFreeServiceNumber') });
-      startRunner(s, req, job.id);
+      await startRunner(s, req, job.id);
       return reply.redirect(`/admin/users/jobs/${job.id}`, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -120,14 +122,15 @@ export function userJobPages(app: FastifyInstance, deps: PageDeps): void {
     const s = scopeFor(deps.ctx, req);
     const job = await findUserJob(s, req.params.id);
     if ((job.status === 'queued' || job.status === 'running') && !jobIsStalled(job, s.now())) reply.header('refresh', '1');
-    return sendPage(reply, jobPage(adminCtx(req), job, s.now(), { done: job.kind === 'import' && job.status === 'done' ? null : null }));
+    // An applied import says so above its counts.
+    return sendPage(reply, jobPage(adminCtx(req), job, s.now(), { done: job.kind === 'import' && job.status === 'done' ? 'import.applied' : null }));
   });
 
   app.post<{ Params: { id: string } }>('/admin/users/jobs/:id/resume', { schema: { hide: true }, config: { access: 'staff' } }, async (req, reply) => {
     const s = scopeFor(deps.ctx, req);
     const job = await findUserJob(s, req.params.id);
     if (ADMIN_JOB_KINDS.includes(job.kind as JobKind) && req.principal?.role !== 'admin') throw new AppError('FORBIDDEN', 'Only an administrator may resume this job.');
-    if (jobIsStalled(job, s.now())) startRunner(s, req, job.id);
+    if (jobIsStalled(job, s.now())) await startRunner(s, req, job.id);
     return reply.redirect(`/admin/users/jobs/${job.id}`, 303);
   });
 
@@ -183,13 +186,7 @@ ${checkbox(c, 'skipInvalid', c.t('import.skipInvalid'), false)}
   app.get('/admin/users/import', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => sendPage(reply, importForm(adminCtx(req), null)));
 
   app.register(async (sub) => {
-    sub.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD }, (req, body, done) => {
-      try {
-        done(null, parseMultipart(body as Buffer, String(req.headers['content-type'] ?? '')));
-      } catch (e) {
-        done(e as Error, undefined);
-      }
-    });
+    acceptMultipart(sub, MAX_UPLOAD);
     sub.post<{ Body: Record<string, string | Buffer> }>('/admin/users/import', { schema: { hide: true }, config: { access: 'admin' } }, async (req, reply) => {
       const c = adminCtx(req);
       const s = scopeFor(deps.ctx, req);

@@ -75,6 +75,7 @@ export const USERS_EN = {
   'import.willAdd': '{count} new user(s) will be added.',
   'import.problems': '{count} line(s) are invalid:',
   'import.nothing': 'Because of the invalid lines nothing will be imported, unless you skip them.',
+  'import.willSkip': 'The invalid lines will be skipped; the others are imported.',
   'import.line': 'Line',
   'import.apply': 'Import these users',
   'import.applied': '{count} user(s) were imported.',

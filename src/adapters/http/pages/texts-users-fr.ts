@@ -77,6 +77,7 @@ export const USERS_FR: Record<keyof typeof USERS_EN, string> = {
   'import.willAdd': '{count} nouvel(s) utilisateur(s) seront ajoutés.',
   'import.problems': '{count} ligne(s) sont invalides :',
   'import.nothing': 'À cause des lignes invalides, rien ne sera importé, sauf si vous les ignorez.',
+  'import.willSkip': 'Les lignes invalides seront ignorées ; les autres sont importées.',
   'import.line': 'Ligne',
   'import.apply': 'Importer ces utilisateurs',
   'import.applied': '{count} utilisateur(s) ont été importés.',
