@@ -10,7 +10,8 @@ import { parseMail } from '../mail/support/mime.ts';
 import { addUser } from '../../src/app/users.ts';
 import { setTemplate } from '../../src/app/templates.ts';
 import { serve, type RunningServer } from '../../src/main/serve.ts';
-import { launchChromium, watchConsole } from './browser.ts';
+import path from 'node:path';
+import { launchChromium, screenshotDir, watchConsole } from './browser.ts';
 import { freePort } from '../support/free-port.ts';
 
 const KEN = { sip: 'sip:ken.myer@contoso.com', email: 'ken.myer@contoso.com' };
@@ -29,8 +30,9 @@ describe('in a real browser: the invitation block of the settings page, copied w
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     t = await testEnv('sqlite', { ...FAST_DELIVERY, DIALIN_SMTP_URL: sink.url, PORT: String(port), DIALIN_PUBLIC_URL: base });
-    await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100');
+    await bridgeWithNumbers(t.scope, 'Conference Bridge', '+14255550100', ['+33170000100', 'tf:+18005550199']);
     await t.scope.db.kysely.updateTable('service_numbers').set({ city: 'Redmond' }).where('number', '=', '+14255550100').execute();
+    await t.scope.db.kysely.updateTable('service_numbers').set({ city: 'Paris' }).where('number', '=', '+33170000100').execute();
     await addUser(t.scope, { UserUri: KEN.sip, DisplayName: 'Ken Myer', EmailAddress: KEN.email, Language: 'en' });
     const [ken] = await enable(t.scope, [KEN.sip]);
     cid = ken!.output!.ConferenceId as string;
@@ -97,6 +99,30 @@ describe('in a real browser: the invitation block of the settings page, copied w
     await page.context().close();
   });
 
+  it('Find a local number, followed from the block at 375 px in English and French: every number, tappable, nothing of the user, no sideways scroll', async () => {
+    const page = await signedIn();
+    const href = (await page.getByTestId('invitation').getByRole('link', { name: 'Find a local number' }).getAttribute('href'))!;
+    await page.context().close();
+    const dir = screenshotDir();
+    for (const [locale, lang] of [['en-US', 'en'], ['fr-FR', 'fr']] as const) {
+      // A stranger's phone: no session cookie.
+      const context = await browser.newContext({ viewport: { width: 375, height: 800 }, locale });
+      const phone = await context.newPage();
+      problems.push(...watchConsole(phone));
+      await phone.goto(href);
+      const taps = await phone.locator('a[href^="tel:"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      assert.deepEqual([...taps].sort(), ['tel:+14255550100', 'tel:+18005550199', 'tel:+33170000100'], `${lang}: every access number, tappable`);
+      const text = (await phone.locator('body').textContent())!;
+      for (const shown of ['+1 425-555-0100', '+33 1 70 00 01 00', '+1 800-555-0199', 'Redmond', 'Paris']) assert.ok(text.includes(shown), `${lang}: ${shown}`);
+      for (const secret of [cid, 'Ken', KEN.email]) assert.ok(!text.includes(secret), `${lang}: the page shows nothing of the user (${secret})`);
+      assert.equal(await phone.evaluate(() => document.documentElement.lang), lang);
+      assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${lang}: no horizontal scroll at 375 px`);
+      await phone.screenshot({ path: path.join(dir, `dialin-local-numbers-${lang}.png`), fullPage: true });
+      await context.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it("the tenant's own invitation template is what the page shows and copies", async () => {
     await setTemplate(t.scope, 'invitation', 'en', 'subject', 'Dial in to Contoso meetings');
     await setTemplate(t.scope, 'invitation', 'en', 'html', '<p>Contoso: {% for n in numbers %}<a href="{{ n.tel }}">{{ n.dial }}</a> {% endfor %}ID {{ conferenceIdGrouped }}</p>');
@@ -110,4 +136,5 @@ describe('in a real browser: the invitation block of the settings page, copied w
     assert.deepEqual(problems, []);
     await page.context().close();
   });
+
 });

@@ -95,6 +95,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/directories', access: 'admin' },
   { method: 'POST', path: '/directories', access: 'admin', body: () => ({ Name: 'corp2', Url: 'ldaps://127.0.0.1:1', Base: 'dc=contoso,dc=com' }) },
   { method: 'GET', path: '/directories/{name}', access: 'admin' },
+  { method: 'PUT', path: '/directories/{name}', access: 'admin', body: () => ({ Url: 'ldaps://127.0.0.1:2', Base: 'dc=contoso,dc=com' }) },
   { method: 'POST', path: '/directories/{name}/test', access: 'admin' },
   { method: 'POST', path: '/directories/{name}/sync', access: 'admin', body: () => ({ DryRun: true }) },
   { method: 'GET', path: '/directories/{name}/runs', access: 'admin' },

@@ -53,7 +53,7 @@ export function input(c: PageCtx, name: string, label: string, o: InputOpts = {}
 ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}${err ? html`<p class="field-error" id="${id}-err">${errorMessage(c.lang, err)}</p>` : ''}</div>`;
 }
 
-export function checkbox(c: PageCtx, name: string, label: string, checked: boolean, o: { hint?: string; error?: AppError | null } = {}): Html {
+export function checkbox(c: PageCtx, name: string, label: string, checked: boolean, o: { hint?: string; error?: AppError | null; fields?: string[] } = {}): Html {
   const id = `f-${name}`;
   const err = errorFor(name, o);
   return html`<div class="field check"><input id="${id}" name="${name}" type="checkbox" value="true"${checked ? html` checked` : ''}${o.hint ? html` aria-describedby="${id}-hint"` : ''}>

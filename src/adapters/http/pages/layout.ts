@@ -63,8 +63,9 @@ function userHeader(c: PageCtx): Html {
 }
 
 /** A whole page: header with navigation (admin center) or the settings page header, then `body`. */
-export function page(c: PageCtx, title: string, body: Html, opts: { area: 'admin' | 'dialin' | 'plain'; refreshTo?: string } = { area: 'admin' }): string {
-  const brand = opts.area === 'dialin' ? c.t('dialin.brand') : c.t('admin.brand');
+export function page(c: PageCtx, title: string, body: Html, opts: { area: 'admin' | 'dialin' | 'plain' | 'public'; refreshTo?: string } = { area: 'admin' }): string {
+  // 'public': a page for anyone (Find a local number), under the end users' name, with no account.
+  const brand = opts.area === 'dialin' || opts.area === 'public' ? c.t('dialin.brand') : c.t('admin.brand');
   const header = opts.area === 'admin' && c.admin ? adminHeader(c) : opts.area === 'dialin' ? userHeader(c) : html`<div class="account">${languageSwitch(c)}</div>`;
   return html`<!doctype html>
 <html lang="${c.lang}">

@@ -13,13 +13,13 @@ function numbersPage(c: PageCtx, found: LocalNumbers, groups: CountryGroup[]): s
     : html`<p>${c.t('numbers.intro')}</p>
 ${groups.map(
   (g) => html`<section class="card" aria-labelledby="c-${g.code || 'other'}"><h2 id="c-${g.code || 'other'}">${g.name}</h2>
-<div class="table-wrap"><table><thead><tr><th scope="col">${c.t('bridges.city')}</th><th scope="col">${c.t('bridges.number')}</th><th scope="col">${c.t('bridges.type')}</th><th scope="col">${c.t('bridges.languages')}</th></tr></thead>
+<div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">${c.t('bridges.city')}</th><th scope="col">${c.t('bridges.number')}</th><th scope="col">${c.t('bridges.type')}</th><th scope="col">${c.t('bridges.languages')}</th></tr></thead>
 <tbody>${g.cities.map((city) =>
-    city.numbers.map((n, i) => html`<tr>${i === 0 ? html`<th scope="rowgroup" rowspan="${city.numbers.length}">${city.city ?? c.t('dialin.otherCity')}</th>` : ''}<td><a href="${n.tel}" class="tel" data-testid="number">${n.formatted}</a></td><td>${n.type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td>${n.languages.join(', ')}</td></tr>`),
+    city.numbers.map((n, i) => html`<tr>${i === 0 ? html`<th scope="rowgroup" rowspan="${city.numbers.length}">${city.city ?? c.t('dialin.otherCity')}</th>` : ''}<td><a href="${n.tel}" class="tel" data-testid="number">${n.formatted}</a></td><td>${n.type === 'TollFree' ? c.t('bridges.tollFree') : c.t('bridges.toll')}</td><td class="languages">${n.languages.join(', ')}</td></tr>`),
   )}</tbody></table></div></section>`,
 )}
 <p class="hint">${c.t('numbers.howTo')}</p>`;
-  return page(c, c.t('numbers.title'), html`<p class="hint">${found.bridgeName}</p>${body}`, { area: 'plain' });
+  return page(c, c.t('numbers.title'), html`<p class="hint">${found.bridgeName}</p>${body}`, { area: 'public' });
 }
 
 /**

@@ -7,7 +7,7 @@ import { DIRECTORY_FR } from './texts-directory-fr.ts';
 export const FR: Record<MsgKey, string> = {
   skip: 'Aller au contenu',
   'admin.brand': 'Centre d’administration dialin',
-  'dialin.brand': 'Conférence rendez-vous',
+  'dialin.brand': 'Conférences rendez-vous',
   'nav.label': 'Navigation principale',
   'nav.settings': 'Conférence rendez-vous',
   'nav.users': 'Utilisateurs',
@@ -257,7 +257,7 @@ export const FR: Record<MsgKey, string> = {
   'bridges.newLocalNumbersLink': 'Nouveau lien',
   'bridges.newLocalNumbersConfirm': 'Donner un nouveau lien « Trouver un numéro local » à ce pont ? Le lien actuel cessera de fonctionner, y compris dans les courriels déjà envoyés.',
   'numbers.title': 'Trouver un numéro local',
-  'numbers.intro': 'Appelez le numéro le plus proche de vous. Chaque numéro annonce la réunion dans les langues indiquées à côté.',
+  'numbers.intro': 'Appelez le numéro le plus proche de vous. Chaque numéro annonce la réunion dans les langues indiquées avec lui.',
   'numbers.howTo': 'Après avoir composé le numéro, saisissez l’ID de conférence de votre invitation, puis #. Sur un téléphone, touchez un numéro pour l’appeler.',
   'numbers.otherCountry': 'Autres numéros',
   'code.LOCAL_NUMBERS_NOT_FOUND': 'Ce lien « Trouver un numéro local » est inconnu ou ne fonctionne plus ; demandez-en un nouveau à la personne qui vous l’a envoyé.',

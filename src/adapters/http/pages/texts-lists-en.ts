@@ -49,6 +49,6 @@ export const LISTS_EN = {
   'dash.sync.failed': 'failed, nothing applied',
   'dash.checks': 'Deployment checks (dialin doctor)',
   'dash.checksPending': 'The checks are running; reload the page in a moment.',
-  'dash.daysAsOf': 'Days before today and enabled users as of {at} UTC (counted again every minute); today’s mail as of now.',
+  'dash.daysAsOf': 'Days before today and enabled users as of {at} UTC (counted again in the background every minute); today’s mail as of now.',
   'dash.checksAt': 'Checked at {at} UTC (again every 5 minutes).',
 } as const;

@@ -51,6 +51,6 @@ export const LISTS_FR: Record<keyof typeof LISTS_EN, string> = {
   'dash.sync.failed': 'en échec, rien n’a été appliqué',
   'dash.checks': 'Vérifications du déploiement (dialin doctor)',
   'dash.checksPending': 'Les vérifications sont en cours ; rechargez la page dans un instant.',
-  'dash.daysAsOf': 'Jours précédents et utilisateurs activés comptés à {at} UTC (de nouveau chaque minute) ; courriels d’aujourd’hui à l’instant.',
+  'dash.daysAsOf': 'Jours précédents et utilisateurs activés comptés à {at} UTC (recomptés en arrière-plan chaque minute) ; courriels d’aujourd’hui à l’instant.',
   'dash.checksAt': 'Vérifié le {at} UTC (de nouveau toutes les 5 minutes).',
 };
