@@ -241,7 +241,12 @@ function checkable(s: TenantScope, user: UsersTable | undefined, now: number): {
  * commits write one row and flush it. A locked PIN is never compared (the decoy's is). On PostgreSQL the
  * transaction holds the user's row lock so concurrent guesses cannot overrun the limit.
  */
-export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin: string, hooks: { onLockout?: (level: 'temporary' | 'permanent') => void } = {}): Promise<VerifyResult> {
+export async function verifyLeaderPin(
+  s: TenantScope,
+  conferenceId: string,
+  pin: string,
+  hooks: { onLockout?: (level: 'temporary' | 'permanent') => void; /** The move of a right PIN's hash to the current key, made after the answer: resolves whether it was written. */ onRehash?: (written: Promise<boolean>) => void } = {},
+): Promise<VerifyResult> {
   const no: VerifyResult = { IsLeader: false };
   if (typeof conferenceId !== 'string' || typeof pin !== 'string' || !isWellFormedConferenceId(conferenceId) || !/^[0-9]{4,24}$/.test(pin)) return no;
   const byConferenceId = (db: Trx) => db.selectFrom('users').selectAll().where('tenant_id', '=', s.tenant.id).where('conference_id', '=', conferenceId).where('dialin_enabled', '=', 1);
@@ -252,9 +257,10 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
   const matches = s.keys.pinMatches(seen.user.id, pin, seen.user.pin_hash!);
   if (seen.real && matches && seen.user.pin_fail_local === 0 && seen.user.pin_window_start === null && seen.user.pin_locked_until === null) {
     if (!isExpired(await policyForUser(s.db.kysely, s.tenant.id, seen.user), seen.user, s.now())) {
-      // Moving the hash to the current key is skipped when it would wait (a re-seal's batch
-      // writing): the next right PIN moves it. The answer never queues behind it.
-      if (hashIsStale(s.keys, seen.user)) await s.db.skippableWrite((trx) => rehashPin(trx, s.keys, seen.user, pin));
+      if (hashIsStale(s.keys, seen.user)) {
+        const written = moveHashAfterAnswer(s, seen.user, pin);
+        hooks.onRehash?.(written);
+      }
       return leaderAnswer(s.db.kysely, s, seen.user);
     }
   }
@@ -293,6 +299,18 @@ export async function verifyLeaderPin(s: TenantScope, conferenceId: string, pin:
   });
   if (lockout) hooks.onLockout?.(lockout);
   return result;
+}
+
+/**
+ * A right PIN's hash moved to the current key once the answer is out (the next turn of the event
+ * loop), and skipped when it would wait for another writer (a re-seal's batch): the next right PIN
+ * moves it. The bridge's answer waits for neither. Resolves whether it was written; never rejects
+ * (a failure, such as the database closing meanwhile, leaves the hash for the next right PIN).
+ */
+function moveHashAfterAnswer(s: TenantScope, user: UsersTable, pin: string): Promise<boolean> {
+  return new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => s.db.skippableWrite((trx) => rehashPin(trx, s.keys, user, pin)))
+    .catch(() => false);
 }
 
 /**

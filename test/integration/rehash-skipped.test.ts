@@ -57,12 +57,17 @@ for (const dialect of DIALECTS) {
         };
       }
       try {
-        assert.equal((await verifyLeaderPin(t.scope, conferenceId, pin)).IsLeader, true, 'the right PIN is accepted while the lock is held');
-        assert.equal((await userRow(t.scope, sip!)).pin_key_version, 1, 'the hash was left under version 1, not waited for');
+        let moving: Promise<boolean> | undefined;
+        assert.equal((await verifyLeaderPin(t.scope, conferenceId, pin, { onRehash: (w) => (moving = w) })).IsLeader, true, 'the right PIN is accepted while the lock is held');
+        assert.ok(moving, 'a move of the stale hash was started');
+        assert.equal(await moving, false, 'the move was skipped, not waited for');
+        assert.equal((await userRow(t.scope, sip!)).pin_key_version, 1, 'the hash was left under version 1');
       } finally {
         await release!();
       }
-      assert.equal((await verifyLeaderPin(t.scope, conferenceId, pin)).IsLeader, true);
+      let moving: Promise<boolean> | undefined;
+      assert.equal((await verifyLeaderPin(t.scope, conferenceId, pin, { onRehash: (w) => (moving = w) })).IsLeader, true);
+      assert.equal(await moving, true, 'written once nobody else writes');
       const moved = await userRow(t.scope, sip!);
       assert.equal(moved.pin_key_version, 2, 'the next right PIN moved it');
       assert.match(moved.pin_hash!, /^k2\$/);

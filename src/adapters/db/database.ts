@@ -211,13 +211,14 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
   }
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const file = sqliteFile(opts.dataDir);
-  const connect = (pragmas: { synchronous: 'FULL' | 'NORMAL'; busyTimeout: number }) => async () => {
+  const connect = (pragmas: { synchronous: 'FULL' | 'NORMAL'; busyTimeout: number; autoCheckpoint?: false }) => async () => {
     // The options' type has the add-on's path only; better-sqlite3 takes the add-on itself too.
     const d = new SqliteDatabase(file, { nativeBinding: sqliteAddon() as string | undefined });
     d.pragma('journal_mode = WAL');
     d.pragma(`synchronous = ${pragmas.synchronous}`);
     d.pragma('foreign_keys = ON');
     d.pragma(`busy_timeout = ${pragmas.busyTimeout}`);
+    if (pragmas.autoCheckpoint === false) d.pragma('wal_autocheckpoint = 0');
     // 32 MB of page cache: bulk runs over 100,000s of users re-read index pages otherwise.
     d.pragma('cache_size = -32768');
     return withStatementCache(d);
@@ -233,7 +234,9 @@ export function openDb(opts: { dataDir: string; databaseUrl: string | null; pool
   // reach the disk with the next FULL commit of any connection (the WAL is one file, in order).
   let side: Kysely<Database> | null = null;
   const skippableWrite = async (fn: (trx: Kysely<Database>) => Promise<void>) => {
-    side ??= new Kysely<Database>({ log: opts.log, dialect: new ImmediateSqliteDialect({ database: connect({ synchronous: 'NORMAL', busyTimeout: 0 }) }) });
+    // No checkpoint from this connection: a side commit that crosses the WAL's 1,000 pages would
+    // checkpoint (and fsync the database) in the middle of a PIN check; the main connection's commits do it.
+    side ??= new Kysely<Database>({ log: opts.log, dialect: new ImmediateSqliteDialect({ database: connect({ synchronous: 'NORMAL', busyTimeout: 0, autoCheckpoint: false }) }) });
     try {
       await side.transaction().execute(fn);
       return true;
