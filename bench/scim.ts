@@ -12,10 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import pino from 'pino';
-import { ROOT } from '../test/support/cli.ts';
 import { createPgDatabase } from '../test/support/dialects.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createContext } from '../src/main/context.ts';
@@ -25,6 +22,7 @@ import { createApiToken } from '../src/app/api-tokens.ts';
 import { configureScim } from '../src/app/scim-licence.ts';
 import { serve } from '../src/main/serve.ts';
 import type { Goal, ScenarioReport } from './report.ts';
+import { runHttpLoad } from './http-load-run.ts';
 
 function opt(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
@@ -35,16 +33,6 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const fmt = (n: number) => n.toLocaleString('en');
 
-interface Load {
-  requests: number;
-  seconds: number;
-  statuses: Record<string, number>;
-  p50: number;
-  p90: number;
-  p99: number;
-  ids: string[];
-}
-
 /**
  * Each body POSTed once by `clients` closed-loop keep-alive connections from another process
  * (bench/http-load.ts), as an identity provider's connections would come: the clients' own CPU
@@ -53,12 +41,8 @@ interface Load {
 async function drive(o: { port: number; path: string; token: string; contentType: string; idField: string; bodies: string[]; clients: number; dir: string }, ok: number): Promise<{ seconds: number; p50: number; p90: number; p99: number; failures: number; ids: string[] }> {
   const bodiesFile = path.join(o.dir, 'bodies.jsonl');
   fs.writeFileSync(bodiesFile, o.bodies.join('\n'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/http-load.ts'), JSON.stringify({ port: o.port, token: o.token, bodiesFile, connections: o.clients, seconds: 0, warmupSeconds: 0, path: o.path, once: true, contentType: o.contentType, idField: o.idField })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  await once(child, 'close');
-  const r = JSON.parse(out) as Load;
-  return { seconds: r.seconds, p50: r.p50, p90: r.p90, p99: r.p99, failures: o.bodies.length - (r.statuses[String(ok)] ?? 0), ids: r.ids };
+  const r = await runHttpLoad({ port: o.port, token: o.token, bodiesFile, connections: o.clients, path: o.path, once: true, contentType: o.contentType, idField: o.idField });
+  return { seconds: r.seconds, p50: r.p50, p90: r.p90, p99: r.p99, failures: o.bodies.length - (r.statuses[String(ok)] ?? 0), ids: r.ids ?? [] };
 }
 
 export async function run(args: string[]): Promise<ScenarioReport> {

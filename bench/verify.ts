@@ -24,6 +24,7 @@ import { once } from 'node:events';
 import pino from 'pino';
 import { createPgDatabase } from '../test/support/dialects.ts';
 import { ROOT } from '../test/support/cli.ts';
+import { runHttpLoad } from './http-load-run.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createContext } from '../src/main/context.ts';
 import { ensureDefaultTenant, scopeOf } from '../src/app/tenants.ts';
@@ -41,16 +42,6 @@ import type { Goal, ScenarioReport } from './report.ts';
 function opt(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-}
-
-interface Load {
-  requests: number;
-  seconds: number;
-  statuses: Record<string, number>;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
 }
 
 /** Imports and enables `n` users; returns each one's conference ID and PIN (kept only in this process). */
@@ -76,13 +67,7 @@ async function seed(env: Record<string, string>, n: number): Promise<{ email: st
   return Object.assign(out, { inProcess });
 }
 
-async function load(opts: { port: number; token: string; bodiesFile: string; connections: number; seconds: number }): Promise<Load> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/http-load.ts'), JSON.stringify({ ...opts, warmupSeconds: 2, path: '/api/v1/bridge/verify' })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  await once(child, 'close');
-  return JSON.parse(out) as Load;
-}
+const load = (opts: { port: number; token: string; bodiesFile: string; connections: number; seconds: number }) => runHttpLoad({ ...opts, warmupSeconds: 2, path: '/api/v1/bridge/verify' });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
