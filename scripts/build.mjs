@@ -63,8 +63,8 @@ const sqliteInBundle = {
 const MAIN = 'src/adapters/cli/main.ts';
 const options = {
   absWorkingDir: ROOT,
-  // The CLI, and the mail-composing thread the worker starts by file name.
-  entryPoints: [MAIN, 'src/worker/compose-thread.ts'],
+  // The CLI, and the threads started by file name: mail composing (worker), background re-seal (serve, worker).
+  entryPoints: [MAIN, 'src/worker/compose-thread.ts', 'src/main/reseal-thread.ts'],
   entryNames: '[name]',
   outdir: OUT,
   bundle: true,
@@ -87,7 +87,7 @@ const options = {
  * a cmdlet call paid the loader's resolve, read and link for each. Every module main.ts import()s
  * runs after main.ts is loaded; importing main.ts from each of them (in dist/ only) changes nothing
  * at run time (an import is hoisted: at the end, the source map keeps its lines) and makes them all reach the whole of what main.ts loads: one chunk. Not for those the
- * compose thread reaches too (it does not load main.ts).
+ * threads reach too (they do not load main.ts).
  */
 function graphOf(meta) {
   const dynamic = new Set();
@@ -99,6 +99,7 @@ function graphOf(meta) {
     for (const i of meta.inputs[f].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
   };
   visit('src/worker/compose-thread.ts');
+  visit('src/main/reseal-thread.ts');
   return [...dynamic].filter((f) => !thread.has(f));
 }
 const probe = await build({ ...options, write: false, plugins: [lazyPhoneMetadata, sqliteInBundle] });

@@ -2,7 +2,17 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppContext } from '../app/context.ts';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { holdersLacking, keyHolder, resealBatch, type ResealCursor } from '../app/key-ring.ts';
+import type { KeySource } from '../adapters/crypto/keys.ts';
+import type { ResealThreadInput, ResealThreadResult } from './reseal-thread.ts';
+
+// Built (scripts/build.mjs), the thread is dist/reseal-thread.js beside this chunk; from the
+// sources it is TypeScript, and tsx is registered inside the thread first (loader hooks are per thread).
+const COMPILED = import.meta.url.endsWith('.js');
+const THREAD = new URL(COMPILED ? './reseal-thread.js' : './reseal-thread.ts', import.meta.url).href;
+const THREAD_BOOT = COMPILED ? `import(${JSON.stringify(THREAD)});` : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
 
 /**
  * The key ring side of `dialin serve` and `dialin worker`: every heartbeat the key file is looked
@@ -17,8 +27,30 @@ export interface KeyKeeper {
   tick(): Promise<void>;
 }
 
-export function startKeyKeeper(opts: { ctx: AppContext; role: string; log: Logger; heartbeatMs: number; batch?: number }): KeyKeeper {
+export function startKeyKeeper(opts: {
+  ctx: AppContext;
+  role: string;
+  log: Logger;
+  heartbeatMs: number;
+  batch?: number;
+  /** Where this process's key ring comes from: on SQLite, the re-seal thread loads the same ring. */
+  keySource?: KeySource;
+}): KeyKeeper {
   const { ctx, log } = opts;
+  let thread: Worker | null = null;
+  /** Re-seals what is left in a thread, to the end (or until stop); resolves how many. */
+  const resealInThread = async (input: ResealThreadInput): Promise<number> => {
+    const w = new Worker(THREAD_BOOT, { eval: true, workerData: input });
+    thread = w;
+    try {
+      const [result] = (await once(w, 'message')) as [ResealThreadResult];
+      if ('error' in result) throw new Error(`the re-seal thread stopped after ${result.resealed} secret(s): ${result.error}`);
+      return result.resealed;
+    } finally {
+      thread = null;
+      await w.terminate();
+    }
+  };
   const holder = keyHolder(ctx.db, ctx.keys, { id: `${os.hostname()}/${process.pid}/${crypto.randomBytes(4).toString('hex')}`, role: opts.role, host: os.hostname(), pid: process.pid, now: ctx.now });
   let stopped = false;
   let running: Promise<void> | null = null;
@@ -33,11 +65,19 @@ export function startKeyKeeper(opts: { ctx: AppContext; role: string; log: Logge
     if (lacking.length) return; // one of them could not open a secret re-sealed now
     let cursor: ResealCursor = { table: 0, after: '' };
     let total = 0;
+    // On SQLite a batch holds the event loop while it runs: a first batch of one row tells whether
+    // anything waits, and the rest is re-sealed by a thread of its own (reseal-thread.ts).
+    const inThread = ctx.db.dialect === 'sqlite' && opts.keySource !== undefined;
     while (!stopped) {
-      const r = await resealBatch(ctx.db, ctx.keys, cursor, opts.batch);
+      const r = await resealBatch(ctx.db, ctx.keys, cursor, inThread ? 1 : opts.batch);
       if (r.done) break;
       total += r.resealed;
       cursor = r.cursor;
+      if (inThread) {
+        const { dataDir, pinKey, pinKeysFile } = opts.keySource!;
+        total += await resealInThread({ keySource: { dataDir, pinKey, pinKeysFile }, version: ctx.keys.current, batch: opts.batch });
+        break;
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (total) log.info({ resealed: total, version: ctx.keys.current }, `re-sealed ${total} secret(s) under key version ${ctx.keys.current}`);
@@ -58,6 +98,7 @@ export function startKeyKeeper(opts: { ctx: AppContext; role: string; log: Logge
     tick,
     async stop() {
       stopped = true;
+      thread?.postMessage('stop');
       clearInterval(timer);
       await running;
       await holder.stop().catch(() => undefined);

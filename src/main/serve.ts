@@ -45,7 +45,7 @@ export async function serve(config: Readonly<Config>, opts: { worker: boolean; p
   }
   // Directory connections are synced every --interval, by whichever process holds the connection's lease.
   const directories = startDirectoryScheduler({ ctx, log: log.child({ component: 'directory' }) });
-  const keyKeeper = startKeyKeeper({ ctx, role: 'serve', log: log.child({ component: 'keys' }), heartbeatMs: config.keyHeartbeatMs });
+  const keyKeeper = startKeyKeeper({ ctx, role: 'serve', log: log.child({ component: 'keys' }), heartbeatMs: config.keyHeartbeatMs, keySource: config });
   const metrics = createMetrics(ctx, worker ? () => worker!.stats() : undefined, bounces ? () => bounces!.counts() : undefined);
   const app = await buildHttpApp({ ctx, config, log, metrics });
   const stop = async () => {

@@ -226,8 +226,9 @@ for (const dialect of DIALECTS) {
     it('rotate while mail is flowing: the worker keeps delivering, no PIN mail lost or unreadable, every delivered PIN accepted; doctor names a process with another ring', { timeout: 600_000 }, async () => {
       const N = 120;
       const receivedBefore = m.sink.received.length;
-      // This process plays `serve`: its key keeper picks up rotations and re-seals.
-      const keeper = startKeyKeeper({ ctx: m.t.ctx, role: 'serve', log: silentLog, heartbeatMs: 200 });
+      // This process plays `serve`: its key keeper picks up rotations and re-seals (on SQLite in a
+      // thread of its own, as the worker's does).
+      const keeper = startKeyKeeper({ ctx: m.t.ctx, role: 'serve', log: silentLog, heartbeatMs: 200, keySource: m.t.config });
       let worker: DialinProcess | null = null;
       let envWorker: DialinProcess | null = null;
       try {
@@ -273,6 +274,7 @@ for (const dialect of DIALECTS) {
           }
         }
         assert.equal((await status()).find((v) => v.Version === v0)!.PinHashes, 0, 'each PIN checked moved to the new version');
+        await until(async () => (await status()).find((v) => v.Version === v0)!.SealedSecrets === 0, 'the key keepers re-sealed every secret under the new version', 60_000);
         assert.match(worker.output(), new RegExp(`key ring changed: new hashes and seals use key version ${v0 + 1}`), 'the worker picked up the rotation without a restart');
 
         // A worker whose ring comes from the environment cannot follow a rotation: doctor names it.

@@ -64,7 +64,7 @@ export function registerMailCommands(program: Command, holder: ContextHolder, te
       const { startDirectoryScheduler } = await import('../../main/directory-scheduler.ts');
       const directories = startDirectoryScheduler({ ctx, log: log.child({ component: 'directory' }) });
       const { startKeyKeeper } = await import('../../main/key-keeper.ts');
-      const keyKeeper = startKeyKeeper({ ctx, role: 'worker', log: log.child({ component: 'keys' }), heartbeatMs: holder.config.keyHeartbeatMs });
+      const keyKeeper = startKeyKeeper({ ctx, role: 'worker', log: log.child({ component: 'keys' }), heartbeatMs: holder.config.keyHeartbeatMs, keySource: holder.config });
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
