@@ -203,17 +203,18 @@ export async function resealBatch(db: Db, keys: Keys, cursor: ResealCursor, batc
   return { resealed: 0, done: true, cursor: { table, after } };
 }
 
-/** Re-seals everything under the current version, batch after batch; resumable by running it again. */
-export async function resealAll(db: Db, keys: Keys, opts: { batch?: number; onBatch?: (total: number) => void | Promise<void> } = {}): Promise<number> {
+/** Re-seals everything under the current version, batch after batch (until `stop` says so); resumable by running it again. */
+export async function resealAll(db: Db, keys: Keys, opts: { batch?: number; onBatch?: (total: number) => void | Promise<void>; stop?: () => boolean } = {}): Promise<number> {
   let cursor: ResealCursor = { table: 0, after: '' };
   let total = 0;
-  for (;;) {
+  while (!opts.stop?.()) {
     const r = await resealBatch(db, keys, cursor, opts.batch);
     if (r.done) return total;
     total += r.resealed;
     cursor = r.cursor;
     await opts.onBatch?.(total);
   }
+  return total;
 }
 
 export interface RetireResult {

@@ -4,15 +4,12 @@ import type { Logger } from 'pino';
 import type { AppContext } from '../app/context.ts';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { holdersLacking, keyHolder, resealBatch, type ResealCursor } from '../app/key-ring.ts';
+import { holdersLacking, keyHolder, resealAll, resealBatch } from '../app/key-ring.ts';
+import { threadBoot } from '../adapters/thread-boot.ts';
 import type { KeySource } from '../adapters/crypto/keys.ts';
 import type { ResealThreadInput, ResealThreadResult } from './reseal-thread.ts';
 
-// Built (scripts/build.mjs), the thread is dist/reseal-thread.js beside this chunk; from the
-// sources it is TypeScript, and tsx is registered inside the thread first (loader hooks are per thread).
-const COMPILED = import.meta.url.endsWith('.js');
-const THREAD = new URL(COMPILED ? './reseal-thread.js' : './reseal-thread.ts', import.meta.url).href;
-const THREAD_BOOT = COMPILED ? `import(${JSON.stringify(THREAD)});` : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
+const THREAD_BOOT = threadBoot(import.meta.url, 'reseal-thread');
 
 /**
  * The key ring side of `dialin serve` and `dialin worker`: every heartbeat the key file is looked
@@ -63,22 +60,17 @@ export function startKeyKeeper(opts: {
     }
     const lacking = await holdersLacking(ctx.db, ctx.keys.current, ctx.now());
     if (lacking.length) return; // one of them could not open a secret re-sealed now
-    let cursor: ResealCursor = { table: 0, after: '' };
-    let total = 0;
     // On SQLite a batch holds the event loop while it runs: a first batch of one row tells whether
     // anything waits, and the rest is re-sealed by a thread of its own (reseal-thread.ts).
-    const inThread = ctx.db.dialect === 'sqlite' && opts.keySource !== undefined;
-    while (!stopped) {
-      const r = await resealBatch(ctx.db, ctx.keys, cursor, inThread ? 1 : opts.batch);
-      if (r.done) break;
-      total += r.resealed;
-      cursor = r.cursor;
-      if (inThread) {
-        const { dataDir, pinKey, pinKeysFile } = opts.keySource!;
-        total += await resealInThread({ keySource: { dataDir, pinKey, pinKeysFile }, version: ctx.keys.current, batch: opts.batch });
-        break;
+    let total = 0;
+    if (ctx.db.dialect === 'sqlite' && opts.keySource) {
+      const first = await resealBatch(ctx.db, ctx.keys, { table: 0, after: '' }, 1);
+      if (!first.done) {
+        const { dataDir, pinKey, pinKeysFile } = opts.keySource;
+        total = first.resealed + (await resealInThread({ keySource: { dataDir, pinKey, pinKeysFile }, version: ctx.keys.current, batch: opts.batch }));
       }
-      await new Promise((resolve) => setImmediate(resolve));
+    } else {
+      total = await resealAll(ctx.db, ctx.keys, { batch: opts.batch, stop: () => stopped, onBatch: () => new Promise((resolve) => setImmediate(resolve)) });
     }
     if (total) log.info({ resealed: total, version: ctx.keys.current }, `re-sealed ${total} secret(s) under key version ${ctx.keys.current}`);
   };

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { openDb } from '../adapters/db/database.ts';
 import { loadKeys, type KeySource } from '../adapters/crypto/keys.ts';
-import { resealBatch, type ResealCursor } from '../app/key-ring.ts';
+import { resealAll } from '../app/key-ring.ts';
 
 export interface ResealThreadInput {
   keySource: KeySource;
@@ -32,14 +32,12 @@ try {
   const keys = loadKeys(input.keySource);
   // A rotation since the service looked: its next heartbeat checks the holders again.
   if (keys.current === input.version) {
-    let cursor: ResealCursor = { table: 0, after: '' };
-    while (!stopped) {
-      const r = await resealBatch(db, keys, cursor, input.batch);
-      if (r.done) break;
-      resealed += r.resealed;
-      cursor = r.cursor;
-      await nextTurn(); // a 'stop' is read between batches
-    }
+    // A 'stop' is read between batches.
+    const onBatch = async (total: number) => {
+      resealed = total; // reported if a later batch fails
+      await nextTurn();
+    };
+    resealed = await resealAll(db, keys, { batch: input.batch, stop: () => stopped, onBatch });
   }
   parentPort!.postMessage({ resealed } satisfies ResealThreadResult);
 } catch (e) {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AppError, ERROR_CODES, type ErrorCode } from '../core/errors.ts';
 import { composeMail, type ComposeJob, type ComposedMail } from './compose.ts';
 import { THREAD_CPU_MEASURABLE, threadCpuMs } from './thread-cpu.ts';
+import { threadBoot } from '../adapters/thread-boot.ts';
 
 /** Renders and composes mail, in the worker's own thread or in a pool of threads. */
 export interface Composer {
@@ -45,11 +46,7 @@ export type WireHello = { tid: number | null };
 /** Distinct template sources remembered before the numbering starts over (bounds memory). */
 const MAX_SOURCES = 1024;
 
-// Built (scripts/build.mjs), the thread is dist/compose-thread.js beside this chunk. From the
-// sources it is TypeScript: register tsx inside the thread first (loader hooks are per thread).
-const COMPILED = import.meta.url.endsWith('.js');
-const THREAD = new URL(COMPILED ? './compose-thread.js' : './compose-thread.ts', import.meta.url).href;
-const BOOT = COMPILED ? `import(${JSON.stringify(THREAD)});` : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(THREAD)}); });`;
+const BOOT = threadBoot(import.meta.url, 'compose-thread');
 
 /**
  * `threads` = 0 composes inline. Otherwise jobs go to the least busy thread. A job whose thread
